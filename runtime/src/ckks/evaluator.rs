@@ -1,0 +1,432 @@
+//! Homomorphic evaluation (cloud side): arithmetic, relinearization, rescaling, level
+//! management, rotations, conjugation and hoisted rotations.
+//!
+//! An [`Evaluator`] is built from [`EvaluationKeys`] only; no secret material can reach it.
+//! Binary operations bring both operands to the lower of their levels (dropping limbs, which
+//! is free) and require equal scales.
+
+use std::sync::Arc;
+
+use num_complex::Complex64;
+use rayon::prelude::*;
+
+use super::ciphertext::Ciphertext;
+use super::context::Context;
+use super::error::CkksError;
+use super::keys::{EvaluationKeys, SwitchingKey};
+use super::keyswitch::{self, Decomposition};
+use super::plaintext::Plaintext;
+use super::rns::Poly;
+
+/// Relative gap under which two scales count as equal.
+pub const SCALE_TOLERANCE: f64 = 1e-9;
+
+/// Evaluates operations on ciphertexts with a set of evaluation keys.
+#[derive(Debug, Clone)]
+pub struct Evaluator {
+    ctx: Arc<Context>,
+    keys: Arc<EvaluationKeys>,
+}
+
+fn check_scales(a: f64, b: f64) -> Result<(), CkksError> {
+    let gap = (a / b - 1.0).abs();
+    if gap > SCALE_TOLERANCE {
+        return Err(CkksError::ScaleMismatch { left: a, right: b, gap });
+    }
+    Ok(())
+}
+
+fn check_slots(a: usize, b: usize) -> Result<(), CkksError> {
+    if a != b {
+        return Err(CkksError::SlotMismatch { left: a, right: b });
+    }
+    Ok(())
+}
+
+impl Evaluator {
+    pub fn new(ctx: Arc<Context>, keys: Arc<EvaluationKeys>) -> Result<Self, CkksError> {
+        if keys.params_fingerprint() != ctx.params().fingerprint() {
+            return Err(CkksError::ParameterMismatch);
+        }
+        Ok(Evaluator { ctx, keys })
+    }
+
+    /// An evaluator without keys: every operation but relinearization and rotations.
+    pub fn without_keys(ctx: Arc<Context>) -> Self {
+        let keys = Arc::new(EvaluationKeys { relin: None, galois: Default::default(), fingerprint: ctx.params().fingerprint() });
+        Evaluator { ctx, keys }
+    }
+
+    pub fn context(&self) -> &Arc<Context> {
+        &self.ctx
+    }
+
+    pub fn keys(&self) -> &EvaluationKeys {
+        &self.keys
+    }
+
+    fn q_idx(&self, level: usize) -> Vec<usize> {
+        self.ctx.basis().q_indices(level)
+    }
+
+    // ---------------------------------------------------------------- levels
+
+    /// Drops `ct` to `level` (no rescaling: the scale is unchanged).
+    pub fn drop_to_level(&self, ct: &Ciphertext, level: usize) -> Result<Ciphertext, CkksError> {
+        if level > ct.level {
+            return Err(CkksError::InvalidLevelDrop { from: ct.level, to: level });
+        }
+        let mut out = ct.clone();
+        for p in out.parts.iter_mut() {
+            p.truncate_limbs(level + 1);
+        }
+        out.level = level;
+        Ok(out)
+    }
+
+    fn aligned<'a>(&self, a: &'a Ciphertext, b: &'a Ciphertext) -> (std::borrow::Cow<'a, Ciphertext>, std::borrow::Cow<'a, Ciphertext>) {
+        use std::borrow::Cow;
+        let level = a.level.min(b.level);
+        let a2 = if a.level > level { Cow::Owned(self.drop_to_level(a, level).expect("lower level")) } else { Cow::Borrowed(a) };
+        let b2 = if b.level > level { Cow::Owned(self.drop_to_level(b, level).expect("lower level")) } else { Cow::Borrowed(b) };
+        (a2, b2)
+    }
+
+    /// Rescales by the last prime `q_level`: the level drops by one and the scale is divided
+    /// by `q_level` (rounding division of every coefficient).
+    pub fn rescale(&self, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        if ct.level == 0 {
+            return Err(CkksError::NoLevelLeft);
+        }
+        let level = ct.level;
+        let parts = ct.parts.iter().map(|p| self.rescale_poly(level, p)).collect();
+        let q_last = self.ctx.params().q()[level] as f64;
+        Ok(Ciphertext { parts, level: level - 1, scale: ct.scale / q_last, slots: ct.slots })
+    }
+
+    fn rescale_poly(&self, level: usize, p: &Poly) -> Poly {
+        let basis = self.ctx.basis();
+        let n = self.ctx.n();
+        let ql = basis.modulus(level).value();
+        let half = ql / 2;
+        let mut last = p.limb(level).to_vec();
+        basis.table(level).inverse(&mut last);
+        let inv = self.ctx.rescale_inv(level);
+        let mut out = p.prefix(level);
+        out.data_mut().par_chunks_mut(n).enumerate().for_each(|(i, limb)| {
+            let m = basis.modulus(i);
+            let ql_mod = m.reduce(ql);
+            // Centered lift of the last limb, reduced modulo q_i.
+            let mut t: Vec<u64> = last
+                .iter()
+                .map(|&v| {
+                    let r = m.reduce(v);
+                    if v > half {
+                        m.sub(r, ql_mod)
+                    } else {
+                        r
+                    }
+                })
+                .collect();
+            basis.table(i).forward_lazy(&mut t);
+            let q = m.value();
+            let four_q = 4 * q;
+            for (x, &y) in limb.iter_mut().zip(&t) {
+                // (x - y) · q_l^{-1}; y in [0, 4q)
+                *x = m.mul_shoup(*x + four_q - y, inv[i]);
+            }
+        });
+        out
+    }
+
+    // ---------------------------------------------------------------- additive
+
+    pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        check_scales(a.scale, b.scale)?;
+        check_slots(a.slots, b.slots)?;
+        let (a, b) = self.aligned(a, b);
+        let idx = self.q_idx(a.level);
+        let (long, short) = if a.parts.len() >= b.parts.len() { (&*a, &*b) } else { (&*b, &*a) };
+        let mut out = long.clone();
+        for (o, s) in out.parts.iter_mut().zip(&short.parts) {
+            o.add_assign(self.ctx.basis(), &idx, s);
+        }
+        Ok(out)
+    }
+
+    pub fn sub(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.add(a, &self.neg(b))
+    }
+
+    pub fn neg(&self, a: &Ciphertext) -> Ciphertext {
+        let idx = self.q_idx(a.level);
+        let mut out = a.clone();
+        for p in out.parts.iter_mut() {
+            p.neg_assign(self.ctx.basis(), &idx);
+        }
+        out
+    }
+
+    fn plain_at(&self, pt: &Plaintext, level: usize) -> Poly {
+        pt.poly.prefix(level + 1)
+    }
+
+    pub fn add_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        check_scales(a.scale, pt.scale)?;
+        check_slots(a.slots, pt.slots)?;
+        let level = a.level.min(pt.level);
+        let mut out = self.drop_to_level(a, level)?;
+        out.parts[0].add_assign(self.ctx.basis(), &self.q_idx(level), &self.plain_at(pt, level));
+        Ok(out)
+    }
+
+    pub fn sub_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        check_scales(a.scale, pt.scale)?;
+        check_slots(a.slots, pt.slots)?;
+        let level = a.level.min(pt.level);
+        let mut out = self.drop_to_level(a, level)?;
+        out.parts[0].sub_assign(self.ctx.basis(), &self.q_idx(level), &self.plain_at(pt, level));
+        Ok(out)
+    }
+
+    /// Residues of `round(c · scale)` for every limb up to `level`.
+    fn constant_residues(&self, c: f64, scale: f64, level: usize) -> Result<Vec<u64>, CkksError> {
+        let v = (c * scale).round();
+        if !v.is_finite() {
+            return Err(CkksError::NonFiniteValue { index: 0 });
+        }
+        let basis = self.ctx.basis();
+        Ok((0..=level)
+            .map(|i| {
+                let m = basis.modulus(i);
+                if v.abs() < 9.2e18 {
+                    m.reduce_i64(v as i64)
+                } else {
+                    // Large constants: reduce through the exact binary expansion.
+                    let bits = v.abs().to_bits();
+                    let exp = ((bits >> 52) & 0x7ff) as u64 - 1075;
+                    let mant = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
+                    let r = m.mul(m.reduce(mant), m.pow(2, exp));
+                    if v < 0.0 {
+                        m.neg(r)
+                    } else {
+                        r
+                    }
+                }
+            })
+            .collect())
+    }
+
+    /// Adds the real constant `c` to every slot.
+    pub fn add_const(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext, CkksError> {
+        let idx = self.q_idx(a.level);
+        let r = self.constant_residues(c, a.scale, a.level)?;
+        let mut out = a.clone();
+        out.parts[0].add_scalar_assign(self.ctx.basis(), &idx, &r);
+        Ok(out)
+    }
+
+    // ---------------------------------------------------------------- multiplicative
+
+    /// Multiplies every slot by the integer `k` (scale unchanged, no level used).
+    pub fn mul_integer(&self, a: &Ciphertext, k: i64) -> Ciphertext {
+        let idx = self.q_idx(a.level);
+        let basis = self.ctx.basis();
+        let r: Vec<u64> = idx.iter().map(|&i| basis.modulus(i).reduce_i64(k)).collect();
+        let mut out = a.clone();
+        for p in out.parts.iter_mut() {
+            p.mul_scalar_assign(basis, &idx, &r);
+        }
+        out
+    }
+
+    /// Multiplies every slot by the real constant `c`, encoded at scale `q_level` so that the
+    /// following [`rescale`](Self::rescale) restores the input scale exactly.
+    pub fn mul_const(&self, a: &Ciphertext, c: f64) -> Result<Ciphertext, CkksError> {
+        let const_scale = self.ctx.params().q()[a.level] as f64;
+        self.mul_const_with_scale(a, c, const_scale)
+    }
+
+    /// Multiplies by the real constant `c` encoded at `const_scale` (result scale is
+    /// `a.scale · const_scale`).
+    pub fn mul_const_with_scale(&self, a: &Ciphertext, c: f64, const_scale: f64) -> Result<Ciphertext, CkksError> {
+        let idx = self.q_idx(a.level);
+        let r = self.constant_residues(c, const_scale, a.level)?;
+        let mut out = a.clone();
+        for p in out.parts.iter_mut() {
+            p.mul_scalar_assign(self.ctx.basis(), &idx, &r);
+        }
+        out.scale = a.scale * const_scale;
+        Ok(out)
+    }
+
+    /// Slot-wise product with a plaintext (result scale is the product of scales).
+    pub fn mul_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        check_slots(a.slots, pt.slots)?;
+        let level = a.level.min(pt.level);
+        let mut out = self.drop_to_level(a, level)?;
+        let idx = self.q_idx(level);
+        let p = self.plain_at(pt, level);
+        for part in out.parts.iter_mut() {
+            part.mul_assign(self.ctx.basis(), &idx, &p);
+        }
+        out.scale = a.scale * pt.scale;
+        Ok(out)
+    }
+
+    /// Tensor product of two degree-1 ciphertexts: a degree-2 ciphertext (3 parts).
+    pub fn mul(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        check_slots(a.slots, b.slots)?;
+        for c in [a, b] {
+            if c.degree() != 1 {
+                return Err(CkksError::NeedsRelinearization { degree: c.degree() });
+            }
+        }
+        let (a, b) = self.aligned(a, b);
+        let basis = self.ctx.basis();
+        let n = self.ctx.n();
+        let level = a.level;
+        let idx = self.q_idx(level);
+        let limbs = idx.len();
+        let mut d0 = Poly::zero(n, limbs);
+        let mut d1 = Poly::zero(n, limbs);
+        let mut d2 = Poly::zero(n, limbs);
+        let (a0, a1, b0, b1) = (&a.parts[0], &a.parts[1], &b.parts[0], &b.parts[1]);
+        d0.data_mut()
+            .par_chunks_mut(n)
+            .zip(d1.data_mut().par_chunks_mut(n))
+            .zip(d2.data_mut().par_chunks_mut(n))
+            .enumerate()
+            .for_each(|(i, ((o0, o1), o2))| {
+                let m = basis.modulus(idx[i]);
+                let (x0, x1, y0, y1) = (a0.limb(i), a1.limb(i), b0.limb(i), b1.limb(i));
+                for k in 0..n {
+                    o0[k] = m.mul(x0[k], y0[k]);
+                    o1[k] = m.reduce_u128(x0[k] as u128 * y1[k] as u128 + x1[k] as u128 * y0[k] as u128);
+                    o2[k] = m.mul(x1[k], y1[k]);
+                }
+            });
+        Ok(Ciphertext { parts: vec![d0, d1, d2], level, scale: a.scale * b.scale, slots: a.slots })
+    }
+
+    /// Squares a degree-1 ciphertext (degree-2 result).
+    pub fn square(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.mul(a, a)
+    }
+
+    /// Brings a degree-2 ciphertext back to degree 1 with the relinearization key.
+    pub fn relinearize(&self, a: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        if a.degree() == 1 {
+            return Ok(a.clone());
+        }
+        if a.degree() != 2 {
+            return Err(CkksError::NeedsRelinearization { degree: a.degree() });
+        }
+        let key = &self.keys.relin.as_ref().ok_or(CkksError::MissingRelinearizationKey)?.key;
+        let idx = self.q_idx(a.level);
+        let (u0, u1) = keyswitch::switch_key(&self.ctx, a.level, &a.parts[2], key);
+        let mut c0 = a.parts[0].clone();
+        let mut c1 = a.parts[1].clone();
+        c0.add_assign(self.ctx.basis(), &idx, &u0);
+        c1.add_assign(self.ctx.basis(), &idx, &u1);
+        Ok(Ciphertext { parts: vec![c0, c1], level: a.level, scale: a.scale, slots: a.slots })
+    }
+
+    /// Product followed by relinearization (no rescale).
+    pub fn mul_relin(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.relinearize(&self.mul(a, b)?)
+    }
+
+    // ---------------------------------------------------------------- automorphisms
+
+    fn galois_key(&self, element: u64, steps: Option<i64>) -> Result<&SwitchingKey, CkksError> {
+        self.keys.galois.get(&element).map(|g| &g.key).ok_or(CkksError::MissingGaloisKey { element, steps })
+    }
+
+    /// Key-switch decomposition of `ct`'s second part, to share among several rotations.
+    pub fn decompose(&self, ct: &Ciphertext) -> Result<Decomposition, CkksError> {
+        if ct.degree() != 1 {
+            return Err(CkksError::NeedsRelinearization { degree: ct.degree() });
+        }
+        Ok(keyswitch::decompose(&self.ctx, ct.level, &ct.parts[1]))
+    }
+
+    /// Applies `X ↦ X^g` to `ct` given the decomposition of its second part.
+    pub fn apply_galois_hoisted(&self, ct: &Ciphertext, dec: &Decomposition, element: u64, steps: Option<i64>) -> Result<Ciphertext, CkksError> {
+        if element == 1 {
+            return Ok(ct.clone());
+        }
+        let key = self.galois_key(element, steps)?;
+        let perm = self.ctx.galois_permutation(element);
+        let (b, a) = keyswitch::inner_product(&self.ctx, dec, key, Some(&perm));
+        let idx = self.q_idx(ct.level);
+        let mut c0 = ct.parts[0].permute(&perm);
+        c0.add_assign(self.ctx.basis(), &idx, &keyswitch::mod_down(&self.ctx, ct.level, b));
+        let c1 = keyswitch::mod_down(&self.ctx, ct.level, a);
+        Ok(Ciphertext { parts: vec![c0, c1], level: ct.level, scale: ct.scale, slots: ct.slots })
+    }
+
+    /// Applies the automorphism `X ↦ X^g`.
+    pub fn apply_galois(&self, ct: &Ciphertext, element: u64) -> Result<Ciphertext, CkksError> {
+        if element == 1 {
+            return Ok(ct.clone());
+        }
+        self.galois_key(element, None)?;
+        let dec = self.decompose(ct)?;
+        self.apply_galois_hoisted(ct, &dec, element, None)
+    }
+
+    /// Rotates the slots left by `steps` (right if negative), cyclically over `ct.slots()`.
+    pub fn rotate(&self, ct: &Ciphertext, steps: i64) -> Result<Ciphertext, CkksError> {
+        let element = self.ctx.rotation_element(steps);
+        if element == 1 {
+            return Ok(ct.clone());
+        }
+        self.galois_key(element, Some(steps))?;
+        let dec = self.decompose(ct)?;
+        self.apply_galois_hoisted(ct, &dec, element, Some(steps))
+    }
+
+    /// Complex conjugation of every slot.
+    pub fn conjugate(&self, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        self.apply_galois(ct, self.ctx.conjugation_element())
+    }
+
+    /// Many rotations of one ciphertext sharing a single decomposition (hoisting).
+    pub fn rotate_hoisted(&self, ct: &Ciphertext, steps: &[i64]) -> Result<Vec<Ciphertext>, CkksError> {
+        for &s in steps {
+            self.galois_key(self.ctx.rotation_element(s), Some(s))?;
+        }
+        let dec = self.decompose(ct)?;
+        steps.iter().map(|&s| self.apply_galois_hoisted(ct, &dec, self.ctx.rotation_element(s), Some(s))).collect()
+    }
+
+    /// Slot-wise product with complex constants, given as a plaintext encoded by the caller;
+    /// convenience for `mul_plain` followed by `rescale`.
+    pub fn mul_plain_rescale(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        self.rescale(&self.mul_plain(a, pt)?)
+    }
+
+    /// Multiplies by a complex constant encoded at scale `q_level` (exact scale after rescale).
+    pub fn mul_complex_const(&self, a: &Ciphertext, c: Complex64) -> Result<Ciphertext, CkksError> {
+        // c = re + i·im, and i acts as the monomial X^{N/2} on slots.
+        let re = self.mul_const(a, c.re)?;
+        if c.im == 0.0 {
+            return Ok(re);
+        }
+        let im = self.mul_const(a, c.im)?;
+        let n = self.ctx.n();
+        let basis = self.ctx.basis();
+        let idx = self.q_idx(a.level);
+        let mut monomial = Poly::zero(n, idx.len());
+        for (i, &b) in idx.iter().enumerate() {
+            monomial.limb_mut(i)[n / 2] = 1;
+            basis.table(b).forward(monomial.limb_mut(i));
+        }
+        let mut im = im;
+        for p in im.parts.iter_mut() {
+            p.mul_assign(basis, &idx, &monomial);
+        }
+        self.add(&re, &im)
+    }
+}

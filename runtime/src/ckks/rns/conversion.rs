@@ -1,0 +1,160 @@
+//! Fast (approximate) base conversion between RNS bases.
+//!
+//! For `x` given by its residues `x_i` modulo the primes `a_i` of a basis `A`, the fast base
+//! conversion to a prime `b` is `Σ_i [x_i · Â_i^{-1}]_{a_i} · Â_i  mod b`, which equals
+//! `x + u·A (mod b)` for some `0 ≤ u < |A|`. Hybrid key switching absorbs that `u·A` into noise.
+
+use rayon::prelude::*;
+
+use super::RnsBasis;
+use crate::ckks::math::{Modulus, ShoupConst};
+
+/// Converter from a fixed source set of limbs to any limb of the basis.
+#[derive(Debug, Clone)]
+pub struct BaseConverter {
+    from: Vec<usize>,
+    /// `[Â_i^{-1}]_{a_i}` for each source limb.
+    hat_inv: Vec<ShoupConst>,
+    /// `[Â_i]_{b}` indexed `[target basis index][i]`.
+    hat_mod: Vec<Vec<u64>>,
+}
+
+impl BaseConverter {
+    /// Precomputes the conversion from the limbs `from` of `basis` to every limb of `basis`.
+    pub fn new(basis: &RnsBasis, from: &[usize]) -> Self {
+        let total = basis.num_q() + basis.num_p();
+        let hat_inv = from
+            .iter()
+            .map(|&i| {
+                let mi = basis.modulus(i);
+                let mut prod = 1u64;
+                for &k in from {
+                    if k != i {
+                        prod = mi.mul(prod, mi.reduce(basis.modulus(k).value()));
+                    }
+                }
+                mi.shoup(mi.inv(prod))
+            })
+            .collect();
+        let hat_mod = (0..total)
+            .map(|t| {
+                let mt = basis.modulus(t);
+                from.iter()
+                    .map(|&i| {
+                        let mut prod = 1u64;
+                        for &k in from {
+                            if k != i {
+                                prod = mt.mul(prod, mt.reduce(basis.modulus(k).value()));
+                            }
+                        }
+                        prod
+                    })
+                    .collect()
+            })
+            .collect();
+        BaseConverter { from: from.to_vec(), hat_inv, hat_mod }
+    }
+
+    pub fn from(&self) -> &[usize] {
+        &self.from
+    }
+
+    /// Converts the source limbs `input` (coefficient domain, one slice per source limb, in
+    /// the order of `from`) to the target limbs `targets`, writing `outputs[t]` for each.
+    pub fn convert(&self, basis: &RnsBasis, input: &[&[u64]], targets: &[usize], outputs: &mut [&mut [u64]]) {
+        let alpha = self.from.len();
+        let n = basis.n();
+        debug_assert_eq!(input.len(), alpha);
+        debug_assert_eq!(targets.len(), outputs.len());
+        // y[k*alpha + i] = x_i[k] * Â_i^{-1} mod a_i, coefficient-major for a contiguous inner loop.
+        let mut y = vec![0u64; n * alpha];
+        for (i, x) in input.iter().enumerate() {
+            let m = basis.modulus(self.from[i]);
+            let c = self.hat_inv[i];
+            for (k, &v) in x.iter().enumerate() {
+                y[k * alpha + i] = m.mul_shoup(v, c);
+            }
+        }
+        outputs.par_iter_mut().zip(targets.par_iter()).for_each(|(out, &t)| {
+            let m = basis.modulus(t);
+            let consts = &self.hat_mod[t];
+            convert_one(&y, alpha, consts, m, out);
+        });
+    }
+}
+
+#[inline]
+fn convert_one(y: &[u64], alpha: usize, consts: &[u64], m: &Modulus, out: &mut [u64]) {
+    if alpha <= 8 {
+        for (o, ys) in out.iter_mut().zip(y.chunks_exact(alpha)) {
+            let mut acc = 0u128;
+            for (a, c) in ys.iter().zip(consts) {
+                acc += *a as u128 * *c as u128;
+            }
+            *o = m.reduce_u128(acc);
+        }
+    } else {
+        for (o, ys) in out.iter_mut().zip(y.chunks_exact(alpha)) {
+            let mut r = 0u64;
+            for (yc, cc) in ys.chunks(8).zip(consts.chunks(8)) {
+                let mut acc = r as u128;
+                for (a, c) in yc.iter().zip(cc) {
+                    acc += *a as u128 * *c as u128;
+                }
+                r = m.reduce_u128(acc);
+            }
+            *o = r;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ckks::math::primes::generate_ntt_primes;
+    use num_bigint::BigUint;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(32))]
+        /// Fast base conversion equals the CRT value plus a small multiple u·A with 0 ≤ u < |A|.
+        #[test]
+        fn matches_big_integer_crt(alpha in 1usize..10, seed in any::<u64>()) {
+            let n = 16;
+            let primes = generate_ntt_primes(n, &vec![50; alpha + 3], &[]).unwrap();
+            let basis = RnsBasis::new(n, &primes[..alpha], &primes[alpha..]);
+            let from: Vec<usize> = (0..alpha).collect();
+            let conv = BaseConverter::new(&basis, &from);
+            let mut state = seed | 1;
+            let mut rnd = || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
+            let input: Vec<Vec<u64>> = (0..alpha).map(|i| (0..n).map(|_| rnd() % primes[i]).collect()).collect();
+            let targets: Vec<usize> = (alpha..alpha + 3).collect();
+            let mut outs = vec![vec![0u64; n]; 3];
+            {
+                let ins: Vec<&[u64]> = input.iter().map(|v| v.as_slice()).collect();
+                let mut o: Vec<&mut [u64]> = outs.iter_mut().map(|v| v.as_mut_slice()).collect();
+                conv.convert(&basis, &ins, &targets, &mut o);
+            }
+            let a: BigUint = primes[..alpha].iter().map(|&p| BigUint::from(p)).product();
+            for k in 0..n {
+                // CRT reconstruction of x.
+                let mut x = BigUint::from(0u32);
+                for i in 0..alpha {
+                    let ai = BigUint::from(primes[i]);
+                    let hat = &a / &ai;
+                    let hat_inv = hat.modpow(&(&ai - 2u32), &ai);
+                    x += BigUint::from(input[i][k]) * &hat * hat_inv;
+                }
+                x %= &a;
+                let mut ok = false;
+                for (t, out) in outs.iter().enumerate() {
+                    let b = BigUint::from(primes[alpha + t]);
+                    let got = BigUint::from(out[k]);
+                    ok = (0..alpha as u32).any(|u| (&x + &a * u) % &b == got);
+                    prop_assert!(ok, "limb {t} coefficient {k}");
+                }
+                prop_assert!(ok);
+            }
+        }
+    }
+}

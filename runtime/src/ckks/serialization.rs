@@ -1,0 +1,1 @@
+//! Serialization (TODO in this commit series).

@@ -1,0 +1,39 @@
+//! The `blindtune` command-line tool.
+//!
+//! Each subcommand lives in its own file under `src/cli/`; this file only declares
+//! them and dispatches. Errors are reported through miette with their context.
+
+mod cli;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "blindtune", version, about = "Compile and run encrypted (CKKS) training of classifier heads")]
+struct Cli {
+    /// Log filter (tracing env-filter syntax), e.g. `info` or `blindtune_runtime=debug`.
+    #[arg(long, global = true, default_value = "warn", env = "BLINDTUNE_LOG")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// List the shipped CKKS parameter sets.
+    Params(cli::params::Args),
+    /// Benchmarks that print tables (`blindtune bench ckks`).
+    #[command(subcommand)]
+    Bench(cli::bench::BenchCommand),
+}
+
+fn main() -> miette::Result<()> {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))
+        .with_writer(std::io::stderr)
+        .init();
+    match cli.command {
+        Command::Params(args) => cli::params::run(args),
+        Command::Bench(cmd) => cli::bench::run(cmd),
+    }
+}
