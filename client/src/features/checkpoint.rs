@@ -140,6 +140,44 @@ pub fn f16_to_f32(h: u16) -> f32 {
     f32::from_bits(bits)
 }
 
+/// The tensors (timm names and shapes) a checkpoint for `arch` must contain, in a fixed order;
+/// the classifier heads are not listed (they are allowed but unused).
+pub fn expected_tensors(arch: &Architecture) -> Vec<(String, Vec<usize>)> {
+    let (d, h, c, p) = (
+        arch.embed_dim,
+        arch.mlp_hidden,
+        arch.in_chans,
+        arch.patch_size,
+    );
+    let mut v = vec![("cls_token".to_string(), vec![1, 1, d])];
+    if arch.dist_token {
+        v.push(("dist_token".into(), vec![1, 1, d]));
+    }
+    v.push(("pos_embed".into(), vec![1, arch.num_tokens(), d]));
+    v.push(("patch_embed.proj.weight".into(), vec![d, c, p, p]));
+    v.push(("patch_embed.proj.bias".into(), vec![d]));
+    for i in 0..arch.depth {
+        let mut t = |s: &str, shape: Vec<usize>| v.push((format!("blocks.{i}.{s}"), shape));
+        t("norm1.weight", vec![d]);
+        t("norm1.bias", vec![d]);
+        t("attn.qkv.weight", vec![3 * d, d]);
+        if arch.qkv_bias {
+            t("attn.qkv.bias", vec![3 * d]);
+        }
+        t("attn.proj.weight", vec![d, d]);
+        t("attn.proj.bias", vec![d]);
+        t("norm2.weight", vec![d]);
+        t("norm2.bias", vec![d]);
+        t("mlp.fc1.weight", vec![h, d]);
+        t("mlp.fc1.bias", vec![h]);
+        t("mlp.fc2.weight", vec![d, h]);
+        t("mlp.fc2.bias", vec![d]);
+    }
+    v.push(("norm.weight".into(), vec![d]));
+    v.push(("norm.bias".into(), vec![d]));
+    v
+}
+
 impl Weights {
     /// Reads a safetensors checkpoint from disk and validates it against `arch`.
     pub fn from_file(path: impl AsRef<Path>, arch: &Architecture) -> Result<Self> {
