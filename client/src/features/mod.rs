@@ -7,6 +7,7 @@
 //! - [`extract`]: batched, rayon-parallel extraction;
 //! - [`images`]: images from a safetensors u8 tensor or a folder of PNGs, resized per the config;
 //! - [`output`]: features and labels to safetensors (and .npy);
+//! - [`pipeline`]: the whole `blindtune features` job;
 //! - [`bench`]: images-per-second measurement.
 
 pub mod bench;
@@ -18,6 +19,7 @@ pub mod extract;
 pub mod images;
 pub mod ops;
 pub mod output;
+pub mod pipeline;
 
 pub use checkpoint::Weights;
 pub use config::ModelConfig;
