@@ -111,6 +111,18 @@ def log2_modulus_q(cc):
     return math.log2(q >> sh) + sh
 
 
+def openfhe_cpp_tag():
+    """OPENFHE_TAG from the wheel's build-config.txt (the C++ library version)."""
+    try:
+        path = os.path.join(os.path.dirname(openfhe.__file__), "build-config.txt")
+        for line in open(path):
+            if line.startswith("OPENFHE_TAG="):
+                return line.split("=", 1)[1].strip()
+    except Exception:
+        pass
+    return "?"
+
+
 def openfhe_version():
     try:
         from importlib.metadata import version
@@ -192,15 +204,18 @@ def run_one(data_type, logn, sec, budget, rng, version, threads):
     dist = SecretKeyDist.UNIFORM_TERNARY
     depth_bts = openfhe.CryptoContext.GetBootstrapDepth(budget, dist)
     # largest levels_after that OpenFHE accepts at this N / security
-    cc = None
+    cc, why = None, ""
     for la in range(ARGS.levels_after, 0, -1):
         try:
             cc, _ = build_context(logn, sec, budget, depth_bts, la, data_type)
             break
         except Exception as e:
-            log("levels_after=%d rejected: %s" % (la, str(e).splitlines()[0][-160:]))
+            why = str(e).splitlines()[0][-120:]
     if cc is None:
-        raise SystemExit("no bootstrappable context at N=2^%d" % logn)
+        raise SystemExit("no bootstrappable context at N=2^%d: %s" % (logn, why))
+    if la < ARGS.levels_after:
+        log("levels after bootstrap reduced %d -> %d to fit %s (OpenFHE: %s)"
+            % (ARGS.levels_after, la, str(sec).split(".")[-1], why))
     depth = la + depth_bts
     for f in (PKESchemeFeature.PKE, PKESchemeFeature.KEYSWITCH, PKESchemeFeature.LEVELEDSHE,
               PKESchemeFeature.ADVANCEDSHE, PKESchemeFeature.FHE):
@@ -269,7 +284,8 @@ def run_one(data_type, logn, sec, budget, rng, version, threads):
             data_type, i, ts[-1], -math.log2(errs_max[-1]), -math.log2(errs_mean[-1])))
     levels_after = depth - out.GetLevel() - (out.GetNoiseScaleDeg() - 1)
     ms = statistics.median(ts) * 1e3
-    row = dict(library="openfhe", version=version, set=ARGS.set, n=N,
+    row = dict(library="openfhe", version=version, openfhe_cpp=openfhe_cpp_tag(),
+               set=ARGS.set, n=N,
                limbs=depth + 1 - out.GetLevel(), threads=threads, op="bootstrap",
                input=data_type, ms=round(ms, 1), first_call_ms=None if t_first is None else round(t_first * 1e3, 1),
                precision_bits=round(-math.log2(max(errs_max)), 2),

@@ -115,6 +115,18 @@ def log2_modulus_q(cc):
     return math.log2(q >> sh) + sh
 
 
+def openfhe_cpp_tag():
+    """OPENFHE_TAG from the wheel's build-config.txt (the C++ library version)."""
+    try:
+        path = os.path.join(os.path.dirname(openfhe.__file__), "build-config.txt")
+        for line in open(path):
+            if line.startswith("OPENFHE_TAG="):
+                return line.split("=", 1)[1].strip()
+    except Exception:
+        pass
+    return "?"
+
+
 def openfhe_version():
     v = getattr(openfhe, "__version__", "?")
     try:
@@ -332,7 +344,8 @@ def main():
             cx2 = cc.LevelReduce(cc.Encrypt(kp.publicKey, cc.MakeCKKSPackedPlaintext(xl)), None, level)
             assert cx2.GetLevel() == level
             cx = cx2
-        row_common = dict(library="openfhe", version=version, set=ARGS.set, n=N,
+        row_common = dict(library="openfhe", version=version, openfhe_cpp=openfhe_cpp_tag(),
+                          set=ARGS.set, n=N,
                           limbs=limbs, level=level, threads=threads)
 
         def record(op, ms, err, **extra):
