@@ -1,4 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_ckks;
+pub mod bench_features;
+pub mod features;
 pub mod params;

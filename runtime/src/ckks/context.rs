@@ -46,7 +46,10 @@ impl Context {
         let mut p_inv_mod_q = Vec::with_capacity(num_q);
         for i in 0..num_q {
             let m = basis.modulus(i);
-            let p = params.p().iter().fold(1u64, |acc, &pj| m.mul(acc, m.reduce(pj)));
+            let p = params
+                .p()
+                .iter()
+                .fold(1u64, |acc, &pj| m.mul(acc, m.reduce(pj)));
             p_mod_q.push(p);
             p_inv_mod_q.push(m.shoup(m.inv(p)));
         }
@@ -61,7 +64,17 @@ impl Context {
             })
             .collect();
         let crt = (0..num_q).map(|_| OnceLock::new()).collect();
-        Arc::new(Context { params, basis, modup, moddown, p_inv_mod_q, p_mod_q, rescale_inv, crt, galois_perms: RwLock::new(HashMap::new()) })
+        Arc::new(Context {
+            params,
+            basis,
+            modup,
+            moddown,
+            p_inv_mod_q,
+            p_mod_q,
+            rescale_inv,
+            crt,
+            galois_perms: RwLock::new(HashMap::new()),
+        })
     }
 
     pub fn params(&self) -> &Params {
@@ -80,7 +93,10 @@ impl Context {
     /// Limb ranges `[start, end)` of the key-switching digits of a polynomial at `level`.
     pub fn digits(&self, level: usize) -> Vec<(usize, usize)> {
         let alpha = self.params.alpha();
-        (0..=level).step_by(alpha).map(|s| (s, (s + alpha).min(level + 1))).collect()
+        (0..=level)
+            .step_by(alpha)
+            .map(|s| (s, (s + alpha).min(level + 1)))
+            .collect()
     }
 
     pub(crate) fn modup_converter(&self, range: (usize, usize)) -> &BaseConverter {
@@ -101,16 +117,25 @@ impl Context {
 
     /// CRT reconstruction constants for `Q_level`.
     pub fn crt(&self, level: usize) -> &CrtReconstructor {
-        self.crt[level].get_or_init(|| CrtReconstructor::new(&self.basis, &self.basis.q_indices(level)))
+        self.crt[level]
+            .get_or_init(|| CrtReconstructor::new(&self.basis, &self.basis.q_indices(level)))
     }
 
     /// Cached NTT-domain permutation for the Galois element `g`.
     pub fn galois_permutation(&self, g: u64) -> Arc<Vec<u32>> {
-        if let Some(p) = self.galois_perms.read().expect("galois cache poisoned").get(&g) {
+        if let Some(p) = self
+            .galois_perms
+            .read()
+            .expect("galois cache poisoned")
+            .get(&g)
+        {
             return p.clone();
         }
         let perm = Arc::new(galois::ntt_permutation(self.params.log_n(), g));
-        self.galois_perms.write().expect("galois cache poisoned").insert(g, perm.clone());
+        self.galois_perms
+            .write()
+            .expect("galois cache poisoned")
+            .insert(g, perm.clone());
         perm
     }
 

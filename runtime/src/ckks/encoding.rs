@@ -76,7 +76,11 @@ impl Encoder {
             rot_group.push(g);
             g = g * 5 % m;
         }
-        Encoder { ctx, ksi, rot_group }
+        Encoder {
+            ctx,
+            ksi,
+            rot_group,
+        }
     }
 
     pub fn context(&self) -> &Arc<Context> {
@@ -133,21 +137,35 @@ impl Encoder {
     pub fn slots_for(&self, len: usize) -> Result<usize, CkksError> {
         let slots = len.max(1).next_power_of_two();
         if slots > self.ctx.n() / 2 {
-            return Err(CkksError::TooManySlots { requested: len, max: self.ctx.n() / 2 });
+            return Err(CkksError::TooManySlots {
+                requested: len,
+                max: self.ctx.n() / 2,
+            });
         }
         Ok(slots)
     }
 
     /// Encodes complex values at `level` with scale `scale`. The values are zero-padded to a
     /// power-of-two slot count.
-    pub fn encode_complex(&self, values: &[Complex64], level: usize, scale: f64) -> Result<Plaintext, CkksError> {
+    pub fn encode_complex(
+        &self,
+        values: &[Complex64],
+        level: usize,
+        scale: f64,
+    ) -> Result<Plaintext, CkksError> {
         if level > self.ctx.max_level() {
-            return Err(CkksError::LevelOutOfRange { level, max: self.ctx.max_level() });
+            return Err(CkksError::LevelOutOfRange {
+                level,
+                max: self.ctx.max_level(),
+            });
         }
         if !(scale.is_finite() && scale >= 1.0) {
             return Err(CkksError::InvalidScale { scale });
         }
-        if let Some(bad) = values.iter().position(|v| !(v.re.is_finite() && v.im.is_finite())) {
+        if let Some(bad) = values
+            .iter()
+            .position(|v| !(v.re.is_finite() && v.im.is_finite()))
+        {
             return Err(CkksError::NonFiniteValue { index: bad });
         }
         let slots = self.slots_for(values.len())?;
@@ -162,22 +180,37 @@ impl Encoder {
             coeffs[i * gap] = (v.re * scale).round();
             coeffs[half + i * gap] = (v.im * scale).round();
         }
-        let bound = self.ctx.params().q()[..=level].iter().map(|&q| (q as f64).log2()).sum::<f64>() - 1.0;
+        let bound = self.ctx.params().q()[..=level]
+            .iter()
+            .map(|&q| (q as f64).log2())
+            .sum::<f64>()
+            - 1.0;
         let max = coeffs.iter().fold(0f64, |a, &c| a.max(c.abs()));
         if max > 0.0 && max.log2() >= bound {
-            return Err(CkksError::EncodingOverflow { log_coeff: max.log2(), log_q: bound + 1.0 });
+            return Err(CkksError::EncodingOverflow {
+                log_coeff: max.log2(),
+                log_q: bound + 1.0,
+            });
         }
         let basis = self.ctx.basis();
         let idx = basis.q_indices(level);
         let mut poly = Poly::zero(n, idx.len());
-        poly.data_mut().par_chunks_mut(n).zip(idx.par_iter()).for_each(|(limb, &i)| {
-            let m = basis.modulus(i);
-            for (x, &c) in limb.iter_mut().zip(&coeffs) {
-                *x = f64_to_residue(c, m);
-            }
-        });
+        poly.data_mut()
+            .par_chunks_mut(n)
+            .zip(idx.par_iter())
+            .for_each(|(limb, &i)| {
+                let m = basis.modulus(i);
+                for (x, &c) in limb.iter_mut().zip(&coeffs) {
+                    *x = f64_to_residue(c, m);
+                }
+            });
         poly.ntt(basis, &idx);
-        Ok(Plaintext { poly, level, scale, slots })
+        Ok(Plaintext {
+            poly,
+            level,
+            scale,
+            slots,
+        })
     }
 
     /// Encodes real values (imaginary parts zero).
@@ -233,7 +266,10 @@ mod tests {
                 let back = enc.decode_complex(&pt);
                 let bits = precision_bits(&z, &back);
                 // Rounding to integers at scale 2^40 costs about log2(sqrt(N)) + 1 bits.
-                assert!(bits >= 32.0, "slots 2^{log_slots} level {level}: {bits:.1} bits");
+                assert!(
+                    bits >= 32.0,
+                    "slots 2^{log_slots} level {level}: {bits:.1} bits"
+                );
             }
         }
     }
@@ -243,7 +279,9 @@ mod tests {
         let ctx = Context::new(Params::new_insecure_for_tests(presets::test_insecure()).unwrap());
         let enc = Encoder::new(ctx.clone());
         let z = random_complex(64, 1000.0);
-        let pt = enc.encode_complex(&z, ctx.max_level(), 2f64.powi(90)).unwrap();
+        let pt = enc
+            .encode_complex(&z, ctx.max_level(), 2f64.powi(90))
+            .unwrap();
         let back = enc.decode_complex(&pt);
         // Values up to 1000 (2^10): f64 FFT round-off bounds the absolute error near 2^-40.
         let bits = precision_bits(&z, &back);
@@ -254,9 +292,21 @@ mod tests {
     fn rejects_bad_inputs() {
         let ctx = Context::new(Params::new_insecure_for_tests(presets::test_insecure()).unwrap());
         let enc = Encoder::new(ctx.clone());
-        assert!(matches!(enc.encode(&vec![0.0; ctx.n()], 0, 1e10), Err(CkksError::TooManySlots { .. })));
-        assert!(matches!(enc.encode(&[f64::NAN], 0, 1e10), Err(CkksError::NonFiniteValue { index: 0 })));
-        assert!(matches!(enc.encode(&[1.0], 99, 1e10), Err(CkksError::LevelOutOfRange { .. })));
-        assert!(matches!(enc.encode(&[1e30], 0, 2f64.powi(40)), Err(CkksError::EncodingOverflow { .. })));
+        assert!(matches!(
+            enc.encode(&vec![0.0; ctx.n()], 0, 1e10),
+            Err(CkksError::TooManySlots { .. })
+        ));
+        assert!(matches!(
+            enc.encode(&[f64::NAN], 0, 1e10),
+            Err(CkksError::NonFiniteValue { index: 0 })
+        ));
+        assert!(matches!(
+            enc.encode(&[1.0], 99, 1e10),
+            Err(CkksError::LevelOutOfRange { .. })
+        ));
+        assert!(matches!(
+            enc.encode(&[1e30], 0, 2f64.powi(40)),
+            Err(CkksError::EncodingOverflow { .. })
+        ));
     }
 }

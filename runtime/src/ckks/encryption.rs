@@ -34,14 +34,22 @@ impl Encryptor {
         if pk.fingerprint != ctx.params().fingerprint() {
             return Err(CkksError::ParameterMismatch);
         }
-        Ok(Encryptor { ctx, key: EncryptionKey::Public(pk), sampler: Sampler::new() })
+        Ok(Encryptor {
+            ctx,
+            key: EncryptionKey::Public(pk),
+            sampler: Sampler::new(),
+        })
     }
 
     pub fn with_secret_key(ctx: Arc<Context>, sk: &SecretKey) -> Result<Self, CkksError> {
         if sk.fingerprint != ctx.params().fingerprint() {
             return Err(CkksError::ParameterMismatch);
         }
-        Ok(Encryptor { ctx, key: EncryptionKey::Secret(sk.poly.clone()), sampler: Sampler::new() })
+        Ok(Encryptor {
+            ctx,
+            key: EncryptionKey::Secret(sk.poly.clone()),
+            sampler: Sampler::new(),
+        })
     }
 
     /// Encrypts `pt` at its own level and scale.
@@ -78,7 +86,12 @@ impl Encryptor {
             }
         };
         c0.add_assign(basis, &idx, &pt.poly);
-        Ciphertext { parts: vec![c0, c1], level, scale: pt.scale, slots: pt.slots }
+        Ciphertext {
+            parts: vec![c0, c1],
+            level,
+            scale: pt.scale,
+            slots: pt.slots,
+        }
     }
 }
 
@@ -122,6 +135,11 @@ impl Decryptor {
             acc.mul_assign(basis, &idx, &s);
             acc.add_assign(basis, &idx, part);
         }
-        Plaintext { poly: acc, level: ct.level, scale: ct.scale, slots: ct.slots }
+        Plaintext {
+            poly: acc,
+            level: ct.level,
+            scale: ct.scale,
+            slots: ct.slots,
+        }
     }
 }

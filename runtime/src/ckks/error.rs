@@ -23,7 +23,9 @@ pub enum CkksError {
     NoLevelLeft,
     #[error("no relinearization key in the evaluation keys")]
     MissingRelinearizationKey,
-    #[error("no Galois key for element {element} (rotation by {steps:?}); generate it with the key set")]
+    #[error(
+        "no Galois key for element {element} (rotation by {steps:?}); generate it with the key set"
+    )]
     MissingGaloisKey { element: u64, steps: Option<i64> },
     #[error("cannot drop from level {from} to level {to}")]
     InvalidLevelDrop { from: usize, to: usize },

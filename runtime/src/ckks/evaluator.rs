@@ -31,7 +31,11 @@ pub struct Evaluator {
 fn check_scales(a: f64, b: f64) -> Result<(), CkksError> {
     let gap = (a / b - 1.0).abs();
     if gap > SCALE_TOLERANCE {
-        return Err(CkksError::ScaleMismatch { left: a, right: b, gap });
+        return Err(CkksError::ScaleMismatch {
+            left: a,
+            right: b,
+            gap,
+        });
     }
     Ok(())
 }
@@ -53,7 +57,11 @@ impl Evaluator {
 
     /// An evaluator without keys: every operation but relinearization and rotations.
     pub fn without_keys(ctx: Arc<Context>) -> Self {
-        let keys = Arc::new(EvaluationKeys { relin: None, galois: Default::default(), fingerprint: ctx.params().fingerprint() });
+        let keys = Arc::new(EvaluationKeys {
+            relin: None,
+            galois: Default::default(),
+            fingerprint: ctx.params().fingerprint(),
+        });
         Evaluator { ctx, keys }
     }
 
@@ -74,7 +82,10 @@ impl Evaluator {
     /// Drops `ct` to `level` (no rescaling: the scale is unchanged).
     pub fn drop_to_level(&self, ct: &Ciphertext, level: usize) -> Result<Ciphertext, CkksError> {
         if level > ct.level {
-            return Err(CkksError::InvalidLevelDrop { from: ct.level, to: level });
+            return Err(CkksError::InvalidLevelDrop {
+                from: ct.level,
+                to: level,
+            });
         }
         let mut out = ct.clone();
         for p in out.parts.iter_mut() {
@@ -84,11 +95,26 @@ impl Evaluator {
         Ok(out)
     }
 
-    fn aligned<'a>(&self, a: &'a Ciphertext, b: &'a Ciphertext) -> (std::borrow::Cow<'a, Ciphertext>, std::borrow::Cow<'a, Ciphertext>) {
+    fn aligned<'a>(
+        &self,
+        a: &'a Ciphertext,
+        b: &'a Ciphertext,
+    ) -> (
+        std::borrow::Cow<'a, Ciphertext>,
+        std::borrow::Cow<'a, Ciphertext>,
+    ) {
         use std::borrow::Cow;
         let level = a.level.min(b.level);
-        let a2 = if a.level > level { Cow::Owned(self.drop_to_level(a, level).expect("lower level")) } else { Cow::Borrowed(a) };
-        let b2 = if b.level > level { Cow::Owned(self.drop_to_level(b, level).expect("lower level")) } else { Cow::Borrowed(b) };
+        let a2 = if a.level > level {
+            Cow::Owned(self.drop_to_level(a, level).expect("lower level"))
+        } else {
+            Cow::Borrowed(a)
+        };
+        let b2 = if b.level > level {
+            Cow::Owned(self.drop_to_level(b, level).expect("lower level"))
+        } else {
+            Cow::Borrowed(b)
+        };
         (a2, b2)
     }
 
@@ -99,9 +125,18 @@ impl Evaluator {
             return Err(CkksError::NoLevelLeft);
         }
         let level = ct.level;
-        let parts = ct.parts.iter().map(|p| self.rescale_poly(level, p)).collect();
+        let parts = ct
+            .parts
+            .iter()
+            .map(|p| self.rescale_poly(level, p))
+            .collect();
         let q_last = self.ctx.params().q()[level] as f64;
-        Ok(Ciphertext { parts, level: level - 1, scale: ct.scale / q_last, slots: ct.slots })
+        Ok(Ciphertext {
+            parts,
+            level: level - 1,
+            scale: ct.scale / q_last,
+            slots: ct.slots,
+        })
     }
 
     fn rescale_poly(&self, level: usize, p: &Poly) -> Poly {
@@ -113,29 +148,32 @@ impl Evaluator {
         basis.table(level).inverse(&mut last);
         let inv = self.ctx.rescale_inv(level);
         let mut out = p.prefix(level);
-        out.data_mut().par_chunks_mut(n).enumerate().for_each(|(i, limb)| {
-            let m = basis.modulus(i);
-            let ql_mod = m.reduce(ql);
-            // Centered lift of the last limb, reduced modulo q_i.
-            let mut t: Vec<u64> = last
-                .iter()
-                .map(|&v| {
-                    let r = m.reduce(v);
-                    if v > half {
-                        m.sub(r, ql_mod)
-                    } else {
-                        r
-                    }
-                })
-                .collect();
-            basis.table(i).forward_lazy(&mut t);
-            let q = m.value();
-            let four_q = 4 * q;
-            for (x, &y) in limb.iter_mut().zip(&t) {
-                // (x - y) · q_l^{-1}; y in [0, 4q)
-                *x = m.mul_shoup(*x + four_q - y, inv[i]);
-            }
-        });
+        out.data_mut()
+            .par_chunks_mut(n)
+            .enumerate()
+            .for_each(|(i, limb)| {
+                let m = basis.modulus(i);
+                let ql_mod = m.reduce(ql);
+                // Centered lift of the last limb, reduced modulo q_i.
+                let mut t: Vec<u64> = last
+                    .iter()
+                    .map(|&v| {
+                        let r = m.reduce(v);
+                        if v > half {
+                            m.sub(r, ql_mod)
+                        } else {
+                            r
+                        }
+                    })
+                    .collect();
+                basis.table(i).forward_lazy(&mut t);
+                let q = m.value();
+                let four_q = 4 * q;
+                for (x, &y) in limb.iter_mut().zip(&t) {
+                    // (x - y) · q_l^{-1}; y in [0, 4q)
+                    *x = m.mul_shoup(*x + four_q - y, inv[i]);
+                }
+            });
         out
     }
 
@@ -146,7 +184,11 @@ impl Evaluator {
         check_slots(a.slots, b.slots)?;
         let (a, b) = self.aligned(a, b);
         let idx = self.q_idx(a.level);
-        let (long, short) = if a.parts.len() >= b.parts.len() { (&*a, &*b) } else { (&*b, &*a) };
+        let (long, short) = if a.parts.len() >= b.parts.len() {
+            (&*a, &*b)
+        } else {
+            (&*b, &*a)
+        };
         let mut out = long.clone();
         for (o, s) in out.parts.iter_mut().zip(&short.parts) {
             o.add_assign(self.ctx.basis(), &idx, s);
@@ -176,7 +218,11 @@ impl Evaluator {
         check_slots(a.slots, pt.slots)?;
         let level = a.level.min(pt.level);
         let mut out = self.drop_to_level(a, level)?;
-        out.parts[0].add_assign(self.ctx.basis(), &self.q_idx(level), &self.plain_at(pt, level));
+        out.parts[0].add_assign(
+            self.ctx.basis(),
+            &self.q_idx(level),
+            &self.plain_at(pt, level),
+        );
         Ok(out)
     }
 
@@ -185,7 +231,11 @@ impl Evaluator {
         check_slots(a.slots, pt.slots)?;
         let level = a.level.min(pt.level);
         let mut out = self.drop_to_level(a, level)?;
-        out.parts[0].sub_assign(self.ctx.basis(), &self.q_idx(level), &self.plain_at(pt, level));
+        out.parts[0].sub_assign(
+            self.ctx.basis(),
+            &self.q_idx(level),
+            &self.plain_at(pt, level),
+        );
         Ok(out)
     }
 
@@ -232,7 +282,10 @@ impl Evaluator {
     pub fn mul_integer(&self, a: &Ciphertext, k: i64) -> Ciphertext {
         let idx = self.q_idx(a.level);
         let basis = self.ctx.basis();
-        let r: Vec<u64> = idx.iter().map(|&i| basis.modulus(i).reduce_i64(k)).collect();
+        let r: Vec<u64> = idx
+            .iter()
+            .map(|&i| basis.modulus(i).reduce_i64(k))
+            .collect();
         let mut out = a.clone();
         for p in out.parts.iter_mut() {
             p.mul_scalar_assign(basis, &idx, &r);
@@ -249,7 +302,12 @@ impl Evaluator {
 
     /// Multiplies by the real constant `c` encoded at `const_scale` (result scale is
     /// `a.scale · const_scale`).
-    pub fn mul_const_with_scale(&self, a: &Ciphertext, c: f64, const_scale: f64) -> Result<Ciphertext, CkksError> {
+    pub fn mul_const_with_scale(
+        &self,
+        a: &Ciphertext,
+        c: f64,
+        const_scale: f64,
+    ) -> Result<Ciphertext, CkksError> {
         let idx = self.q_idx(a.level);
         let r = self.constant_residues(c, const_scale, a.level)?;
         let mut out = a.clone();
@@ -302,11 +360,17 @@ impl Evaluator {
                 let (x0, x1, y0, y1) = (a0.limb(i), a1.limb(i), b0.limb(i), b1.limb(i));
                 for k in 0..n {
                     o0[k] = m.mul(x0[k], y0[k]);
-                    o1[k] = m.reduce_u128(x0[k] as u128 * y1[k] as u128 + x1[k] as u128 * y0[k] as u128);
+                    o1[k] = m
+                        .reduce_u128(x0[k] as u128 * y1[k] as u128 + x1[k] as u128 * y0[k] as u128);
                     o2[k] = m.mul(x1[k], y1[k]);
                 }
             });
-        Ok(Ciphertext { parts: vec![d0, d1, d2], level, scale: a.scale * b.scale, slots: a.slots })
+        Ok(Ciphertext {
+            parts: vec![d0, d1, d2],
+            level,
+            scale: a.scale * b.scale,
+            slots: a.slots,
+        })
     }
 
     /// Squares a degree-1 ciphertext (degree-2 result).
@@ -322,14 +386,24 @@ impl Evaluator {
         if a.degree() != 2 {
             return Err(CkksError::NeedsRelinearization { degree: a.degree() });
         }
-        let key = &self.keys.relin.as_ref().ok_or(CkksError::MissingRelinearizationKey)?.key;
+        let key = &self
+            .keys
+            .relin
+            .as_ref()
+            .ok_or(CkksError::MissingRelinearizationKey)?
+            .key;
         let idx = self.q_idx(a.level);
         let (u0, u1) = keyswitch::switch_key(&self.ctx, a.level, &a.parts[2], key);
         let mut c0 = a.parts[0].clone();
         let mut c1 = a.parts[1].clone();
         c0.add_assign(self.ctx.basis(), &idx, &u0);
         c1.add_assign(self.ctx.basis(), &idx, &u1);
-        Ok(Ciphertext { parts: vec![c0, c1], level: a.level, scale: a.scale, slots: a.slots })
+        Ok(Ciphertext {
+            parts: vec![c0, c1],
+            level: a.level,
+            scale: a.scale,
+            slots: a.slots,
+        })
     }
 
     /// Product followed by relinearization (no rescale).
@@ -340,19 +414,31 @@ impl Evaluator {
     // ---------------------------------------------------------------- automorphisms
 
     fn galois_key(&self, element: u64, steps: Option<i64>) -> Result<&SwitchingKey, CkksError> {
-        self.keys.galois.get(&element).map(|g| &g.key).ok_or(CkksError::MissingGaloisKey { element, steps })
+        self.keys
+            .galois
+            .get(&element)
+            .map(|g| &g.key)
+            .ok_or(CkksError::MissingGaloisKey { element, steps })
     }
 
     /// Key-switch decomposition of `ct`'s second part, to share among several rotations.
     pub fn decompose(&self, ct: &Ciphertext) -> Result<Decomposition, CkksError> {
         if ct.degree() != 1 {
-            return Err(CkksError::NeedsRelinearization { degree: ct.degree() });
+            return Err(CkksError::NeedsRelinearization {
+                degree: ct.degree(),
+            });
         }
         Ok(keyswitch::decompose(&self.ctx, ct.level, &ct.parts[1]))
     }
 
     /// Applies `X ↦ X^g` to `ct` given the decomposition of its second part.
-    pub fn apply_galois_hoisted(&self, ct: &Ciphertext, dec: &Decomposition, element: u64, steps: Option<i64>) -> Result<Ciphertext, CkksError> {
+    pub fn apply_galois_hoisted(
+        &self,
+        ct: &Ciphertext,
+        dec: &Decomposition,
+        element: u64,
+        steps: Option<i64>,
+    ) -> Result<Ciphertext, CkksError> {
         if element == 1 {
             return Ok(ct.clone());
         }
@@ -361,9 +447,18 @@ impl Evaluator {
         let (b, a) = keyswitch::inner_product(&self.ctx, dec, key, Some(&perm));
         let idx = self.q_idx(ct.level);
         let mut c0 = ct.parts[0].permute(&perm);
-        c0.add_assign(self.ctx.basis(), &idx, &keyswitch::mod_down(&self.ctx, ct.level, b));
+        c0.add_assign(
+            self.ctx.basis(),
+            &idx,
+            &keyswitch::mod_down(&self.ctx, ct.level, b),
+        );
         let c1 = keyswitch::mod_down(&self.ctx, ct.level, a);
-        Ok(Ciphertext { parts: vec![c0, c1], level: ct.level, scale: ct.scale, slots: ct.slots })
+        Ok(Ciphertext {
+            parts: vec![c0, c1],
+            level: ct.level,
+            scale: ct.scale,
+            slots: ct.slots,
+        })
     }
 
     /// Applies the automorphism `X ↦ X^g`.
@@ -393,17 +488,28 @@ impl Evaluator {
     }
 
     /// Many rotations of one ciphertext sharing a single decomposition (hoisting).
-    pub fn rotate_hoisted(&self, ct: &Ciphertext, steps: &[i64]) -> Result<Vec<Ciphertext>, CkksError> {
+    pub fn rotate_hoisted(
+        &self,
+        ct: &Ciphertext,
+        steps: &[i64],
+    ) -> Result<Vec<Ciphertext>, CkksError> {
         for &s in steps {
             self.galois_key(self.ctx.rotation_element(s), Some(s))?;
         }
         let dec = self.decompose(ct)?;
-        steps.iter().map(|&s| self.apply_galois_hoisted(ct, &dec, self.ctx.rotation_element(s), Some(s))).collect()
+        steps
+            .iter()
+            .map(|&s| self.apply_galois_hoisted(ct, &dec, self.ctx.rotation_element(s), Some(s)))
+            .collect()
     }
 
     /// Slot-wise product with complex constants, given as a plaintext encoded by the caller;
     /// convenience for `mul_plain` followed by `rescale`.
-    pub fn mul_plain_rescale(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+    pub fn mul_plain_rescale(
+        &self,
+        a: &Ciphertext,
+        pt: &Plaintext,
+    ) -> Result<Ciphertext, CkksError> {
         self.rescale(&self.mul_plain(a, pt)?)
     }
 

@@ -35,7 +35,10 @@ pub fn conjugation_element(log_n: u32) -> u64 {
 pub fn ntt_permutation(log_n: u32, g: u64) -> Vec<u32> {
     let n = 1usize << log_n;
     let two_n = 2 * n as u64;
-    assert!(g % 2 == 1 && g < two_n, "Galois element {g} must be odd and below 2N");
+    assert!(
+        g % 2 == 1 && g < two_n,
+        "Galois element {g} must be odd and below 2N"
+    );
     (0..n)
         .map(|k| {
             let e = 2 * bit_reverse(k, log_n) as u64 + 1;
@@ -74,13 +77,20 @@ mod tests {
         let m = Modulus::new(q);
         let t = NttTable::new(n, m);
         let coeffs: Vec<i64> = (0..n as i64).map(|i| (i * 7919) % 101 - 50).collect();
-        for g in [rotation_element(log_n, 1), rotation_element(log_n, -3), conjugation_element(log_n)] {
+        for g in [
+            rotation_element(log_n, 1),
+            rotation_element(log_n, -3),
+            conjugation_element(log_n),
+        ] {
             let mut a: Vec<u64> = coeffs.iter().map(|&c| m.reduce_i64(c)).collect();
             t.forward(&mut a);
             let perm = ntt_permutation(log_n, g);
             let mut permuted: Vec<u64> = perm.iter().map(|&p| a[p as usize]).collect();
             t.inverse(&mut permuted);
-            let expect: Vec<u64> = apply_coefficients(&coeffs, g).iter().map(|&c| m.reduce_i64(c)).collect();
+            let expect: Vec<u64> = apply_coefficients(&coeffs, g)
+                .iter()
+                .map(|&c| m.reduce_i64(c))
+                .collect();
             assert_eq!(permuted, expect, "g = {g}");
         }
     }
@@ -90,7 +100,10 @@ mod tests {
         let log_n = 10;
         let two_n = 2u64 << log_n;
         for (a, b) in [(1i64, 2i64), (5, -5), (100, 300)] {
-            assert_eq!(rotation_element(log_n, a) * rotation_element(log_n, b) % two_n, rotation_element(log_n, a + b));
+            assert_eq!(
+                rotation_element(log_n, a) * rotation_element(log_n, b) % two_n,
+                rotation_element(log_n, a + b)
+            );
         }
         assert_eq!(rotation_element(log_n, 0), 1);
     }

@@ -5,7 +5,9 @@ use std::sync::Arc;
 
 use super::context::Context;
 use super::galois;
-use super::keys::{EvaluationKeys, GaloisKey, KeyManifest, PublicKey, RelinearizationKey, SecretKey, SwitchingKey};
+use super::keys::{
+    EvaluationKeys, GaloisKey, KeyManifest, PublicKey, RelinearizationKey, SecretKey, SwitchingKey,
+};
 use super::params::SecretDistribution;
 use super::rns::Poly;
 use super::sampling::Sampler;
@@ -19,7 +21,10 @@ pub struct KeyGenerator {
 
 impl KeyGenerator {
     pub fn new(ctx: Arc<Context>) -> Self {
-        KeyGenerator { ctx, sampler: Sampler::new() }
+        KeyGenerator {
+            ctx,
+            sampler: Sampler::new(),
+        }
     }
 
     /// Uses a given sampler (e.g. a seeded one in tests).
@@ -36,7 +41,9 @@ impl KeyGenerator {
         let n = self.ctx.n();
         let coeffs = match self.ctx.params().secret_distribution() {
             SecretDistribution::UniformTernary => self.sampler.ternary(n),
-            SecretDistribution::SparseTernary { hamming_weight } => self.sampler.sparse_ternary(n, hamming_weight),
+            SecretDistribution::SparseTernary { hamming_weight } => {
+                self.sampler.sparse_ternary(n, hamming_weight)
+            }
         };
         self.secret_from_coeffs(coeffs)
     }
@@ -53,12 +60,18 @@ impl KeyGenerator {
         let idx = basis.all_indices();
         let mut poly = Poly::from_signed(self.ctx.n(), basis, &idx, &coeffs);
         poly.ntt(basis, &idx);
-        SecretKey { coeffs, poly, fingerprint: self.ctx.params().fingerprint() }
+        SecretKey {
+            coeffs,
+            poly,
+            fingerprint: self.ctx.params().fingerprint(),
+        }
     }
 
     fn error_poly(&mut self, idx: &[usize]) -> Poly {
         let basis = self.ctx.basis();
-        let e = self.sampler.gaussian(self.ctx.n(), self.ctx.params().sigma());
+        let e = self
+            .sampler
+            .gaussian(self.ctx.n(), self.ctx.params().sigma());
         let mut p = Poly::from_signed(self.ctx.n(), basis, idx, &e);
         p.ntt(basis, idx);
         p
@@ -75,7 +88,11 @@ impl KeyGenerator {
         let mut as_ = a.clone();
         as_.mul_assign(basis, &idx, &s);
         b.sub_assign(basis, &idx, &as_);
-        PublicKey { b, a, fingerprint: sk.fingerprint }
+        PublicKey {
+            b,
+            a,
+            fingerprint: sk.fingerprint,
+        }
     }
 
     /// Switching key from the source secret `source` (over all of Q·P, NTT) to `sk`.
@@ -113,24 +130,39 @@ impl KeyGenerator {
         let idx = basis.all_indices();
         let mut s2 = sk.poly.clone();
         s2.mul_assign(basis, &idx, &sk.poly);
-        RelinearizationKey { key: self.gen_switching_key(&s2, sk) }
+        RelinearizationKey {
+            key: self.gen_switching_key(&s2, sk),
+        }
     }
 
     /// Galois key for `X ↦ X^g` (`σ_g(s) → s`).
     pub fn gen_galois_key(&mut self, sk: &SecretKey, element: u64) -> GaloisKey {
         let perm = self.ctx.galois_permutation(element);
         let source = sk.poly.permute(&perm);
-        GaloisKey { element, key: self.gen_switching_key(&source, sk) }
+        GaloisKey {
+            element,
+            key: self.gen_switching_key(&source, sk),
+        }
     }
 
     /// Evaluation keys fulfilling `manifest`.
-    pub fn gen_evaluation_keys(&mut self, sk: &SecretKey, manifest: &KeyManifest) -> EvaluationKeys {
-        let relin = manifest.relinearization.then(|| self.gen_relinearization_key(sk));
+    pub fn gen_evaluation_keys(
+        &mut self,
+        sk: &SecretKey,
+        manifest: &KeyManifest,
+    ) -> EvaluationKeys {
+        let relin = manifest
+            .relinearization
+            .then(|| self.gen_relinearization_key(sk));
         let mut galois = BTreeMap::new();
         for &g in &manifest.galois_elements {
             galois.insert(g, self.gen_galois_key(sk, g));
         }
-        EvaluationKeys { relin, galois, fingerprint: sk.fingerprint }
+        EvaluationKeys {
+            relin,
+            galois,
+            fingerprint: sk.fingerprint,
+        }
     }
 
     /// Manifest for relinearization plus rotations by `steps` (and conjugation if asked).
@@ -138,7 +170,11 @@ impl KeyGenerator {
         let log_n = self.ctx.params().log_n();
         let mut m = KeyManifest {
             relinearization: true,
-            galois_elements: steps.iter().map(|&r| galois::rotation_element(log_n, r)).filter(|&g| g != 1).collect(),
+            galois_elements: steps
+                .iter()
+                .map(|&r| galois::rotation_element(log_n, r))
+                .filter(|&g| g != 1)
+                .collect(),
         };
         if conjugation {
             m.galois_elements.push(galois::conjugation_element(log_n));

@@ -72,7 +72,11 @@ impl SwitchingKey {
     }
     /// Size in bytes of the residues.
     pub fn size_bytes(&self) -> usize {
-        self.b.iter().chain(&self.a).map(|p| p.data().len() * 8).sum()
+        self.b
+            .iter()
+            .chain(&self.a)
+            .map(|p| p.data().len() * 8)
+            .sum()
     }
 }
 
@@ -80,6 +84,12 @@ impl SwitchingKey {
 #[derive(Clone, Debug, PartialEq)]
 pub struct RelinearizationKey {
     pub(crate) key: SwitchingKey,
+}
+
+impl RelinearizationKey {
+    pub fn switching_key(&self) -> &SwitchingKey {
+        &self.key
+    }
 }
 
 /// Switching key from `σ_g(s)` to `s` for the automorphism `X ↦ X^g`.
@@ -92,6 +102,9 @@ pub struct GaloisKey {
 impl GaloisKey {
     pub fn element(&self) -> u64 {
         self.element
+    }
+    pub fn switching_key(&self) -> &SwitchingKey {
+        &self.key
     }
 }
 
@@ -134,15 +147,27 @@ impl EvaluationKeys {
     }
     /// The manifest this key set satisfies.
     pub fn manifest(&self) -> KeyManifest {
-        KeyManifest { relinearization: self.relin.is_some(), galois_elements: self.galois.keys().copied().collect() }
+        KeyManifest {
+            relinearization: self.relin.is_some(),
+            galois_elements: self.galois.keys().copied().collect(),
+        }
     }
     /// Whether every key named in `needs` is present.
     pub fn satisfies(&self, needs: &KeyManifest) -> bool {
-        (!needs.relinearization || self.relin.is_some()) && needs.galois_elements.iter().all(|g| self.galois.contains_key(g))
+        (!needs.relinearization || self.relin.is_some())
+            && needs
+                .galois_elements
+                .iter()
+                .all(|g| self.galois.contains_key(g))
     }
     /// Total size of the key residues in bytes.
     pub fn size_bytes(&self) -> usize {
-        self.relin.iter().map(|r| r.key.size_bytes()).sum::<usize>() + self.galois.values().map(|g| g.key.size_bytes()).sum::<usize>()
+        self.relin.iter().map(|r| r.key.size_bytes()).sum::<usize>()
+            + self
+                .galois
+                .values()
+                .map(|g| g.key.size_bytes())
+                .sum::<usize>()
     }
     /// Adds keys from another set (same parameters).
     pub fn extend(&mut self, other: EvaluationKeys) {

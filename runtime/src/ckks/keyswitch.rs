@@ -56,7 +56,9 @@ pub fn decompose(ctx: &Context, level: usize, d: &Poly) -> Decomposition {
             }
             let inputs: Vec<&[u64]> = (start..end).map(|i| coeff.limb(i)).collect();
             conv.convert(basis, &inputs, &targets, &mut outs);
-            outs.par_iter_mut().zip(targets.par_iter()).for_each(|(o, &b)| basis.table(b).forward(o));
+            outs.par_iter_mut()
+                .zip(targets.par_iter())
+                .for_each(|(o, &b)| basis.table(b).forward(o));
             out
         })
         .collect();
@@ -66,7 +68,12 @@ pub fn decompose(ctx: &Context, level: usize, d: &Poly) -> Decomposition {
 /// `(Σ_j σ(D_j) ⊙ b_j, Σ_j σ(D_j) ⊙ a_j)` over `Q_level ∪ P`, where `σ` is the optional
 /// NTT-domain permutation of a Galois automorphism. Products are accumulated in 128 bits
 /// and reduced once per coefficient.
-pub fn inner_product(ctx: &Context, dec: &Decomposition, key: &SwitchingKey, perm: Option<&[u32]>) -> (Poly, Poly) {
+pub fn inner_product(
+    ctx: &Context,
+    dec: &Decomposition,
+    key: &SwitchingKey,
+    perm: Option<&[u32]>,
+) -> (Poly, Poly) {
     let basis = ctx.basis();
     let n = ctx.n();
     let qp_idx = basis.qp_indices(dec.level);
@@ -92,8 +99,16 @@ pub fn inner_product(ctx: &Context, dec: &Decomposition, key: &SwitchingKey, per
                         Some(p) => p[k] as usize,
                         None => k,
                     };
-                    let mut sb = if chunk_start == 0 { 0u128 } else { ob[k] as u128 };
-                    let mut sa = if chunk_start == 0 { 0u128 } else { oa[k] as u128 };
+                    let mut sb = if chunk_start == 0 {
+                        0u128
+                    } else {
+                        ob[k] as u128
+                    };
+                    let mut sa = if chunk_start == 0 {
+                        0u128
+                    } else {
+                        oa[k] as u128
+                    };
                     for j in chunk_start..chunk_end {
                         let x = ds[j][src] as u128;
                         sb += x * kb[j][k] as u128;
@@ -120,18 +135,23 @@ pub fn mod_down(ctx: &Context, level: usize, mut p: Poly) -> Poly {
     {
         let inputs: Vec<&[u64]> = pp.limbs().collect();
         let mut outs: Vec<&mut [u64]> = conv.data_mut().chunks_mut(n).collect();
-        ctx.moddown_converter().convert(basis, &inputs, &q_idx, &mut outs);
+        ctx.moddown_converter()
+            .convert(basis, &inputs, &q_idx, &mut outs);
     }
     conv.ntt(basis, &q_idx);
     p.truncate_limbs(num_q);
-    p.data_mut().par_chunks_mut(n).zip(conv.data().par_chunks(n)).enumerate().for_each(|(i, (x, c))| {
-        let m = basis.modulus(i);
-        let pinv = ctx.p_inv_mod_q(i);
-        let q = m.value();
-        for (x, &c) in x.iter_mut().zip(c) {
-            *x = m.mul_shoup(*x + q - c, pinv);
-        }
-    });
+    p.data_mut()
+        .par_chunks_mut(n)
+        .zip(conv.data().par_chunks(n))
+        .enumerate()
+        .for_each(|(i, (x, c))| {
+            let m = basis.modulus(i);
+            let pinv = ctx.p_inv_mod_q(i);
+            let q = m.value();
+            for (x, &c) in x.iter_mut().zip(c) {
+                *x = m.mul_shoup(*x + q - c, pinv);
+            }
+        });
     p
 }
 

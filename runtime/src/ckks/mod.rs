@@ -34,6 +34,8 @@ pub use encryption::{Decryptor, Encryptor};
 pub use error::CkksError;
 pub use evaluator::Evaluator;
 pub use keygen::KeyGenerator;
-pub use keys::{EvaluationKeys, GaloisKey, KeyManifest, PublicKey, RelinearizationKey, SecretKey, SwitchingKey};
+pub use keys::{
+    EvaluationKeys, GaloisKey, KeyManifest, PublicKey, RelinearizationKey, SecretKey, SwitchingKey,
+};
 pub use params::{presets, Params, ParamsError, ParamsLiteral, SecretDistribution};
 pub use plaintext::Plaintext;

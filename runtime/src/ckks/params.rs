@@ -58,13 +58,22 @@ pub fn max_log_qp_128(log_n: u32) -> Option<u32> {
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ParamsError {
     #[error("parameter set `{name}`: log2(QP) = {log_qp:.1} exceeds the 128-bit security bound of {bound} bits for N = 2^{log_n}; lower the modulus or raise N (an insecure set is only available through Params::new_insecure_for_tests)")]
-    Insecure { name: String, log_qp: f64, bound: u32, log_n: u32 },
+    Insecure {
+        name: String,
+        log_qp: f64,
+        bound: u32,
+        log_n: u32,
+    },
     #[error("parameter set `{name}`: no 128-bit security bound is known for N = 2^{log_n}")]
     UnknownSecurity { name: String, log_n: u32 },
     #[error("parameter set `{name}`: a sparse main secret (h = {h}) has no security estimate here; use a uniform ternary secret")]
     SparseMainSecret { name: String, h: usize },
     #[error("parameter set `{name}`: field `{field}`: {reason}")]
-    Invalid { name: String, field: &'static str, reason: String },
+    Invalid {
+        name: String,
+        field: &'static str,
+        reason: String,
+    },
     #[error("parameter set `{name}`: {source}")]
     Primes { name: String, source: PrimeError },
 }
@@ -91,7 +100,12 @@ impl Params {
     }
 
     /// Rebuilds parameters from explicit primes (deserialization), re-running every check.
-    pub fn from_primes(literal: ParamsLiteral, q: Vec<u64>, p: Vec<u64>, secure: bool) -> Result<Self, ParamsError> {
+    pub fn from_primes(
+        literal: ParamsLiteral,
+        q: Vec<u64>,
+        p: Vec<u64>,
+        secure: bool,
+    ) -> Result<Self, ParamsError> {
         let built = Self::build(literal, secure)?;
         if built.q != q || built.p != p {
             return Err(ParamsError::Invalid {
@@ -105,34 +119,61 @@ impl Params {
 
     fn build(literal: ParamsLiteral, secure: bool) -> Result<Self, ParamsError> {
         let name = literal.name.clone();
-        let invalid = |field: &'static str, reason: String| ParamsError::Invalid { name: name.clone(), field, reason };
+        let invalid = |field: &'static str, reason: String| ParamsError::Invalid {
+            name: name.clone(),
+            field,
+            reason,
+        };
         if !(3..=17).contains(&literal.log_n) {
-            return Err(invalid("log_n", format!("{} is outside 3..=17", literal.log_n)));
+            return Err(invalid(
+                "log_n",
+                format!("{} is outside 3..=17", literal.log_n),
+            ));
         }
         if literal.log_q.is_empty() {
             return Err(invalid("log_q", "at least one Q prime is needed".into()));
         }
         if literal.log_p.is_empty() && literal.dnum != literal.log_q.len() {
-            return Err(invalid("log_p", "hybrid key switching needs at least one special prime P".into()));
+            return Err(invalid(
+                "log_p",
+                "hybrid key switching needs at least one special prime P".into(),
+            ));
         }
         if literal.dnum == 0 || literal.dnum > literal.log_q.len() {
-            return Err(invalid("dnum", format!("{} must be in 1..={}", literal.dnum, literal.log_q.len())));
+            return Err(invalid(
+                "dnum",
+                format!("{} must be in 1..={}", literal.dnum, literal.log_q.len()),
+            ));
         }
         if literal.log_scale == 0 || literal.log_scale > 60 {
-            return Err(invalid("log_scale", format!("{} must be in 1..=60", literal.log_scale)));
+            return Err(invalid(
+                "log_scale",
+                format!("{} must be in 1..=60", literal.log_scale),
+            ));
         }
         if !(literal.sigma > 0.0 && literal.sigma < 100.0) {
-            return Err(invalid("sigma", format!("{} must be in (0, 100)", literal.sigma)));
+            return Err(invalid(
+                "sigma",
+                format!("{} must be in (0, 100)", literal.sigma),
+            ));
         }
         let n = 1usize << literal.log_n;
         if let SecretDistribution::SparseTernary { hamming_weight } = literal.secret {
             if hamming_weight == 0 || hamming_weight > n {
-                return Err(invalid("secret", format!("Hamming weight {hamming_weight} must be in 1..={n}")));
+                return Err(invalid(
+                    "secret",
+                    format!("Hamming weight {hamming_weight} must be in 1..={n}"),
+                ));
             }
         }
         // P must exceed every digit's product for key switching to keep its noise small.
         let alpha = literal.log_q.len().div_ceil(literal.dnum);
-        let max_digit_bits: u32 = literal.log_q.chunks(alpha).map(|c| c.iter().sum::<u32>()).max().unwrap_or(0);
+        let max_digit_bits: u32 = literal
+            .log_q
+            .chunks(alpha)
+            .map(|c| c.iter().sum::<u32>())
+            .max()
+            .unwrap_or(0);
         let p_bits: u32 = literal.log_p.iter().sum();
         if p_bits + 1 < max_digit_bits {
             return Err(invalid(
@@ -140,18 +181,44 @@ impl Params {
                 format!("P has {p_bits} bits but a key-switching digit has up to {max_digit_bits}; add special primes or raise dnum"),
             ));
         }
-        let all_bits: Vec<u32> = literal.log_q.iter().chain(&literal.log_p).copied().collect();
-        let primes = generate_ntt_primes(n, &all_bits, &[]).map_err(|source| ParamsError::Primes { name: name.clone(), source })?;
+        let all_bits: Vec<u32> = literal
+            .log_q
+            .iter()
+            .chain(&literal.log_p)
+            .copied()
+            .collect();
+        let primes =
+            generate_ntt_primes(n, &all_bits, &[]).map_err(|source| ParamsError::Primes {
+                name: name.clone(),
+                source,
+            })?;
         let (q, p) = primes.split_at(literal.log_q.len());
-        let params = Params { literal, q: q.to_vec(), p: p.to_vec(), secure };
+        let params = Params {
+            literal,
+            q: q.to_vec(),
+            p: p.to_vec(),
+            secure,
+        };
         if secure {
             if let SecretDistribution::SparseTernary { hamming_weight } = params.literal.secret {
-                return Err(ParamsError::SparseMainSecret { name, h: hamming_weight });
+                return Err(ParamsError::SparseMainSecret {
+                    name,
+                    h: hamming_weight,
+                });
             }
-            let bound = max_log_qp_128(params.literal.log_n).ok_or(ParamsError::UnknownSecurity { name: name.clone(), log_n: params.literal.log_n })?;
+            let bound =
+                max_log_qp_128(params.literal.log_n).ok_or(ParamsError::UnknownSecurity {
+                    name: name.clone(),
+                    log_n: params.literal.log_n,
+                })?;
             let log_qp = params.log_qp();
             if log_qp > bound as f64 {
-                return Err(ParamsError::Insecure { name, log_qp, bound, log_n: params.literal.log_n });
+                return Err(ParamsError::Insecure {
+                    name,
+                    log_qp,
+                    bound,
+                    log_n: params.literal.log_n,
+                });
             }
         }
         Ok(params)
@@ -224,7 +291,9 @@ impl Params {
         h.update(&(self.literal.dnum as u64).to_le_bytes());
         match self.literal.secret {
             SecretDistribution::UniformTernary => h.update(&[0u8]),
-            SecretDistribution::SparseTernary { hamming_weight } => h.update(&[1u8]).update(&(hamming_weight as u64).to_le_bytes()),
+            SecretDistribution::SparseTernary { hamming_weight } => h
+                .update(&[1u8])
+                .update(&(hamming_weight as u64).to_le_bytes()),
         };
         h.update(&self.literal.sigma.to_le_bytes());
         *h.finalize().as_bytes()
@@ -263,8 +332,9 @@ pub mod presets {
         }
     }
 
-    /// 128-bit set: N = 2^16, 25 Q primes (24 levels of 2^40), 5 special primes, dnum 4,
-    /// log QP ≈ 1325, leaving ≈ 420 bits of headroom below the 1747-bit bound.
+    /// 128-bit set: N = 2^16, 25 Q primes (24 levels of 2^40), 6 special primes of 61 bits,
+    /// dnum 4 (7 limbs a digit, at most 300 bits, so P/Q_j ≈ 2^66 makes key-switching noise
+    /// negligible next to rounding), log QP ≈ 1386, leaving ≈ 360 bits below the 1747-bit bound.
     pub fn n16() -> ParamsLiteral {
         let mut log_q = vec![60];
         log_q.extend(std::iter::repeat_n(40, 24));
@@ -272,7 +342,7 @@ pub mod presets {
             name: "n16".into(),
             log_n: 16,
             log_q,
-            log_p: vec![61; 5],
+            log_p: vec![61; 6],
             log_scale: 40,
             dnum: 4,
             secret: SecretDistribution::UniformTernary,
@@ -301,7 +371,10 @@ mod tests {
             let p = Params::new(lit.clone()).unwrap_or_else(|e| panic!("{e}"));
             assert!(p.log_qp() <= max_log_qp_128(lit.log_n).unwrap() as f64);
         }
-        assert!(matches!(Params::new(presets::test_insecure()), Err(ParamsError::Insecure { .. })));
+        assert!(matches!(
+            Params::new(presets::test_insecure()),
+            Err(ParamsError::Insecure { .. })
+        ));
         assert!(Params::new_insecure_for_tests(presets::test_insecure()).is_ok());
     }
 
@@ -309,10 +382,16 @@ mod tests {
     fn refuses_above_bound_and_sparse_secret() {
         let mut lit = presets::n14();
         lit.log_p = vec![60, 60];
-        assert!(matches!(Params::new(lit), Err(ParamsError::Insecure { .. })));
+        assert!(matches!(
+            Params::new(lit),
+            Err(ParamsError::Insecure { .. })
+        ));
         let mut lit = presets::n14();
         lit.secret = SecretDistribution::SparseTernary { hamming_weight: 64 };
-        assert!(matches!(Params::new(lit), Err(ParamsError::SparseMainSecret { .. })));
+        assert!(matches!(
+            Params::new(lit),
+            Err(ParamsError::SparseMainSecret { .. })
+        ));
     }
 
     #[test]
@@ -328,6 +407,9 @@ mod tests {
         let a = Params::new(presets::n14()).unwrap();
         let b = Params::new_insecure_for_tests(presets::test_insecure()).unwrap();
         assert_ne!(a.fingerprint(), b.fingerprint());
-        assert_eq!(a.fingerprint(), Params::new(presets::n14()).unwrap().fingerprint());
+        assert_eq!(
+            a.fingerprint(),
+            Params::new(presets::n14()).unwrap().fingerprint()
+        );
     }
 }

@@ -31,13 +31,18 @@ impl Sampler {
     /// Seeds from the operating system.
     pub fn new() -> Self {
         let mut seed = [0u8; 32];
-        getrandom::getrandom(&mut seed).expect("the operating system's random source is unavailable");
-        Sampler { rng: ChaCha20Rng::from_seed(seed) }
+        getrandom::getrandom(&mut seed)
+            .expect("the operating system's random source is unavailable");
+        Sampler {
+            rng: ChaCha20Rng::from_seed(seed),
+        }
     }
 
     /// Deterministic sampler for reproducible tests. Never use for real keys.
     pub fn from_seed_for_tests(seed: [u8; 32]) -> Self {
-        Sampler { rng: ChaCha20Rng::from_seed(seed) }
+        Sampler {
+            rng: ChaCha20Rng::from_seed(seed),
+        }
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -62,14 +67,18 @@ impl Sampler {
         let mut seed = [0u8; 32];
         self.rng.fill_bytes(&mut seed);
         let mut p = Poly::zero(n, idx.len());
-        p.data_mut().par_chunks_mut(n).zip(idx.par_iter()).enumerate().for_each(|(stream, (limb, &i))| {
-            let mut rng = ChaCha20Rng::from_seed(seed);
-            rng.set_stream(stream as u64);
-            let q = basis.modulus(i).value();
-            for x in limb.iter_mut() {
-                *x = Self::uniform_below(&mut rng, q);
-            }
-        });
+        p.data_mut()
+            .par_chunks_mut(n)
+            .zip(idx.par_iter())
+            .enumerate()
+            .for_each(|(stream, (limb, &i))| {
+                let mut rng = ChaCha20Rng::from_seed(seed);
+                rng.set_stream(stream as u64);
+                let q = basis.modulus(i).value();
+                for x in limb.iter_mut() {
+                    *x = Self::uniform_below(&mut rng, q);
+                }
+            });
         p
     }
 
@@ -137,7 +146,11 @@ mod tests {
         let var = v.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / v.len() as f64;
         assert!(mean.abs() < 0.1, "mean {mean}");
         // Rounding adds 1/12 to the variance.
-        assert!((var.sqrt() - (3.2f64 * 3.2 + 1.0 / 12.0).sqrt()).abs() < 0.1, "std {}", var.sqrt());
+        assert!(
+            (var.sqrt() - (3.2f64 * 3.2 + 1.0 / 12.0).sqrt()).abs() < 0.1,
+            "std {}",
+            var.sqrt()
+        );
         assert!(v.iter().all(|x| (*x as f64).abs() <= 6.0 * 3.2 + 0.5));
     }
 

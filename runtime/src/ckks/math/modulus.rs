@@ -29,10 +29,21 @@ pub struct ShoupConst {
 impl Modulus {
     /// Builds the reduction constants for `q`. `q` must be in `[2, 2^61]`.
     pub fn new(q: u64) -> Self {
-        assert!(q >= 2 && q < (1u64 << MAX_MODULUS_BITS), "modulus {q} out of range");
+        assert!(
+            q >= 2 && q < (1u64 << MAX_MODULUS_BITS),
+            "modulus {q} out of range"
+        );
         let ratio = u128::MAX / q as u128; // floor((2^128 - 1) / q) == floor(2^128 / q) for q not a power of two
-        let ratio = if (u128::MAX % q as u128) == q as u128 - 1 { ratio + 1 } else { ratio };
-        Modulus { q, ratio_lo: ratio as u64, ratio_hi: (ratio >> 64) as u64 }
+        let ratio = if (u128::MAX % q as u128) == q as u128 - 1 {
+            ratio + 1
+        } else {
+            ratio
+        };
+        Modulus {
+            q,
+            ratio_lo: ratio as u64,
+            ratio_hi: (ratio >> 64) as u64,
+        }
     }
 
     #[inline(always)]
@@ -129,14 +140,18 @@ impl Modulus {
     /// Precomputes the Shoup companion of a constant `w < q`.
     pub fn shoup(&self, w: u64) -> ShoupConst {
         debug_assert!(w < self.q);
-        ShoupConst { value: w, quotient: (((w as u128) << 64) / self.q as u128) as u64 }
+        ShoupConst {
+            value: w,
+            quotient: (((w as u128) << 64) / self.q as u128) as u64,
+        }
     }
 
     /// `x * w mod q` in `[0, 2q)` for any `x < 2^64` (Shoup, lazy).
     #[inline(always)]
     pub fn mul_shoup_lazy(&self, x: u64, w: ShoupConst) -> u64 {
         let hi = ((x as u128 * w.quotient as u128) >> 64) as u64;
-        x.wrapping_mul(w.value).wrapping_sub(hi.wrapping_mul(self.q))
+        x.wrapping_mul(w.value)
+            .wrapping_sub(hi.wrapping_mul(self.q))
     }
 
     /// `x * w mod q` in `[0, q)` (Shoup).

@@ -50,10 +50,21 @@ impl NttTable {
             a = modulus.mul(a, psi);
             b = modulus.mul(b, psi_inv);
         }
-        let roots = (0..n).map(|i| modulus.shoup(pow[bit_reverse(i, log_n)])).collect();
-        let inv_roots = (0..n).map(|i| modulus.shoup(inv_pow[bit_reverse(i, log_n)])).collect();
+        let roots = (0..n)
+            .map(|i| modulus.shoup(pow[bit_reverse(i, log_n)]))
+            .collect();
+        let inv_roots = (0..n)
+            .map(|i| modulus.shoup(inv_pow[bit_reverse(i, log_n)]))
+            .collect();
         let n_inv = modulus.shoup(modulus.inv(n as u64));
-        NttTable { n, modulus, roots, inv_roots, n_inv, psi }
+        NttTable {
+            n,
+            modulus,
+            roots,
+            inv_roots,
+            n_inv,
+            psi,
+        }
     }
 
     pub fn n(&self) -> usize {

@@ -61,23 +61,38 @@ pub enum PrimeError {
 /// Primes are taken nearest to `2^bits`, alternating above and below, so that a chain of
 /// equal-size primes keeps a rescaled scale close to `2^bits`. Primes listed in `exclude`
 /// (and those generated earlier in the same call) are skipped. The result is deterministic.
-pub fn generate_ntt_primes(n: usize, bit_sizes: &[u32], exclude: &[u64]) -> Result<Vec<u64>, PrimeError> {
+pub fn generate_ntt_primes(
+    n: usize,
+    bit_sizes: &[u32],
+    exclude: &[u64],
+) -> Result<Vec<u64>, PrimeError> {
     let m = 2 * n as u64;
     let mut taken: Vec<u64> = exclude.to_vec();
     let mut out = Vec::with_capacity(bit_sizes.len());
     for &bits in bit_sizes {
         if !(20..=MAX_MODULUS_BITS).contains(&bits) {
-            return Err(PrimeError::BitSize { bits, max: MAX_MODULUS_BITS });
+            return Err(PrimeError::BitSize {
+                bits,
+                max: MAX_MODULUS_BITS,
+            });
         }
         let center = 1u64 << bits;
         let lo_limit = 1u64 << (bits - 1);
-        let hi_limit = if bits == MAX_MODULUS_BITS { (1u64 << MAX_MODULUS_BITS) - 1 } else { 1u64 << (bits + 1) };
+        let hi_limit = if bits == MAX_MODULUS_BITS {
+            (1u64 << MAX_MODULUS_BITS) - 1
+        } else {
+            1u64 << (bits + 1)
+        };
         // Candidates 2^bits + 1 ± k·m, nearest first, alternating below and above.
         let mut found = None;
         let mut k = 0u64;
         loop {
             let below = center.checked_sub(k * m).map(|c| c + 1);
-            let above = if bits < MAX_MODULUS_BITS { center.checked_add(k * m + m).map(|c| c + 1) } else { None };
+            let above = if bits < MAX_MODULUS_BITS {
+                center.checked_add(k * m + m).map(|c| c + 1)
+            } else {
+                None
+            };
             for cand in [below, above].into_iter().flatten() {
                 if cand <= lo_limit || cand >= hi_limit {
                     continue;
@@ -128,7 +143,10 @@ mod tests {
         for (p, b) in ps.iter().zip(bits) {
             assert!(is_prime(*p));
             assert_eq!(p % (2 * n as u64), 1);
-            assert!((*p as f64).log2() - b as f64 <= 0.01 && (b as f64) - (*p as f64).log2() < 1.0, "{p} vs {b}");
+            assert!(
+                (*p as f64).log2() - b as f64 <= 0.01 && (b as f64) - (*p as f64).log2() < 1.0,
+                "{p} vs {b}"
+            );
         }
         let mut s = ps.clone();
         s.sort();
@@ -138,7 +156,13 @@ mod tests {
 
     #[test]
     fn rejects_bad_bit_sizes() {
-        assert!(matches!(generate_ntt_primes(1024, &[70], &[]), Err(PrimeError::BitSize { .. })));
-        assert!(matches!(generate_ntt_primes(1024, &[10], &[]), Err(PrimeError::BitSize { .. })));
+        assert!(matches!(
+            generate_ntt_primes(1024, &[70], &[]),
+            Err(PrimeError::BitSize { .. })
+        ));
+        assert!(matches!(
+            generate_ntt_primes(1024, &[10], &[]),
+            Err(PrimeError::BitSize { .. })
+        ));
     }
 }

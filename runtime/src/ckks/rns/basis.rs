@@ -15,8 +15,19 @@ pub struct RnsBasis {
 impl RnsBasis {
     pub fn new(n: usize, q: &[u64], p: &[u64]) -> Self {
         use rayon::prelude::*;
-        let tables = q.iter().chain(p).collect::<Vec<_>>().par_iter().map(|&&m| NttTable::new(n, Modulus::new(m))).collect();
-        RnsBasis { n, tables, num_q: q.len(), num_p: p.len() }
+        let tables = q
+            .iter()
+            .chain(p)
+            .collect::<Vec<_>>()
+            .par_iter()
+            .map(|&&m| NttTable::new(n, Modulus::new(m)))
+            .collect();
+        RnsBasis {
+            n,
+            tables,
+            num_q: q.len(),
+            num_p: p.len(),
+        }
     }
 
     pub fn n(&self) -> usize {

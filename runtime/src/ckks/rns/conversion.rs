@@ -52,7 +52,11 @@ impl BaseConverter {
                     .collect()
             })
             .collect();
-        BaseConverter { from: from.to_vec(), hat_inv, hat_mod }
+        BaseConverter {
+            from: from.to_vec(),
+            hat_inv,
+            hat_mod,
+        }
     }
 
     pub fn from(&self) -> &[usize] {
@@ -61,7 +65,13 @@ impl BaseConverter {
 
     /// Converts the source limbs `input` (coefficient domain, one slice per source limb, in
     /// the order of `from`) to the target limbs `targets`, writing `outputs[t]` for each.
-    pub fn convert(&self, basis: &RnsBasis, input: &[&[u64]], targets: &[usize], outputs: &mut [&mut [u64]]) {
+    pub fn convert(
+        &self,
+        basis: &RnsBasis,
+        input: &[&[u64]],
+        targets: &[usize],
+        outputs: &mut [&mut [u64]],
+    ) {
         let alpha = self.from.len();
         let n = basis.n();
         debug_assert_eq!(input.len(), alpha);
@@ -75,11 +85,14 @@ impl BaseConverter {
                 y[k * alpha + i] = m.mul_shoup(v, c);
             }
         }
-        outputs.par_iter_mut().zip(targets.par_iter()).for_each(|(out, &t)| {
-            let m = basis.modulus(t);
-            let consts = &self.hat_mod[t];
-            convert_one(&y, alpha, consts, m, out);
-        });
+        outputs
+            .par_iter_mut()
+            .zip(targets.par_iter())
+            .for_each(|(out, &t)| {
+                let m = basis.modulus(t);
+                let consts = &self.hat_mod[t];
+                convert_one(&y, alpha, consts, m, out);
+            });
     }
 }
 

@@ -107,7 +107,13 @@ impl CrtReconstructor {
             *w = (*w >> 1) | (carry << 63);
             carry = next;
         }
-        CrtReconstructor { modulus, half, hats, hat_inv, limbs: limbs.to_vec() }
+        CrtReconstructor {
+            modulus,
+            half,
+            hats,
+            hat_inv,
+            limbs: limbs.to_vec(),
+        }
     }
 
     /// `log2(Q_ℓ)`.
@@ -117,7 +123,14 @@ impl CrtReconstructor {
 
     /// Reconstructs coefficient `k` of the residues `limbs` (coefficient domain, one slice per
     /// limb, ordered as at construction) as a centered value, scaled by `1/scale`.
-    pub fn reconstruct_scaled(&self, basis: &RnsBasis, residues: &[&[u64]], k: usize, scale: f64, acc: &mut Vec<u64>) -> f64 {
+    pub fn reconstruct_scaled(
+        &self,
+        basis: &RnsBasis,
+        residues: &[&[u64]],
+        k: usize,
+        scale: f64,
+        acc: &mut Vec<u64>,
+    ) -> f64 {
         let width = self.modulus.len() + 1;
         acc.clear();
         acc.resize(width, 0);

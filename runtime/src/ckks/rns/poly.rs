@@ -17,7 +17,10 @@ pub struct Poly {
 
 impl Poly {
     pub fn zero(n: usize, limbs: usize) -> Self {
-        Poly { n, data: vec![0; n * limbs] }
+        Poly {
+            n,
+            data: vec![0; n * limbs],
+        }
     }
 
     pub fn from_data(n: usize, data: Vec<u64>) -> Self {
@@ -60,36 +63,48 @@ impl Poly {
 
     /// A copy of the first `k` limbs.
     pub fn prefix(&self, k: usize) -> Poly {
-        Poly { n: self.n, data: self.data[..k * self.n].to_vec() }
+        Poly {
+            n: self.n,
+            data: self.data[..k * self.n].to_vec(),
+        }
     }
 
-    fn par_limbs_mut<'a>(&'a mut self, idx: &'a [usize]) -> impl IndexedParallelIterator<Item = (&'a mut [u64], &'a usize)> {
+    fn par_limbs_mut<'a>(
+        &'a mut self,
+        idx: &'a [usize],
+    ) -> impl IndexedParallelIterator<Item = (&'a mut [u64], &'a usize)> {
         debug_assert_eq!(self.num_limbs(), idx.len());
         self.data.par_chunks_mut(self.n).zip(idx.par_iter())
     }
 
     /// Forward NTT of every limb.
     pub fn ntt(&mut self, basis: &RnsBasis, idx: &[usize]) {
-        self.par_limbs_mut(idx).for_each(|(l, &i)| basis.table(i).forward(l));
+        self.par_limbs_mut(idx)
+            .for_each(|(l, &i)| basis.table(i).forward(l));
     }
 
     /// Inverse NTT of every limb.
     pub fn intt(&mut self, basis: &RnsBasis, idx: &[usize]) {
-        self.par_limbs_mut(idx).for_each(|(l, &i)| basis.table(i).inverse(l));
+        self.par_limbs_mut(idx)
+            .for_each(|(l, &i)| basis.table(i).inverse(l));
     }
 
     pub fn add_assign(&mut self, basis: &RnsBasis, idx: &[usize], other: &Poly) {
-        self.par_limbs_mut(idx).zip(other.data.par_chunks(other.n)).for_each(|((a, &i), b)| {
-            let m = basis.modulus(i);
-            a.iter_mut().zip(b).for_each(|(x, y)| *x = m.add(*x, *y));
-        });
+        self.par_limbs_mut(idx)
+            .zip(other.data.par_chunks(other.n))
+            .for_each(|((a, &i), b)| {
+                let m = basis.modulus(i);
+                a.iter_mut().zip(b).for_each(|(x, y)| *x = m.add(*x, *y));
+            });
     }
 
     pub fn sub_assign(&mut self, basis: &RnsBasis, idx: &[usize], other: &Poly) {
-        self.par_limbs_mut(idx).zip(other.data.par_chunks(other.n)).for_each(|((a, &i), b)| {
-            let m = basis.modulus(i);
-            a.iter_mut().zip(b).for_each(|(x, y)| *x = m.sub(*x, *y));
-        });
+        self.par_limbs_mut(idx)
+            .zip(other.data.par_chunks(other.n))
+            .for_each(|((a, &i), b)| {
+                let m = basis.modulus(i);
+                a.iter_mut().zip(b).for_each(|(x, y)| *x = m.sub(*x, *y));
+            });
     }
 
     pub fn neg_assign(&mut self, basis: &RnsBasis, idx: &[usize]) {
@@ -101,10 +116,12 @@ impl Poly {
 
     /// Point-wise product (NTT domain).
     pub fn mul_assign(&mut self, basis: &RnsBasis, idx: &[usize], other: &Poly) {
-        self.par_limbs_mut(idx).zip(other.data.par_chunks(other.n)).for_each(|((a, &i), b)| {
-            let m = basis.modulus(i);
-            a.iter_mut().zip(b).for_each(|(x, y)| *x = m.mul(*x, *y));
-        });
+        self.par_limbs_mut(idx)
+            .zip(other.data.par_chunks(other.n))
+            .for_each(|((a, &i), b)| {
+                let m = basis.modulus(i);
+                a.iter_mut().zip(b).for_each(|(x, y)| *x = m.mul(*x, *y));
+            });
     }
 
     /// `self += a ⊙ b` (NTT domain).
@@ -122,20 +139,24 @@ impl Poly {
 
     /// Multiplies limb `j` by the scalar `scalars[j]` (already reduced modulo that limb's prime).
     pub fn mul_scalar_assign(&mut self, basis: &RnsBasis, idx: &[usize], scalars: &[u64]) {
-        self.par_limbs_mut(idx).zip(scalars.par_iter()).for_each(|((a, &i), &s)| {
-            let m = basis.modulus(i);
-            let c = m.shoup(s);
-            a.iter_mut().for_each(|x| *x = m.mul_shoup(*x, c));
-        });
+        self.par_limbs_mut(idx)
+            .zip(scalars.par_iter())
+            .for_each(|((a, &i), &s)| {
+                let m = basis.modulus(i);
+                let c = m.shoup(s);
+                a.iter_mut().for_each(|x| *x = m.mul_shoup(*x, c));
+            });
     }
 
     /// Adds `scalars[j]` to every coefficient of limb `j`. In the NTT domain this adds the
     /// constant polynomial.
     pub fn add_scalar_assign(&mut self, basis: &RnsBasis, idx: &[usize], scalars: &[u64]) {
-        self.par_limbs_mut(idx).zip(scalars.par_iter()).for_each(|((a, &i), &s)| {
-            let m = basis.modulus(i);
-            a.iter_mut().for_each(|x| *x = m.add(*x, s));
-        });
+        self.par_limbs_mut(idx)
+            .zip(scalars.par_iter())
+            .for_each(|((a, &i), &s)| {
+                let m = basis.modulus(i);
+                a.iter_mut().for_each(|x| *x = m.add(*x, s));
+            });
     }
 
     /// Fills the limbs from small signed coefficients (coefficient domain).
@@ -143,7 +164,9 @@ impl Poly {
         let mut p = Poly::zero(n, idx.len());
         p.par_limbs_mut(idx).for_each(|(a, &i)| {
             let m = basis.modulus(i);
-            a.iter_mut().zip(coeffs).for_each(|(x, &c)| *x = m.reduce_i64(c));
+            a.iter_mut()
+                .zip(coeffs)
+                .for_each(|(x, &c)| *x = m.reduce_i64(c));
         });
         p
     }
@@ -151,11 +174,14 @@ impl Poly {
     /// Applies the permutation `perm` (new[k] = old[perm[k]]) to every limb.
     pub fn permute(&self, perm: &[u32]) -> Poly {
         let mut out = Poly::zero(self.n, self.num_limbs());
-        out.data.par_chunks_mut(self.n).zip(self.data.par_chunks(self.n)).for_each(|(o, a)| {
-            for (x, &p) in o.iter_mut().zip(perm) {
-                *x = a[p as usize];
-            }
-        });
+        out.data
+            .par_chunks_mut(self.n)
+            .zip(self.data.par_chunks(self.n))
+            .for_each(|(o, a)| {
+                for (x, &p) in o.iter_mut().zip(perm) {
+                    *x = a[p as usize];
+                }
+            });
         out
     }
 }

@@ -1,1 +1,0 @@
-//! Serialization (TODO in this commit series).

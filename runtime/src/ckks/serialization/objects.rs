@@ -1,0 +1,404 @@
+//! Payload encodings of each object, with validation against the context on load.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use super::codec::{Reader, Writer};
+use super::envelope::{hex, open, seal, FormatError, ObjectKind};
+use crate::ckks::ciphertext::Ciphertext;
+use crate::ckks::context::Context;
+use crate::ckks::keys::{
+    EvaluationKeys, GaloisKey, PublicKey, RelinearizationKey, SecretKey, SwitchingKey,
+};
+use crate::ckks::params::{Params, ParamsLiteral};
+use crate::ckks::plaintext::Plaintext;
+use crate::ckks::rns::Poly;
+
+/// An object with a payload encoding in the blindtune format.
+pub trait Serializable: Sized {
+    const KIND: ObjectKind;
+    fn write_payload(&self, w: &mut Writer);
+    fn read_payload(ctx: &Context, r: &mut Reader<'_>) -> Result<Self, FormatError>;
+
+    /// The complete file contents.
+    fn to_bytes(&self, ctx: &Context) -> Vec<u8> {
+        let mut w = Writer::default();
+        self.write_payload(&mut w);
+        seal(Self::KIND, ctx.params().fingerprint(), &w.buf)
+    }
+
+    /// Parses and validates complete file contents.
+    fn from_bytes(ctx: &Context, data: &[u8]) -> Result<Self, FormatError> {
+        let opened = open(data, Self::KIND)?;
+        let expected = ctx.params().fingerprint();
+        if opened.fingerprint != expected {
+            return Err(FormatError::ParameterMismatch {
+                expected: hex(&expected),
+                found: hex(&opened.fingerprint),
+            });
+        }
+        let mut r = Reader::new(opened.payload);
+        let obj = Self::read_payload(ctx, &mut r)?;
+        r.finish("payload")?;
+        Ok(obj)
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
+    let io = |source| FormatError::Io {
+        path: path.display().to_string(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_else(|| "out".into());
+    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io)
+}
+
+fn read_file(path: &Path) -> Result<Vec<u8>, FormatError> {
+    std::fs::read(path).map_err(|source| FormatError::Io {
+        path: path.display().to_string(),
+        source,
+    })
+}
+
+/// Saves an object (write to a temporary file, then rename).
+pub fn save<T: Serializable>(ctx: &Context, obj: &T, path: &Path) -> Result<(), FormatError> {
+    write_atomically(path, &obj.to_bytes(ctx))
+}
+
+/// Loads and validates an object; errors name the file.
+pub fn load<T: Serializable>(ctx: &Context, path: &Path) -> Result<T, FormatError> {
+    let data = read_file(path)?;
+    T::from_bytes(ctx, &data).map_err(|e| e.in_file(path))
+}
+
+/// Loads evaluation keys for a cloud runtime. A secret key file is refused outright.
+pub fn load_evaluation_keys(ctx: &Context, path: &Path) -> Result<EvaluationKeys, FormatError> {
+    load::<EvaluationKeys>(ctx, path)
+}
+
+/// Saves a parameter set.
+pub fn save_params(params: &Params, path: &Path) -> Result<(), FormatError> {
+    write_atomically(path, &params_to_bytes(params))
+}
+
+/// Loads a parameter set, re-running every check (including 128-bit security for sets that
+/// were saved as secure).
+pub fn load_params(path: &Path) -> Result<Params, FormatError> {
+    let data = read_file(path)?;
+    params_from_bytes(&data).map_err(|e| e.in_file(path))
+}
+
+#[derive(serde::Serialize, serde::Deserialize)]
+struct ParamsPayload {
+    literal: ParamsLiteral,
+    q: Vec<u64>,
+    p: Vec<u64>,
+    secure: bool,
+}
+
+pub fn params_to_bytes(params: &Params) -> Vec<u8> {
+    let payload = ParamsPayload {
+        literal: params.literal().clone(),
+        q: params.q().to_vec(),
+        p: params.p().to_vec(),
+        secure: params.is_secure(),
+    };
+    let json = serde_json::to_vec(&payload).expect("parameters serialize");
+    seal(ObjectKind::Params, params.fingerprint(), &json)
+}
+
+pub fn params_from_bytes(data: &[u8]) -> Result<Params, FormatError> {
+    let opened = open(data, ObjectKind::Params)?;
+    let payload: ParamsPayload =
+        serde_json::from_slice(opened.payload).map_err(|e| FormatError::Malformed {
+            field: "parameters",
+            reason: e.to_string(),
+        })?;
+    let params = Params::from_primes(payload.literal, payload.q, payload.p, payload.secure)
+        .map_err(|e| FormatError::Malformed {
+            field: "parameters",
+            reason: e.to_string(),
+        })?;
+    if params.fingerprint() != opened.fingerprint {
+        return Err(FormatError::ParameterMismatch {
+            expected: hex(&params.fingerprint()),
+            found: hex(&opened.fingerprint),
+        });
+    }
+    Ok(params)
+}
+
+// ------------------------------------------------------------------ polynomials
+
+fn write_poly(w: &mut Writer, p: &Poly) {
+    w.u32(p.num_limbs() as u32);
+    w.u64s(p.data());
+}
+
+fn read_poly(
+    ctx: &Context,
+    r: &mut Reader<'_>,
+    idx: &[usize],
+    field: &'static str,
+) -> Result<Poly, FormatError> {
+    let limbs = r.u32(field)? as usize;
+    if limbs != idx.len() {
+        return Err(FormatError::Malformed {
+            field,
+            reason: format!("{limbs} limbs where {} are expected", idx.len()),
+        });
+    }
+    let n = ctx.n();
+    let data = r.u64s(limbs * n, field)?;
+    for (j, limb) in data.chunks_exact(n).enumerate() {
+        let q = ctx.basis().modulus(idx[j]).value();
+        if let Some(k) = limb.iter().position(|&x| x >= q) {
+            return Err(FormatError::Malformed {
+                field,
+                reason: format!("residue {k} of limb {j} is not reduced modulo {q}"),
+            });
+        }
+    }
+    Ok(Poly::from_data(n, data))
+}
+
+fn read_level(ctx: &Context, r: &mut Reader<'_>) -> Result<usize, FormatError> {
+    let level = r.u32("level")? as usize;
+    if level > ctx.max_level() {
+        return Err(FormatError::Malformed {
+            field: "level",
+            reason: format!("{level} exceeds the maximum level {}", ctx.max_level()),
+        });
+    }
+    Ok(level)
+}
+
+fn read_scale_slots(ctx: &Context, r: &mut Reader<'_>) -> Result<(f64, usize), FormatError> {
+    let scale = r.f64("scale")?;
+    if !(scale.is_finite() && scale >= 1.0) {
+        return Err(FormatError::Malformed {
+            field: "scale",
+            reason: format!("{scale} is not a finite number ≥ 1"),
+        });
+    }
+    let slots = r.u32("slots")? as usize;
+    if !slots.is_power_of_two() || slots > ctx.n() / 2 {
+        return Err(FormatError::Malformed {
+            field: "slots",
+            reason: format!("{slots} is not a power of two ≤ {}", ctx.n() / 2),
+        });
+    }
+    Ok((scale, slots))
+}
+
+impl Serializable for Plaintext {
+    const KIND: ObjectKind = ObjectKind::Plaintext;
+    fn write_payload(&self, w: &mut Writer) {
+        w.u32(self.level as u32);
+        w.f64(self.scale);
+        w.u32(self.slots as u32);
+        write_poly(w, &self.poly);
+    }
+    fn read_payload(ctx: &Context, r: &mut Reader<'_>) -> Result<Self, FormatError> {
+        let level = read_level(ctx, r)?;
+        let (scale, slots) = read_scale_slots(ctx, r)?;
+        let poly = read_poly(
+            ctx,
+            r,
+            &ctx.basis().q_indices(level),
+            "plaintext polynomial",
+        )?;
+        Ok(Plaintext {
+            poly,
+            level,
+            scale,
+            slots,
+        })
+    }
+}
+
+impl Serializable for Ciphertext {
+    const KIND: ObjectKind = ObjectKind::Ciphertext;
+    fn write_payload(&self, w: &mut Writer) {
+        w.u32(self.level as u32);
+        w.f64(self.scale);
+        w.u32(self.slots as u32);
+        w.u8(self.parts.len() as u8);
+        for p in &self.parts {
+            write_poly(w, p);
+        }
+    }
+    fn read_payload(ctx: &Context, r: &mut Reader<'_>) -> Result<Self, FormatError> {
+        let level = read_level(ctx, r)?;
+        let (scale, slots) = read_scale_slots(ctx, r)?;
+        let parts = r.u8("ciphertext degree")? as usize;
+        if !(2..=3).contains(&parts) {
+            return Err(FormatError::Malformed {
+                field: "ciphertext degree",
+                reason: format!("{parts} polynomials (2 or 3 expected)"),
+            });
+        }
+        let idx = ctx.basis().q_indices(level);
+        let parts = (0..parts)
+            .map(|_| read_poly(ctx, r, &idx, "ciphertext polynomial"))
+            .collect::<Result<_, _>>()?;
+        Ok(Ciphertext {
+            parts,
+            level,
+            scale,
+            slots,
+        })
+    }
+}
+
+impl Serializable for PublicKey {
+    const KIND: ObjectKind = ObjectKind::PublicKey;
+    fn write_payload(&self, w: &mut Writer) {
+        write_poly(w, &self.b);
+        write_poly(w, &self.a);
+    }
+    fn read_payload(ctx: &Context, r: &mut Reader<'_>) -> Result<Self, FormatError> {
+        let idx = ctx.basis().q_indices(ctx.max_level());
+        let b = read_poly(ctx, r, &idx, "public key b")?;
+        let a = read_poly(ctx, r, &idx, "public key a")?;
+        Ok(PublicKey {
+            b,
+            a,
+            fingerprint: ctx.params().fingerprint(),
+        })
+    }
+}
+
+impl Serializable for SecretKey {
+    const KIND: ObjectKind = ObjectKind::SecretKey;
+    fn write_payload(&self, w: &mut Writer) {
+        w.u32(self.coeffs.len() as u32);
+        w.buf.extend(self.coeffs.iter().map(|&c| c as i8 as u8));
+    }
+    fn read_payload(ctx: &Context, r: &mut Reader<'_>) -> Result<Self, FormatError> {
+        let n = r.u32("secret key length")? as usize;
+        if n != ctx.n() {
+            return Err(FormatError::Malformed {
+                field: "secret key length",
+                reason: format!("{n} coefficients for a ring of degree {}", ctx.n()),
+            });
+        }
+        let raw = r.take(n, "secret key coefficients")?;
+        let mut coeffs = Vec::with_capacity(n);
+        for (k, &b) in raw.iter().enumerate() {
+            let c = b as i8 as i64;
+            if !(-1..=1).contains(&c) {
+                return Err(FormatError::Malformed {
+                    field: "secret key coefficients",
+                    reason: format!("coefficient {k} is {c}, not ternary"),
+                });
+            }
+            coeffs.push(c);
+        }
+        let basis = ctx.basis();
+        let idx = basis.all_indices();
+        let mut poly = Poly::from_signed(n, basis, &idx, &coeffs);
+        poly.ntt(basis, &idx);
+        Ok(SecretKey {
+            coeffs,
+            poly,
+            fingerprint: ctx.params().fingerprint(),
+        })
+    }
+}
+
+fn write_switching_key(w: &mut Writer, k: &SwitchingKey) {
+    w.u32(k.b.len() as u32);
+    for (b, a) in k.b.iter().zip(&k.a) {
+        write_poly(w, b);
+        write_poly(w, a);
+    }
+}
+
+fn read_switching_key(ctx: &Context, r: &mut Reader<'_>) -> Result<SwitchingKey, FormatError> {
+    let dnum = r.u32("key digits")? as usize;
+    let expected = ctx.digits(ctx.max_level()).len();
+    if dnum != expected {
+        return Err(FormatError::Malformed {
+            field: "key digits",
+            reason: format!("{dnum} digits where the parameters have {expected}"),
+        });
+    }
+    let idx = ctx.basis().all_indices();
+    let mut b = Vec::with_capacity(dnum);
+    let mut a = Vec::with_capacity(dnum);
+    for _ in 0..dnum {
+        b.push(read_poly(ctx, r, &idx, "switching key b")?);
+        a.push(read_poly(ctx, r, &idx, "switching key a")?);
+    }
+    Ok(SwitchingKey { b, a })
+}
+
+impl Serializable for EvaluationKeys {
+    const KIND: ObjectKind = ObjectKind::EvaluationKeys;
+    fn write_payload(&self, w: &mut Writer) {
+        match &self.relin {
+            Some(k) => {
+                w.u8(1);
+                write_switching_key(w, &k.key);
+            }
+            None => w.u8(0),
+        }
+        w.u32(self.galois.len() as u32);
+        for (g, k) in &self.galois {
+            w.u64(*g);
+            write_switching_key(w, &k.key);
+        }
+    }
+    fn read_payload(ctx: &Context, r: &mut Reader<'_>) -> Result<Self, FormatError> {
+        let relin = match r.u8("relinearization flag")? {
+            0 => None,
+            1 => Some(RelinearizationKey {
+                key: read_switching_key(ctx, r)?,
+            }),
+            x => {
+                return Err(FormatError::Malformed {
+                    field: "relinearization flag",
+                    reason: format!("{x} is neither 0 nor 1"),
+                })
+            }
+        };
+        let count = r.u32("Galois key count")? as usize;
+        let two_n = 2 * ctx.n() as u64;
+        let mut galois = BTreeMap::new();
+        for _ in 0..count {
+            let element = r.u64("Galois element")?;
+            if element % 2 == 0 || element >= two_n {
+                return Err(FormatError::Malformed {
+                    field: "Galois element",
+                    reason: format!("{element} is not odd and below 2N"),
+                });
+            }
+            let key = read_switching_key(ctx, r)?;
+            if galois.insert(element, GaloisKey { element, key }).is_some() {
+                return Err(FormatError::Malformed {
+                    field: "Galois element",
+                    reason: format!("{element} appears twice"),
+                });
+            }
+        }
+        Ok(EvaluationKeys {
+            relin,
+            galois,
+            fingerprint: ctx.params().fingerprint(),
+        })
+    }
+}
