@@ -322,6 +322,60 @@ impl Weights {
     }
 }
 
+impl Weights {
+    /// Deterministic pseudo-random weights of the right shapes (timm-like scales: N(0, 0.02)-ish
+    /// matrices and tokens, unit LayerNorm gains, zero biases). For throughput measurements of
+    /// standard architectures without a checkpoint, and for tests; features are meaningless.
+    pub fn synthetic(arch: &Architecture, seed: u64) -> Self {
+        let mut state = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        let mut rnd = |len: usize| -> Vec<f32> {
+            (0..len)
+                .map(|_| {
+                    state ^= state << 13;
+                    state ^= state >> 7;
+                    state ^= state << 17;
+                    // uniform in [-0.035, 0.035): std 0.02
+                    ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 0.0693
+                })
+                .collect()
+        };
+        let (d, h, c, p) = (
+            arch.embed_dim,
+            arch.mlp_hidden,
+            arch.in_chans,
+            arch.patch_size,
+        );
+        let ones = |n: usize| vec![1.0f32; n];
+        let zeros = |n: usize| vec![0.0f32; n];
+        let blocks = (0..arch.depth)
+            .map(|_| BlockWeights {
+                norm1_w: ones(d),
+                norm1_b: zeros(d),
+                qkv_w: rnd(3 * d * d),
+                qkv_b: zeros(3 * d),
+                proj_w: rnd(d * d),
+                proj_b: zeros(d),
+                norm2_w: ones(d),
+                norm2_b: zeros(d),
+                fc1_w: rnd(h * d),
+                fc1_b: zeros(h),
+                fc2_w: rnd(d * h),
+                fc2_b: zeros(d),
+            })
+            .collect();
+        Weights {
+            cls_token: rnd(d),
+            dist_token: arch.dist_token.then(|| rnd(d)),
+            pos_embed: rnd(arch.num_tokens() * d),
+            patch_w: rnd(d * c * p * p),
+            patch_b: zeros(d),
+            blocks,
+            norm_w: ones(d),
+            norm_b: zeros(d),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

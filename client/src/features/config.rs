@@ -390,7 +390,7 @@ mod tests {
     #[test]
     fn inconsistent_derived_field_is_named() {
         let j = r#"{"architecture":{"img_size":28,"in_chans":1,"patch_size":4,"embed_dim":192,
-            "depth":4,"num_heads":3,"num_tokens":50},"input":{"mean":0.5,"std":0.5}}"#;
+            "depth":4,"num_heads":3,"num_tokens":51},"input":{"mean":0.5,"std":0.5}}"#;
         let e = ModelConfig::from_json(j).unwrap_err().to_string();
         assert!(e.contains("architecture.num_tokens"), "{e}");
         let j = r#"{"architecture":{"img_size":224,"in_chans":3,"patch_size":16,"embed_dim":192,
