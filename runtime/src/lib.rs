@@ -1,1 +1,2 @@
+pub mod circuits;
 pub mod ckks;

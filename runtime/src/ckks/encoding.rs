@@ -25,7 +25,8 @@ pub struct Encoder {
     rot_group: Vec<usize>,
 }
 
-fn bit_reverse_in_place<T>(v: &mut [T]) {
+/// Permutes `v` into bit-reversed index order (length a power of two).
+pub fn bit_reverse_in_place<T>(v: &mut [T]) {
     let n = v.len();
     let mut j = 0;
     for i in 1..n {
@@ -87,7 +88,8 @@ impl Encoder {
         &self.ctx
     }
 
-    fn fft_special(&self, vals: &mut [Complex64]) {
+    /// The special FFT (coefficient vector → slots, the decoding direction), in place.
+    pub fn fft_special(&self, vals: &mut [Complex64]) {
         let size = vals.len();
         let m = 2 * self.ctx.n();
         bit_reverse_in_place(vals);
@@ -109,7 +111,8 @@ impl Encoder {
         }
     }
 
-    fn fft_special_inv(&self, vals: &mut [Complex64]) {
+    /// The inverse special FFT (slots → coefficient vector, the encoding direction), in place.
+    pub fn fft_special_inv(&self, vals: &mut [Complex64]) {
         let size = vals.len();
         let m = 2 * self.ctx.n();
         let mut len = size;

@@ -503,6 +503,24 @@ impl Evaluator {
             .collect()
     }
 
+    /// Multiplies every slot by the imaginary unit `i` (exactly: a product with the monomial
+    /// `X^{N/2}`; no level, no scale change, no noise growth).
+    pub fn mul_by_i(&self, a: &Ciphertext) -> Ciphertext {
+        let n = self.ctx.n();
+        let basis = self.ctx.basis();
+        let idx = self.q_idx(a.level);
+        let mut monomial = Poly::zero(n, idx.len());
+        for (i, &b) in idx.iter().enumerate() {
+            monomial.limb_mut(i)[n / 2] = 1;
+            basis.table(b).forward(monomial.limb_mut(i));
+        }
+        let mut out = a.clone();
+        for p in out.parts.iter_mut() {
+            p.mul_assign(basis, &idx, &monomial);
+        }
+        out
+    }
+
     /// Slot-wise product with complex constants, given as a plaintext encoded by the caller;
     /// convenience for `mul_plain` followed by `rescale`.
     pub fn mul_plain_rescale(
@@ -520,19 +538,7 @@ impl Evaluator {
         if c.im == 0.0 {
             return Ok(re);
         }
-        let im = self.mul_const(a, c.im)?;
-        let n = self.ctx.n();
-        let basis = self.ctx.basis();
-        let idx = self.q_idx(a.level);
-        let mut monomial = Poly::zero(n, idx.len());
-        for (i, &b) in idx.iter().enumerate() {
-            monomial.limb_mut(i)[n / 2] = 1;
-            basis.table(b).forward(monomial.limb_mut(i));
-        }
-        let mut im = im;
-        for p in im.parts.iter_mut() {
-            p.mul_assign(basis, &idx, &monomial);
-        }
+        let im = self.mul_by_i(&self.mul_const(a, c.im)?);
         self.add(&re, &im)
     }
 }

@@ -1,0 +1,497 @@
+//! The bootstrapping circuit: ModRaise (with sparse-secret encapsulation), optional slot
+//! folding for sparse packing, CoeffsToSlots, EvalMod on the real and imaginary parts,
+//! SlotsToCoeffs, to a chosen target level.
+//!
+//! Scale plan (all exact, recorded in the ciphertexts):
+//! * after ModRaise the polynomial is `t = m + q_0·I`; it is reinterpreted at scale `K·q_0·N`,
+//!   which folds the `1/slots` of the inverse DFT, the `1/2` of the real/imaginary split, the
+//!   `1/K` of EvalMod's variable and (sparse packing) the `N/(2·slots)` of slot folding into
+//!   the scale instead of into plaintexts;
+//! * CoeffsToSlots encodes its diagonals at scales that bring the ciphertext to the EvalMod
+//!   working scale (the first EvalMod prime) exactly;
+//! * after EvalMod the value `sin(2πx) ≈ 2π·m/q_0` is reinterpreted by `q_0/(2π·Δ)`, and
+//!   SlotsToCoeffs lands exactly on the input scale `Δ`.
+//!
+//! The target level: CoeffsToSlots and EvalMod run on the primes the chain reserves for them
+//! (their scale plan relies on those prime sizes), then the ciphertext is dropped to
+//! `target + stc_levels` before SlotsToCoeffs, so a lower target runs SlotsToCoeffs on fewer
+//! limbs and returns a smaller ciphertext.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rayon::prelude::*;
+
+use crate::circuits::linear_transform::transform::rotations_for;
+use crate::circuits::linear_transform::{DiagonalMatrix, LinearTransform};
+use crate::ckks::keys::KeyManifest;
+use crate::ckks::keyswitch;
+use crate::ckks::rns::Poly;
+use crate::ckks::{Ciphertext, CkksError, Context, Encoder, Evaluator};
+
+use super::config::BootstrappingConfig;
+use super::dft::{coeffs_to_slots_stages, collapse, slots_to_coeffs_stages};
+use super::eval_mod::EvalMod;
+use super::keys::BootstrappingKeys;
+
+/// Transforms encoded for one starting level.
+struct Prepared {
+    cts: Vec<LinearTransform>,
+    stc: Vec<LinearTransform>,
+}
+
+/// Static description of the work one bootstrap does at a target level (for the compiler's
+/// cost model).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct BootstrapCost {
+    pub target_level: usize,
+    /// Level ModRaise lands at.
+    pub start_level: usize,
+    /// Key switches (rotations, conjugations, relinearizations, encapsulation switches).
+    pub key_switches: usize,
+    /// Plaintext-ciphertext products in the transforms.
+    pub plaintext_products: usize,
+    /// Sum over key switches of the limbs they run at (a proxy for time).
+    pub key_switch_limbs: usize,
+}
+
+/// A bootstrapping circuit bound to its keys.
+pub struct Bootstrapper {
+    ctx: Arc<Context>,
+    config: BootstrappingConfig,
+    encoder: Encoder,
+    eval: Evaluator,
+    keys: Arc<BootstrappingKeys>,
+    eval_mod: EvalMod,
+    cts_matrices: Vec<DiagonalMatrix>,
+    stc_matrices: Vec<DiagonalMatrix>,
+    prepared: Mutex<HashMap<(usize, u64), Arc<Prepared>>>,
+}
+
+impl std::fmt::Debug for Bootstrapper {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Bootstrapper")
+            .field("config", &self.config)
+            .finish()
+    }
+}
+
+/// Errors specific to bootstrapping set-up.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum BootstrapError {
+    #[error("the parameter set has {levels} levels but bootstrapping needs {depth} (CtS {cts} + EvalMod {eval_mod} + StC {stc})")]
+    NotEnoughLevels {
+        levels: usize,
+        depth: usize,
+        cts: usize,
+        eval_mod: usize,
+        stc: usize,
+    },
+    #[error("target level {target} is above the highest reachable level {max}")]
+    TargetTooHigh { target: usize, max: usize },
+    #[error("slot count {slots} must be a power of two in 2..={max}")]
+    BadSlots { slots: usize, max: usize },
+    #[error(transparent)]
+    Ckks(#[from] CkksError),
+}
+
+fn matrices(
+    ctx: &Context,
+    config: &BootstrappingConfig,
+) -> (Vec<DiagonalMatrix>, Vec<DiagonalMatrix>) {
+    let n = ctx.n();
+    let cts = collapse(&coeffs_to_slots_stages(n, config.slots), config.cts_levels);
+    let stc = collapse(&slots_to_coeffs_stages(n, config.slots), config.stc_levels);
+    (cts, stc)
+}
+
+impl Bootstrapper {
+    /// Keys a bootstrapper with `config` needs: relinearization, conjugation, the rotations of
+    /// both transforms and of slot folding.
+    pub fn key_manifest(ctx: &Context, config: &BootstrappingConfig) -> KeyManifest {
+        let (cts, stc) = matrices(ctx, config);
+        let mut rotations: Vec<i64> = cts.iter().chain(&stc).flat_map(rotations_for).collect();
+        let mut s = config.slots;
+        while s < ctx.n() / 2 {
+            rotations.push(s as i64);
+            s *= 2;
+        }
+        let mut galois: Vec<u64> = rotations
+            .iter()
+            .map(|&r| ctx.rotation_element(r))
+            .filter(|&g| g != 1)
+            .collect();
+        galois.push(ctx.conjugation_element());
+        galois.sort_unstable();
+        galois.dedup();
+        KeyManifest {
+            relinearization: true,
+            galois_elements: galois,
+        }
+    }
+
+    pub fn new(
+        ctx: Arc<Context>,
+        config: BootstrappingConfig,
+        keys: Arc<BootstrappingKeys>,
+    ) -> Result<Self, BootstrapError> {
+        let max_slots = ctx.n() / 2;
+        if !config.slots.is_power_of_two() || config.slots < 2 || config.slots > max_slots {
+            return Err(BootstrapError::BadSlots {
+                slots: config.slots,
+                max: max_slots,
+            });
+        }
+        let eval_mod = EvalMod::new(config.eval_mod.clone());
+        let depth = config.cts_levels + eval_mod.depth() + config.stc_levels;
+        if depth > ctx.max_level() {
+            return Err(BootstrapError::NotEnoughLevels {
+                levels: ctx.max_level(),
+                depth,
+                cts: config.cts_levels,
+                eval_mod: eval_mod.depth(),
+                stc: config.stc_levels,
+            });
+        }
+        let (cts_matrices, stc_matrices) = matrices(&ctx, &config);
+        let eval = Evaluator::new(ctx.clone(), Arc::new(keys.evaluation.clone()))?;
+        Ok(Bootstrapper {
+            encoder: Encoder::new(ctx.clone()),
+            eval,
+            ctx,
+            config,
+            keys,
+            eval_mod,
+            cts_matrices,
+            stc_matrices,
+            prepared: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Levels one bootstrap consumes.
+    pub fn depth(&self) -> usize {
+        self.config.cts_levels + self.eval_mod.depth() + self.config.stc_levels
+    }
+
+    /// Highest level a bootstrapped ciphertext can have.
+    pub fn max_target_level(&self) -> usize {
+        self.ctx.max_level() - self.depth()
+    }
+
+    pub fn config(&self) -> &BootstrappingConfig {
+        &self.config
+    }
+
+    pub fn evaluator(&self) -> &Evaluator {
+        &self.eval
+    }
+
+    /// The EvalMod circuit (its plaintext model bounds the approximation error).
+    pub fn eval_mod(&self) -> &EvalMod {
+        &self.eval_mod
+    }
+
+    /// Static cost of a bootstrap to `target_level`.
+    pub fn cost(&self, target_level: usize) -> Result<BootstrapCost, BootstrapError> {
+        let max = self.max_target_level();
+        if target_level > max {
+            return Err(BootstrapError::TargetTooHigh {
+                target: target_level,
+                max,
+            });
+        }
+        let start = self.ctx.max_level();
+        let mut ks = 2; // encapsulation switches
+        let mut ks_limbs = 1 + start + 1;
+        let mut pt = 0;
+        let mut level = start;
+        let mut fold = self.config.slots;
+        while fold < self.ctx.n() / 2 {
+            ks += 1;
+            ks_limbs += level + 1;
+            fold *= 2;
+        }
+        let transform = |m: &DiagonalMatrix, level: usize| {
+            let r = rotations_for(m).len();
+            (r, r * (level + 1), m.num_diagonals())
+        };
+        for m in &self.cts_matrices {
+            let (a, b, c) = transform(m, level);
+            ks += a;
+            ks_limbs += b;
+            pt += c;
+            level -= 1;
+        }
+        ks += 1; // conjugation
+        ks_limbs += level + 1;
+        let em_depth = self.eval_mod.depth();
+        // Relinearizations in EvalMod for both parts: about 2·sqrt(degree) for the Chebyshev
+        // BSGS plus one per double angle.
+        let relin = 2
+            * (2 * (self.config.eval_mod.degree as f64).sqrt().ceil() as usize
+                + self.config.eval_mod.double_angle);
+        ks += relin;
+        ks_limbs += relin * (level + 1 - em_depth / 2);
+        level = target_level + self.config.stc_levels;
+        for m in &self.stc_matrices {
+            let (a, b, c) = transform(m, level);
+            ks += a;
+            ks_limbs += b;
+            pt += c;
+            level -= 1;
+        }
+        Ok(BootstrapCost {
+            target_level,
+            start_level: start,
+            key_switches: ks,
+            plaintext_products: pt,
+            key_switch_limbs: ks_limbs,
+        })
+    }
+
+    fn prepared(
+        &self,
+        target_level: usize,
+        input_scale: f64,
+        cts_out_scale_ratio: f64,
+        stc_ratio: f64,
+    ) -> Result<Arc<Prepared>, CkksError> {
+        let start_level = self.ctx.max_level();
+        let key = (target_level, input_scale.to_bits());
+        if let Some(p) = self.prepared.lock().expect("cache poisoned").get(&key) {
+            return Ok(p.clone());
+        }
+        let q = self.ctx.params().q();
+        let cts_groups = self.cts_matrices.len() as f64;
+        let cts_levels: Vec<usize> = (0..self.cts_matrices.len())
+            .map(|g| start_level - g)
+            .collect();
+        let cts = self
+            .cts_matrices
+            .par_iter()
+            .zip(cts_levels.par_iter())
+            .map(|(m, &l)| {
+                LinearTransform::with_plaintext_scale(
+                    &self.encoder,
+                    m,
+                    l,
+                    q[l] as f64 * cts_out_scale_ratio.powf(1.0 / cts_groups),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let stc_start = target_level + self.config.stc_levels;
+        let stc_groups = self.stc_matrices.len() as f64;
+        let stc_levels: Vec<usize> = (0..self.stc_matrices.len())
+            .map(|g| stc_start - g)
+            .collect();
+        let stc = self
+            .stc_matrices
+            .par_iter()
+            .zip(stc_levels.par_iter())
+            .map(|(m, &l)| {
+                LinearTransform::with_plaintext_scale(
+                    &self.encoder,
+                    m,
+                    l,
+                    q[l] as f64 * stc_ratio.powf(1.0 / stc_groups),
+                )
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let p = Arc::new(Prepared { cts, stc });
+        self.prepared
+            .lock()
+            .expect("cache poisoned")
+            .insert(key, p.clone());
+        Ok(p)
+    }
+
+    /// Exact power-of-two factor that brings a message of scale `input_scale` to the configured
+    /// ratio below `q_0` (1 when it is already there).
+    fn boost(&self, input_scale: f64) -> f64 {
+        let q0 = self.ctx.params().q()[0] as f64;
+        let bits = (q0.log2() - input_scale.log2() - self.config.log_message_ratio as f64).floor();
+        if bits >= 1.0 {
+            2f64.powi(bits.min(62.0) as i32)
+        } else {
+            1.0
+        }
+    }
+
+    /// Scale ratios for the transforms at `start_level` (CtS: EvalMod scale / reinterpreted
+    /// input scale; StC: input scale / scale after EvalMod).
+    fn scale_plan(
+        &self,
+        start_level: usize,
+        input_scale: f64,
+        output_scale: f64,
+    ) -> (f64, f64, f64) {
+        let q = self.ctx.params().q();
+        let n = self.ctx.n() as f64;
+        let q0 = q[0] as f64;
+        let s0 = self.config.eval_mod.k * q0 * n;
+        let eval_mod_level = start_level - self.config.cts_levels;
+        let s_em = q[eval_mod_level] as f64;
+        // Scale after EvalMod: the Chebyshev part returns at s_em, each double angle squares
+        // and divides by the prime it removes.
+        let mut s = s_em;
+        let mut level = eval_mod_level - PolynomialDepth::of(&self.eval_mod);
+        for _ in 0..self.config.eval_mod.double_angle {
+            s = s * s / q[level] as f64;
+            level -= 1;
+        }
+        let s_after = s * 2.0 * std::f64::consts::PI * input_scale / q0;
+        (s0, s_em / s0, output_scale / s_after)
+    }
+
+    /// Work estimate and preparation of the transforms for `target_level` ahead of time.
+    pub fn prepare(&self, target_level: usize, input_scale: f64) -> Result<(), BootstrapError> {
+        let max = self.max_target_level();
+        if target_level > max {
+            return Err(BootstrapError::TargetTooHigh {
+                target: target_level,
+                max,
+            });
+        }
+        let boosted = input_scale * self.boost(input_scale);
+        let (_, cts_ratio, stc_ratio) = self.scale_plan(self.ctx.max_level(), boosted, input_scale);
+        self.prepared(target_level, boosted, cts_ratio, stc_ratio)?;
+        Ok(())
+    }
+
+    fn mod_raise(&self, ct: &Ciphertext, level: usize) -> Ciphertext {
+        let basis = self.ctx.basis();
+        let n = self.ctx.n();
+        let q0 = basis.modulus(0).value();
+        let idx = basis.q_indices(level);
+        let parts = ct
+            .parts
+            .iter()
+            .map(|p| {
+                let mut c = p.limb(0).to_vec();
+                basis.table(0).inverse(&mut c);
+                let centered: Vec<i64> = c
+                    .iter()
+                    .map(|&v| {
+                        if v > q0 / 2 {
+                            v as i64 - q0 as i64
+                        } else {
+                            v as i64
+                        }
+                    })
+                    .collect();
+                let mut out = Poly::from_signed(n, basis, &idx, &centered);
+                out.ntt(basis, &idx);
+                out
+            })
+            .collect();
+        Ciphertext {
+            parts,
+            level,
+            scale: ct.scale,
+            slots: ct.slots,
+        }
+    }
+
+    fn switch(&self, ct: &Ciphertext, key: &crate::ckks::keys::SwitchingKey) -> Ciphertext {
+        let idx = self.ctx.basis().q_indices(ct.level);
+        let (u0, u1) = keyswitch::switch_key(&self.ctx, ct.level, &ct.parts[1], key);
+        let mut c0 = ct.parts[0].clone();
+        c0.add_assign(self.ctx.basis(), &idx, &u0);
+        Ciphertext {
+            parts: vec![c0, u1],
+            level: ct.level,
+            scale: ct.scale,
+            slots: ct.slots,
+        }
+    }
+
+    /// Refreshes `ct` to `target_level` (≤ [`max_target_level`](Self::max_target_level)),
+    /// keeping its scale and slot count.
+    pub fn bootstrap(
+        &self,
+        ct: &Ciphertext,
+        target_level: usize,
+    ) -> Result<Ciphertext, BootstrapError> {
+        let max = self.max_target_level();
+        if target_level > max {
+            return Err(BootstrapError::TargetTooHigh {
+                target: target_level,
+                max,
+            });
+        }
+        if ct.slots() != self.config.slots {
+            return Err(CkksError::SlotMismatch {
+                left: ct.slots(),
+                right: self.config.slots,
+            }
+            .into());
+        }
+        let ct = self.eval.relinearize(ct)?;
+        let eval = &self.eval;
+        let input_scale = ct.scale();
+        let start = self.ctx.max_level();
+
+        // Raise the message towards q_0 (exact: an integer power of two), then ModRaise under
+        // the ephemeral sparse secret and switch back to the dense secret.
+        let mut low = eval.drop_to_level(&ct, 0)?;
+        let boost = self.boost(input_scale);
+        if boost > 1.0 {
+            low = eval.mul_integer(&low, boost as i64);
+        }
+        let boosted = input_scale * boost;
+        let low = self.switch(&low, &self.keys.dense_to_sparse);
+        let (s0, cts_ratio, stc_ratio) = self.scale_plan(start, boosted, input_scale);
+        let prepared = self.prepared(target_level, boosted, cts_ratio, stc_ratio)?;
+        let raised = self.mod_raise(&low, start);
+        let mut x = self.switch(&raised, &self.keys.sparse_to_dense);
+
+        // Slot folding for sparse packing: project onto the subring of the slots.
+        let mut fold = self.config.slots;
+        while fold < self.ctx.n() / 2 {
+            let r = eval.rotate(&x, fold as i64)?;
+            x = eval.add(&x, &r)?;
+            fold *= 2;
+        }
+        x.set_scale(s0);
+
+        // CoeffsToSlots.
+        for t in &prepared.cts {
+            x = t.evaluate(eval, &x)?;
+        }
+        // Real and imaginary parts.
+        let conj = eval.conjugate(&x)?;
+        let re = eval.add(&x, &conj)?;
+        let im = eval.mul_by_i(&eval.sub(&conj, &x)?);
+        let (re, im) = rayon::join(
+            || self.eval_mod.evaluate(eval, &re),
+            || self.eval_mod.evaluate(eval, &im),
+        );
+        let (re, im) = (re?, im?);
+        let mut y = eval.add(&re, &eval.mul_by_i(&im))?;
+        let s_after =
+            y.scale() * 2.0 * std::f64::consts::PI * boosted / self.ctx.params().q()[0] as f64;
+        y.set_scale(s_after);
+
+        // SlotsToCoeffs, on as few limbs as the target allows.
+        y = eval.drop_to_level(&y, target_level + self.config.stc_levels)?;
+        for t in &prepared.stc {
+            y = t.evaluate(eval, &y)?;
+        }
+        // The plan lands on the input scale; snap away floating round-off only.
+        if (y.scale() / input_scale - 1.0).abs() < 1e-9 {
+            y.set_scale(input_scale);
+        }
+        if y.level() > target_level {
+            y = eval.drop_to_level(&y, target_level)?;
+        }
+        Ok(y)
+    }
+}
+
+/// Depth of the Chebyshev part of EvalMod.
+struct PolynomialDepth;
+impl PolynomialDepth {
+    fn of(em: &EvalMod) -> usize {
+        em.depth() - em.config().double_angle
+    }
+}

@@ -1,0 +1,207 @@
+//! Homomorphic evaluation of a [`DiagonalMatrix`] with baby-step giant-step and hoisting.
+//!
+//! With `k = g·n1 + b`, `M·v = Σ_g rot_{g·n1}( Σ_b rot_{-g·n1}(diag_k) ⊙ rot_b(v) )`: the
+//! baby-step rotations `rot_b(v)` share one key-switch decomposition (hoisting), and each
+//! giant step costs one rotation. Pre-rotated diagonals are encoded once, at the level the
+//! transform runs at, with scale `q_level`, so the single rescale at the end restores the
+//! input scale exactly.
+
+use std::collections::BTreeMap;
+
+use crate::ckks::keys::KeyManifest;
+use crate::ckks::{Ciphertext, CkksError, Encoder, Evaluator, Plaintext};
+
+use super::DiagonalMatrix;
+
+/// A linear transform ready to run at one level.
+#[derive(Debug, Clone)]
+pub struct LinearTransform {
+    slots: usize,
+    level: usize,
+    n1: usize,
+    /// giant step g → [(baby step b, pre-rotated diagonal)]
+    giant: BTreeMap<usize, Vec<(usize, Plaintext)>>,
+}
+
+/// The baby-step size minimising the number of rotations for the diagonals `ks` (mod `n`).
+pub fn best_baby_step(ks: &[usize], n: usize) -> usize {
+    let mut best = (usize::MAX, 1);
+    let mut n1 = 1;
+    while n1 <= n {
+        let babies: std::collections::BTreeSet<usize> = ks.iter().map(|k| k % n1).collect();
+        let giants: std::collections::BTreeSet<usize> = ks.iter().map(|k| k / n1).collect();
+        let cost =
+            babies.iter().filter(|&&b| b != 0).count() + giants.iter().filter(|&&g| g != 0).count();
+        if cost < best.0 {
+            best = (cost, n1);
+        }
+        n1 *= 2;
+    }
+    best.1
+}
+
+/// Rotation steps the BSGS evaluation of `m` needs (baby steps, then giant steps).
+pub fn rotations_for(m: &DiagonalMatrix) -> Vec<i64> {
+    let ks: Vec<usize> = m.diagonals().keys().copied().collect();
+    let n1 = best_baby_step(&ks, m.n());
+    let mut r: Vec<i64> = ks
+        .iter()
+        .map(|k| (k % n1) as i64)
+        .filter(|&b| b != 0)
+        .collect();
+    r.extend(ks.iter().map(|k| (k / n1 * n1) as i64).filter(|&g| g != 0));
+    r.sort_unstable();
+    r.dedup();
+    r
+}
+
+impl LinearTransform {
+    /// Encodes the pre-rotated diagonals of `m` for a ciphertext at `level` with `m.n()` slots,
+    /// at scale `q_level`: the output scale equals the input scale exactly.
+    pub fn new(encoder: &Encoder, m: &DiagonalMatrix, level: usize) -> Result<Self, CkksError> {
+        let scale = encoder.context().params().q()[level] as f64;
+        Self::with_plaintext_scale(encoder, m, level, scale)
+    }
+
+    /// As [`new`](Self::new) with the diagonals encoded at `pt_scale`: the output scale is
+    /// `input scale · pt_scale / q_level`.
+    pub fn with_plaintext_scale(
+        encoder: &Encoder,
+        m: &DiagonalMatrix,
+        level: usize,
+        pt_scale: f64,
+    ) -> Result<Self, CkksError> {
+        let n = m.n();
+        let ks: Vec<usize> = m.diagonals().keys().copied().collect();
+        let n1 = best_baby_step(&ks, n);
+        let scale = pt_scale;
+        let mut giant: BTreeMap<usize, Vec<(usize, Plaintext)>> = BTreeMap::new();
+        for (&k, d) in m.diagonals() {
+            let (g, b) = (k / n1, k % n1);
+            let shift = g * n1;
+            // rot_{-shift}(d)[i] = d[(i - shift) mod n]
+            let rotated: Vec<_> = (0..n).map(|i| d[(i + n - shift % n) % n]).collect();
+            let pt = encoder.encode_complex(&rotated, level, scale)?;
+            giant.entry(g).or_default().push((b, pt));
+        }
+        Ok(LinearTransform {
+            slots: n,
+            level,
+            n1,
+            giant,
+        })
+    }
+
+    pub fn level(&self) -> usize {
+        self.level
+    }
+
+    /// Rotation steps this transform needs keys for (equal to [`rotations_for`] of its matrix).
+    pub fn rotations(&self) -> Vec<i64> {
+        let mut r: Vec<i64> = self
+            .giant
+            .values()
+            .flatten()
+            .map(|(b, _)| *b as i64)
+            .filter(|&b| b != 0)
+            .collect();
+        r.extend(
+            self.giant
+                .keys()
+                .filter(|&&g| g != 0)
+                .map(|&g| (g * self.n1) as i64),
+        );
+        r.sort_unstable();
+        r.dedup();
+        r
+    }
+
+    /// The evaluation keys this transform needs (Galois elements of its rotations).
+    pub fn key_manifest(&self, encoder: &Encoder) -> KeyManifest {
+        let ctx = encoder.context();
+        let mut m = KeyManifest {
+            relinearization: false,
+            galois_elements: self
+                .rotations()
+                .iter()
+                .map(|&r| ctx.rotation_element(r))
+                .collect(),
+        };
+        m.galois_elements.sort_unstable();
+        m.galois_elements.dedup();
+        m
+    }
+
+    /// Number of plaintext diagonals (ct-pt products).
+    pub fn num_diagonals(&self) -> usize {
+        self.giant.values().map(|v| v.len()).sum()
+    }
+
+    /// Evaluates `M·ct`, consuming one level. `ct` must be at this transform's level.
+    pub fn evaluate(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        if ct.slots() != self.slots {
+            return Err(CkksError::SlotMismatch {
+                left: ct.slots(),
+                right: self.slots,
+            });
+        }
+        let ct = if ct.level() > self.level {
+            eval.drop_to_level(ct, self.level)?
+        } else if ct.level() < self.level {
+            return Err(CkksError::InvalidLevelDrop {
+                from: ct.level(),
+                to: self.level,
+            });
+        } else {
+            ct.clone()
+        };
+        // Baby steps, hoisted.
+        let mut babies: Vec<usize> = self.giant.values().flatten().map(|(b, _)| *b).collect();
+        babies.sort_unstable();
+        babies.dedup();
+        let dec = eval.decompose(&ct)?;
+        let ctx = eval.context();
+        let mut rotated: BTreeMap<usize, Ciphertext> = BTreeMap::new();
+        for &b in &babies {
+            let r = if b == 0 {
+                ct.clone()
+            } else {
+                eval.apply_galois_hoisted(
+                    &ct,
+                    &dec,
+                    ctx.rotation_element(b as i64),
+                    Some(b as i64),
+                )?
+            };
+            rotated.insert(b, r);
+        }
+        let mut acc: Option<Ciphertext> = None;
+        for (&g, terms) in &self.giant {
+            let mut inner: Option<Ciphertext> = None;
+            for (b, pt) in terms {
+                let t = eval.mul_plain(&rotated[b], pt)?;
+                inner = Some(match inner {
+                    None => t,
+                    Some(x) => eval.add(&x, &t)?,
+                });
+            }
+            let inner = inner.expect("every giant step has a term");
+            let inner = if g == 0 {
+                inner
+            } else {
+                eval.rotate(&inner, (g * self.n1) as i64)?
+            };
+            acc = Some(match acc {
+                None => inner,
+                Some(x) => eval.add(&x, &inner)?,
+            });
+        }
+        match acc {
+            Some(a) => eval.rescale(&a),
+            None => Err(CkksError::InvalidLevelDrop {
+                from: ct.level(),
+                to: self.level,
+            }),
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Bootstrapping on a small insecure ring (N = 2^12): precision against the f64 input, the
+//! levels it restores, multiplications after it, lower target levels, and sparse packing.
+
+use std::sync::Arc;
+
+use blindtune_runtime::circuits::bootstrapping::config::{test_boot_config, test_boot_insecure};
+use blindtune_runtime::circuits::bootstrapping::{
+    Bootstrapper, BootstrappingConfig, BootstrappingKeys,
+};
+use blindtune_runtime::ckks::testing::{mean_precision_bits, precision_bits, random_complex};
+use blindtune_runtime::ckks::*;
+use num_complex::Complex64;
+
+struct Setup {
+    ctx: Arc<Context>,
+    enc: Encoder,
+    encryptor: Encryptor,
+    dec: Decryptor,
+    boot: Bootstrapper,
+}
+
+fn setup(config: impl FnOnce(usize) -> BootstrappingConfig) -> Setup {
+    let ctx = Context::new(Params::new_insecure_for_tests(test_boot_insecure()).unwrap());
+    let config = config(ctx.n());
+    let mut kg = KeyGenerator::new(ctx.clone());
+    let sk = kg.gen_secret_key();
+    let pk = kg.gen_public_key(&sk);
+    let manifest = Bootstrapper::key_manifest(&ctx, &config);
+    let keys =
+        BootstrappingKeys::generate(&mut kg, &sk, &manifest, config.ephemeral_hamming_weight);
+    Setup {
+        enc: Encoder::new(ctx.clone()),
+        encryptor: Encryptor::with_public_key(ctx.clone(), pk).unwrap(),
+        dec: Decryptor::new(ctx.clone(), &sk).unwrap(),
+        boot: Bootstrapper::new(ctx.clone(), config, Arc::new(keys)).unwrap(),
+        ctx,
+    }
+}
+
+fn report(label: &str, want: &[Complex64], got: &[Complex64]) -> (f64, f64) {
+    let (min, mean) = (precision_bits(want, got), mean_precision_bits(want, got));
+    eprintln!("MEASURED {label}: min {min:.1} bits, mean {mean:.1} bits");
+    (min, mean)
+}
+
+#[test]
+fn full_slot_bootstrap_restores_levels_with_precision() {
+    let mut s = setup(test_boot_config);
+    let slots = s.ctx.n() / 2;
+    let z = random_complex(slots, 1.0);
+    let scale = s.ctx.params().default_scale();
+    let ct = s
+        .encryptor
+        .encrypt(&s.enc.encode_complex(&z, 0, scale).unwrap());
+    let target = s.boot.max_target_level();
+    let out = s.boot.bootstrap(&ct, target).unwrap();
+    assert_eq!(out.level(), target);
+    assert_eq!(out.scale(), scale);
+    let got = s.enc.decode_complex(&s.dec.decrypt(&out));
+    let (min, mean) = report("full-slot bootstrap", &z, &got);
+    assert!(min >= 15.0 && mean >= 18.0, "min {min:.1} mean {mean:.1}");
+    // The refreshed ciphertext supports the promised multiplications.
+    let eval = s.boot.evaluator();
+    let mut ct2 = out;
+    let mut want = got.clone();
+    for _ in 0..target {
+        ct2 = eval.rescale(&eval.mul_relin(&ct2, &ct2).unwrap()).unwrap();
+        want.iter_mut().for_each(|w| *w = *w * *w);
+    }
+    let got2 = s.enc.decode_complex(&s.dec.decrypt(&ct2));
+    let (min2, _) = report("squarings after bootstrap", &want, &got2);
+    assert!(min2 >= 14.0, "{min2:.1}");
+}
+
+#[test]
+fn lower_target_level_and_sparse_slots() {
+    let mut s = setup(|n| BootstrappingConfig {
+        slots: 64,
+        ..test_boot_config(n)
+    });
+    let z = random_complex(64, 1.0);
+    let scale = s.ctx.params().default_scale();
+    let ct = s
+        .encryptor
+        .encrypt(&s.enc.encode_complex(&z, 0, scale).unwrap());
+    for target in [0, s.boot.max_target_level()] {
+        let out = s.boot.bootstrap(&ct, target).unwrap();
+        assert_eq!(out.level(), target);
+        let got = s.enc.decode_complex(&s.dec.decrypt(&out));
+        let (min, mean) = report(&format!("sparse bootstrap to level {target}"), &z, &got);
+        assert!(
+            min >= 15.0 && mean >= 18.0,
+            "target {target}: min {min:.1} mean {mean:.1}"
+        );
+    }
+    // Lower targets cost less.
+    let low = s.boot.cost(0).unwrap();
+    let high = s.boot.cost(s.boot.max_target_level()).unwrap();
+    assert!(low.key_switch_limbs < high.key_switch_limbs);
+    assert!(s
+        .boot
+        .bootstrap(&ct, s.boot.max_target_level() + 1)
+        .is_err());
+}
+
+#[test]
+fn eval_mod_model_is_accurate() {
+    let s = setup(test_boot_config);
+    let err = s.boot.eval_mod().model_error(1e-3);
+    eprintln!(
+        "MEASURED EvalMod plaintext model error: 2^{:.1}",
+        err.log2()
+    );
+    assert!(err < 2f64.powi(-30), "{err:e}");
+}
