@@ -21,6 +21,8 @@ struct Cli {
 enum Command {
     /// List the shipped CKKS parameter sets.
     Params(cli::params::Args),
+    /// Extract DeiT features from images (data owner side, before encryption).
+    Features(cli::features::Args),
     /// Benchmarks that print tables (`blindtune bench ckks`).
     #[command(subcommand)]
     Bench(cli::bench::BenchCommand),
@@ -35,5 +37,6 @@ fn main() -> miette::Result<()> {
     match cli.command {
         Command::Params(args) => cli::params::run(args),
         Command::Bench(cmd) => cli::bench::run(cmd),
+        Command::Features(args) => cli::features::run(args),
     }
 }
