@@ -1,0 +1,468 @@
+//! Homomorphic polynomial evaluation: level-aware baby-step giant-step (Paterson–Stockmeyer)
+//! in the Chebyshev or monomial basis, with exact scale management.
+//!
+//! # Algorithm
+//!
+//! A polynomial of degree `d` is evaluated with the minimal depth `⌈log2(d + 1)⌉` (plus one
+//! level for the change of variable `u = αx + β` when the interval is not `[-1, 1]`).
+//!
+//! * **Powers.** `T_i` (or `x^i`) is computed on demand at the highest level it can have,
+//!   `top − ⌈log2 i⌉`: powers of two by `T_{2n} = 2T_n² − 1`, others by
+//!   `T_{a+b} = 2T_aT_b − T_{a−b}` with `a` the largest power of two below `i`. Only the
+//!   powers a non-zero coefficient needs are computed, so odd or even series skip half the
+//!   baby steps.
+//! * **Split.** A node `p` of degree `deg` whose terms cannot all be read off the baby steps
+//!   `T_1 … T_{k−1}` (degree ≥ `k`, or a baby step lies too low for the node's level) is
+//!   divided by the giant step `T_m`, `m` the largest power of two ≤ `deg`:
+//!   `p = q·T_m + r` (Chebyshev division uses `T_{m+t} = 2T_tT_m − T_{m−t}`).
+//! * **Leaves** are linear combinations `Σ c_i T_i` of baby steps.
+//!
+//! # Scales
+//!
+//! Target scales propagate top-down, so that every addition meets equal scales and the
+//! output has exactly the requested scale, whatever the primes are. A node asked for level
+//! `ℓ` and scale `S`:
+//!
+//! * leaf: every `T_i` is dropped to level `ℓ+1` and multiplied by `c_i` encoded at scale
+//!   `S·q_{ℓ+1} / scale(T_i)`; all terms then have scale `S·q_{ℓ+1}`, the constant term is
+//!   added at that scale, and one rescale by `q_{ℓ+1}` gives `S`;
+//! * split: `q` is evaluated for level `ℓ+1` and scale `S·q_{ℓ+1} / scale(T_m)`, multiplied
+//!   by `T_m` (scale `S·q_{ℓ+1}`) and rescaled to `S`; `r` is evaluated for `(ℓ, S)`.
+//!
+//! The only scale the code sets by hand is after a rescale (or at the end), replacing a
+//! float that differs from the intended value by a few ulps (checked < 1e-12 relative) with
+//! that value, so that rounding in `f64` does not accumulate.
+
+use std::collections::HashMap;
+
+use super::chebyshev::ChebyshevSeries;
+use super::power::PowerSeries;
+use crate::ckks::{Ciphertext, CkksError, Evaluator};
+
+/// Coefficients whose magnitude is at most this fraction of the largest one are treated as
+/// zero (their total contribution is far below CKKS precision); this is what lets odd and
+/// even functions, whose interpolants have round-off-sized opposite-parity coefficients,
+/// skip those terms.
+pub const NEGLIGIBLE_COEFF: f64 = 1.0 / (1u64 << 50) as f64;
+
+/// Relative gap tolerated between a float-computed scale and the value it stands for
+/// before it is replaced by that exact value.
+const SCALE_SNAP: f64 = 1e-12;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Basis {
+    Chebyshev,
+    Monomial,
+}
+
+/// Evaluates polynomials on ciphertexts with an [`Evaluator`] (which must hold a
+/// relinearization key).
+#[derive(Clone, Copy, Debug)]
+pub struct PolynomialEvaluator<'a> {
+    eval: &'a Evaluator,
+}
+
+/// `⌈log2(d + 1)⌉`: the bit length of `d`.
+fn bit_len(d: usize) -> usize {
+    (usize::BITS - d.leading_zeros()) as usize
+}
+
+/// `⌈log2 i⌉` for `i ≥ 1`.
+fn ceil_log2(i: usize) -> usize {
+    bit_len(i - 1)
+}
+
+/// Number of baby-step bits for a degree of bit length `log_degree` (Lattigo's
+/// `OptimalSplit`: balances the baby steps against the giant-step products).
+fn optimal_split(log_degree: usize) -> usize {
+    let ld = log_degree as i64;
+    let mut s = ld >> 1;
+    let a = (1i64 << s) + (1i64 << (ld - s)) + ld - s - 3;
+    let b = (1i64 << (s + 1)) + (1i64 << (ld - s - 1).max(0)) + ld - s - 4;
+    if a > b {
+        s += 1;
+    }
+    s.max(1) as usize
+}
+
+/// Copies `coeffs`, zeroing negligible ones and trimming trailing zeros.
+fn clean(coeffs: &[f64]) -> Result<Vec<f64>, CkksError> {
+    if let Some(index) = coeffs.iter().position(|c| !c.is_finite()) {
+        return Err(CkksError::NonFiniteValue { index });
+    }
+    let max = coeffs.iter().fold(0f64, |m, c| m.max(c.abs()));
+    let mut out: Vec<f64> = coeffs
+        .iter()
+        .map(|&c| {
+            if c.abs() <= max * NEGLIGIBLE_COEFF {
+                0.0
+            } else {
+                c
+            }
+        })
+        .collect();
+    trim(&mut out);
+    Ok(out)
+}
+
+fn trim(c: &mut Vec<f64>) {
+    while c.len() > 1 && *c.last().unwrap() == 0.0 {
+        c.pop();
+    }
+    if c.is_empty() {
+        c.push(0.0);
+    }
+}
+
+/// `p = q·X_m + r` in the given basis, for `m ≤ deg p < 2m`.
+fn divide(p: &[f64], m: usize, basis: Basis) -> (Vec<f64>, Vec<f64>) {
+    let d = p.len() - 1;
+    debug_assert!(m <= d && d < 2 * m);
+    let (mut q, mut r) = match basis {
+        Basis::Monomial => (p[m..].to_vec(), p[..m].to_vec()),
+        Basis::Chebyshev => {
+            let mut q = vec![0.0; d - m + 1];
+            let mut r = p[..m].to_vec();
+            q[0] = p[m];
+            for t in 1..=d - m {
+                // T_{m+t} = 2·T_t·T_m − T_{m−t}
+                q[t] = 2.0 * p[m + t];
+                r[m - t] -= p[m + t];
+            }
+            (q, r)
+        }
+    };
+    trim(&mut q);
+    trim(&mut r);
+    (q, r)
+}
+
+/// Replaces the recorded scale (a float product/quotient) by the exact intended value.
+fn snap(ct: &mut Ciphertext, scale: f64) {
+    let gap = (ct.scale() / scale - 1.0).abs();
+    assert!(
+        gap < SCALE_SNAP,
+        "polynomial evaluator: scale {} drifted from intended {} (gap {gap:.2e})",
+        ct.scale(),
+        scale
+    );
+    ct.set_scale(scale);
+}
+
+/// A node's value: a plain constant (no ciphertext needed) or a ciphertext.
+enum Value {
+    Const(f64),
+    Ct(Ciphertext),
+}
+
+/// Powers `X_i` of the input, computed on demand at the highest possible level.
+struct PowerBasis<'e> {
+    eval: &'e Evaluator,
+    basis: Basis,
+    top: usize,
+    powers: HashMap<usize, Ciphertext>,
+}
+
+impl<'e> PowerBasis<'e> {
+    fn new(eval: &'e Evaluator, basis: Basis, x: Ciphertext) -> Self {
+        let top = x.level();
+        let mut powers = HashMap::new();
+        powers.insert(1, x);
+        PowerBasis {
+            eval,
+            basis,
+            top,
+            powers,
+        }
+    }
+
+    /// The level `X_i` has (or will have): `top − ⌈log2 i⌉`, or `None` if below level 0.
+    fn level_of(&self, i: usize) -> Option<usize> {
+        self.top.checked_sub(ceil_log2(i))
+    }
+
+    fn get(&mut self, i: usize) -> Result<&Ciphertext, CkksError> {
+        self.ensure(i)?;
+        Ok(&self.powers[&i])
+    }
+
+    fn ensure(&mut self, i: usize) -> Result<(), CkksError> {
+        if self.powers.contains_key(&i) {
+            return Ok(());
+        }
+        assert!(i >= 2, "X_0 is the constant 1 and X_1 the input");
+        if self.level_of(i).is_none() {
+            return Err(CkksError::NoLevelLeft);
+        }
+        // a: the largest power of two below i (i/2 when i is a power of two).
+        let a = if i.is_power_of_two() {
+            i / 2
+        } else {
+            1 << (bit_len(i) - 1)
+        };
+        let b = i - a;
+        self.ensure(a)?;
+        self.ensure(b)?;
+        let ev = self.eval;
+        let mut prod = ev.mul_relin(&self.powers[&a], &self.powers[&b])?;
+        if self.basis == Basis::Chebyshev {
+            // T_{a+b} = 2·T_a·T_b − T_{a−b}, the subtraction done before the rescale.
+            prod = ev.mul_integer(&prod, 2);
+            if a == b {
+                prod = ev.add_const(&prod, -1.0)?;
+            } else {
+                self.ensure(a - b)?;
+                let low = ev.drop_to_level(&self.powers[&(a - b)], prod.level())?;
+                // Multiplying by 1 encoded at scale(prod)/scale(low) brings T_{a−b} to the
+                // product's scale without a rescale (the integer round(ratio) differs from the
+                // ratio by < 2^-40 relative: far below the noise).
+                let low = ev.mul_const_with_scale(&low, 1.0, prod.scale() / low.scale())?;
+                prod = ev.sub(&prod, &low)?;
+            }
+        }
+        let intended = prod.scale() / ev.context().params().q()[prod.level()] as f64;
+        let mut out = ev.rescale(&prod)?;
+        snap(&mut out, intended);
+        debug_assert_eq!(Some(out.level()), self.level_of(i));
+        self.powers.insert(i, out);
+        Ok(())
+    }
+}
+
+impl<'a> PolynomialEvaluator<'a> {
+    pub fn new(eval: &'a Evaluator) -> Self {
+        PolynomialEvaluator { eval }
+    }
+
+    /// Levels [`evaluate_chebyshev`](Self::evaluate_chebyshev) consumes: `⌈log2(d + 1)⌉`
+    /// for the effective degree `d` (after dropping negligible coefficients, see
+    /// [`NEGLIGIBLE_COEFF`]), plus one for the change of variable when `[a, b] ≠ [-1, 1]`;
+    /// zero for a constant series.
+    pub fn depth_chebyshev(series: &ChebyshevSeries) -> usize {
+        let d = effective_degree(&series.coeffs);
+        if d == 0 {
+            0
+        } else {
+            bit_len(d) + usize::from(!series.is_standard_interval())
+        }
+    }
+
+    /// Levels [`evaluate_power`](Self::evaluate_power) consumes: `⌈log2(d + 1)⌉` for the
+    /// effective degree `d`; zero for a constant series.
+    pub fn depth_power(series: &PowerSeries) -> usize {
+        bit_len(effective_degree(&series.coeffs))
+    }
+
+    /// Evaluates the Chebyshev series at `ct`, whose slots should lie in `[a, b]` (complex
+    /// slots are fine: the polynomial extends to ℂ). The output has level
+    /// `ct.level() − depth_chebyshev(series)` and scale exactly `target_scale`.
+    pub fn evaluate_chebyshev(
+        &self,
+        ct: &Ciphertext,
+        series: &ChebyshevSeries,
+        target_scale: f64,
+    ) -> Result<Ciphertext, CkksError> {
+        if !(series.a.is_finite() && series.b.is_finite() && series.a < series.b) {
+            return Err(CkksError::NonFiniteValue { index: 0 });
+        }
+        let coeffs = clean(&series.coeffs)?;
+        let depth = Self::depth_chebyshev(series);
+        self.check(ct, depth, target_scale)?;
+        if coeffs.len() == 1 {
+            return self.constant(ct, coeffs[0], target_scale);
+        }
+        let x = if series.is_standard_interval() {
+            ct.clone()
+        } else {
+            let (alpha, beta) = series.change_of_variable();
+            let ev = self.eval;
+            let y = ev.add_const(&ev.mul_const(ct, alpha)?, beta)?;
+            let mut u = ev.rescale(&y)?;
+            snap(&mut u, ct.scale());
+            u
+        };
+        self.run(
+            x,
+            &coeffs,
+            Basis::Chebyshev,
+            ct.level() - depth,
+            target_scale,
+        )
+    }
+
+    /// Evaluates the power series at `ct`. The output has level
+    /// `ct.level() − depth_power(series)` and scale exactly `target_scale`.
+    pub fn evaluate_power(
+        &self,
+        ct: &Ciphertext,
+        series: &PowerSeries,
+        target_scale: f64,
+    ) -> Result<Ciphertext, CkksError> {
+        let coeffs = clean(&series.coeffs)?;
+        let depth = Self::depth_power(series);
+        self.check(ct, depth, target_scale)?;
+        if coeffs.len() == 1 {
+            return self.constant(ct, coeffs[0], target_scale);
+        }
+        self.run(
+            ct.clone(),
+            &coeffs,
+            Basis::Monomial,
+            ct.level() - depth,
+            target_scale,
+        )
+    }
+
+    fn check(&self, ct: &Ciphertext, depth: usize, target_scale: f64) -> Result<(), CkksError> {
+        if !(target_scale.is_finite() && target_scale >= 1.0) {
+            return Err(CkksError::InvalidScale {
+                scale: target_scale,
+            });
+        }
+        if ct.level() < depth {
+            return Err(CkksError::NoLevelLeft);
+        }
+        Ok(())
+    }
+
+    /// A ciphertext of the constant `c` at `ct`'s level and scale `target_scale`.
+    fn constant(
+        &self,
+        ct: &Ciphertext,
+        c: f64,
+        target_scale: f64,
+    ) -> Result<Ciphertext, CkksError> {
+        let zero = self
+            .eval
+            .mul_const_with_scale(ct, 0.0, target_scale / ct.scale())?;
+        let mut out = self.eval.add_const(&zero, c)?;
+        snap(&mut out, target_scale);
+        Ok(out)
+    }
+
+    fn run(
+        &self,
+        x: Ciphertext,
+        coeffs: &[f64],
+        basis: Basis,
+        level: usize,
+        target_scale: f64,
+    ) -> Result<Ciphertext, CkksError> {
+        let degree = coeffs.len() - 1;
+        let k = 1usize << optimal_split(bit_len(degree));
+        let mut powers = PowerBasis::new(self.eval, basis, x);
+        match self.node(&mut powers, coeffs, level, target_scale, k)? {
+            Value::Ct(mut out) => {
+                snap(&mut out, target_scale);
+                debug_assert_eq!(out.level(), level);
+                Ok(out)
+            }
+            Value::Const(_) => unreachable!("a non-constant series gives a ciphertext"),
+        }
+    }
+
+    /// Evaluates `p` (trimmed) for output level `level` and scale `scale`.
+    fn node(
+        &self,
+        pb: &mut PowerBasis,
+        p: &[f64],
+        level: usize,
+        scale: f64,
+        k: usize,
+    ) -> Result<Value, CkksError> {
+        let deg = p.len() - 1;
+        if deg == 0 {
+            return Ok(Value::Const(p[0]));
+        }
+        let ev = self.eval;
+        let q_next = ev.context().params().q()[level + 1] as f64;
+        let leaf_fits =
+            deg < k && (1..=deg).all(|i| p[i] == 0.0 || pb.level_of(i).is_some_and(|l| l > level));
+        if leaf_fits {
+            // Σ c_i T_i at level ℓ+1 and scale S·q_{ℓ+1}, then one rescale.
+            let before = scale * q_next;
+            let mut acc: Option<Ciphertext> = None;
+            for (i, &c) in p.iter().enumerate().skip(1) {
+                if c == 0.0 {
+                    continue;
+                }
+                let t = ev.drop_to_level(pb.get(i)?, level + 1)?;
+                let term = ev.mul_const_with_scale(&t, c, before / t.scale())?;
+                acc = Some(match acc {
+                    None => term,
+                    Some(a) => ev.add(&a, &term)?,
+                });
+            }
+            let mut acc = acc.expect("a non-constant leaf has a term");
+            snap(&mut acc, before);
+            if p[0] != 0.0 {
+                acc = ev.add_const(&acc, p[0])?;
+            }
+            let mut out = ev.rescale(&acc)?;
+            snap(&mut out, scale);
+            return Ok(Value::Ct(out));
+        }
+        let m = 1usize << (bit_len(deg) - 1);
+        match pb.level_of(m) {
+            Some(l) if l > level => {}
+            _ => return Err(CkksError::NoLevelLeft),
+        }
+        let (q, r) = divide(p, m, pb.basis);
+        let tm = ev.drop_to_level(pb.get(m)?, level + 1)?;
+        let before = scale * q_next;
+        let q_scale = before / tm.scale();
+        let prod = match self.node(pb, &q, level + 1, q_scale, k)? {
+            Value::Const(c) => ev.mul_const_with_scale(&tm, c, q_scale)?,
+            Value::Ct(qc) => ev.mul_relin(&qc, &tm)?,
+        };
+        let mut out = ev.rescale(&prod)?;
+        snap(&mut out, scale);
+        match self.node(pb, &r, level, scale, k)? {
+            Value::Const(c) => {
+                if c != 0.0 {
+                    out = ev.add_const(&out, c)?;
+                }
+            }
+            Value::Ct(rc) => out = ev.add(&out, &rc)?,
+        }
+        Ok(Value::Ct(out))
+    }
+}
+
+/// Degree after dropping negligible coefficients.
+fn effective_degree(coeffs: &[f64]) -> usize {
+    clean(coeffs).map(|c| c.len() - 1).unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chebyshev_division_is_exact() {
+        let p: Vec<f64> = (0..13).map(|i| (i as f64 * 0.37).sin() + 0.1).collect();
+        let (q, r) = divide(&p, 8, Basis::Chebyshev);
+        let series = |c: &[f64], u: f64| ChebyshevSeries::new(c.to_vec(), -1.0, 1.0).eval(u);
+        for j in 0..50 {
+            let u = -1.0 + j as f64 / 25.0;
+            let t8 = (8.0 * u.acos()).cos();
+            let want = series(&p, u);
+            let got = series(&q, u) * t8 + series(&r, u);
+            assert!((want - got).abs() < 1e-12, "{want} vs {got}");
+        }
+    }
+
+    #[test]
+    fn split_and_depth_helpers() {
+        assert_eq!(bit_len(0), 0);
+        assert_eq!(bit_len(7), 3);
+        assert_eq!(bit_len(8), 4);
+        assert_eq!(ceil_log2(1), 0);
+        assert_eq!(ceil_log2(5), 3);
+        assert_eq!(ceil_log2(8), 3);
+        for ld in 1..10 {
+            let s = optimal_split(ld);
+            assert!(s >= 1 && s <= ld.max(1), "{ld} -> {s}");
+        }
+    }
+}
