@@ -142,11 +142,32 @@ pub fn erfc(x: f64) -> f64 {
     }
 }
 
+/// `erfc` in f32 with the same fit as [`erfc`] (fractional error of the fit 1.2e-7, plus f32
+/// rounding): the hot loop of GELU, about twice as fast as the f64 version.
+#[inline]
+fn erfc_f32(x: f32) -> f32 {
+    let z = x.abs();
+    let t = 1.0 / (1.0 + 0.5 * z);
+    let poly = -z * z - 1.265_512_2
+        + t * (1.000_023_7
+            + t * (0.374_091_96
+                + t * (0.096_784_18
+                    + t * (-0.186_288_06
+                        + t * (0.278_868_07
+                            + t * (-1.135_204
+                                + t * (1.488_515_9 + t * (-0.822_152_2 + t * 0.170_872_77))))))));
+    let r = t * poly.exp();
+    if x >= 0.0 {
+        r
+    } else {
+        2.0 - r
+    }
+}
+
 /// Exact (erf) GELU in place: `x Φ(x) = x erfc(-x/√2) / 2`.
 pub fn gelu_erf(x: &mut [f32]) {
     for v in x {
-        let xv = *v as f64;
-        *v = (0.5 * xv * erfc(-xv * std::f64::consts::FRAC_1_SQRT_2)) as f32;
+        *v = 0.5 * *v * erfc_f32(-*v * std::f32::consts::FRAC_1_SQRT_2);
     }
 }
 
