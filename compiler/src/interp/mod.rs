@@ -1,0 +1,11 @@
+//! The reference interpreter: evaluates a [`CheckedProgram`] in f64 on real data. It is the
+//! ground truth for compiled plans. With `exact = true` every approximation (an `approx`/`poly`
+//! item, or a function marked `approximates f`) is replaced by the exact function, so the
+//! approximation error alone can be measured. Range annotations are checked as it runs.
+
+pub mod data;
+pub mod eval;
+pub mod ops;
+
+pub use data::{load_npy, load_safetensors, DataError, DataSet, Tensor};
+pub use eval::{run, Options, OutputValue, RangeViolation, RunError, RunResult, Score};

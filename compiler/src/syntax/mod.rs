@@ -1,0 +1,153 @@
+//! Front end: lexer (logos), grammar (lalrpop), AST and pretty printer.
+
+pub mod ast;
+pub mod lexer;
+pub mod pretty;
+pub mod span;
+
+use crate::diagnostics::Diagnostic;
+use lalrpop_util::{lalrpop_mod, ErrorRecovery, ParseError};
+use lexer::Token;
+use span::{FileId, Span};
+
+lalrpop_mod!(
+    #[allow(clippy::all, unused_parens, unused_imports, dead_code)]
+    pub grammar,
+    "/syntax/grammar.rs"
+);
+
+/// An error raised from a grammar action (e.g. a fractional dimension).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UserError {
+    pub msg: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+fn expected_text(expected: &[String]) -> String {
+    let mut v: Vec<String> = expected.iter().map(|s| s.trim_matches('"').to_string()).collect();
+    v.sort();
+    v.dedup();
+    let v: Vec<String> = v
+        .into_iter()
+        .map(|s| if s == "IDENT" { "identifier".into() } else if s == "NUM" { "number".into() } else if s == "BADCHAR" { String::new() } else { format!("`{s}`") })
+        .filter(|s| !s.is_empty())
+        .collect();
+    match v.len() {
+        0 => "nothing more".into(),
+        1 => v[0].clone(),
+        n if n <= 6 => format!("{} or {}", v[..n - 1].join(", "), v[n - 1]),
+        _ => format!("{}, ... ({} possibilities)", v[..5].join(", "), v.len()),
+    }
+}
+
+fn help_for(found: &Token, expected: &[String]) -> String {
+    let exp = |s: &str| expected.iter().any(|e| e.trim_matches('"') == s);
+    if *found == Token::Error {
+        return "remove this character; blindtune source is ASCII identifiers, numbers and the operators listed in docs/language.md".into();
+    }
+    if exp("IDENT") && lexer::keyword_text(found).is_some_and(|k| k.chars().all(|c| c.is_ascii_alphanumeric())) {
+        return format!("`{}` is a keyword and cannot be used as a name; pick another name", lexer::keyword_text(found).unwrap_or(""));
+    }
+    if exp(";") {
+        return "statements and declarations end with `;`".into();
+    }
+    if exp("else") {
+        return "an `if` is an expression and needs both branches: `if c { a } else { b }`".into();
+    }
+    if matches!(found, Token::RParen | Token::RBracket | Token::RBrace) {
+        return "check that brackets are balanced and nothing is missing before this one".into();
+    }
+    format!("expected {} here", expected_text(expected))
+}
+
+fn convert(file: FileId, src_len: usize, e: ParseError<usize, Token, UserError>) -> Diagnostic {
+    match e {
+        ParseError::InvalidToken { location } => {
+            Diagnostic::error("E0001", "invalid token", Span::new(file, location, location + 1), "not a token").with_help("remove this character")
+        }
+        ParseError::UnrecognizedEof { location, expected } => Diagnostic::error(
+            "E0002",
+            format!("unexpected end of file, expected {}", expected_text(&expected)),
+            Span::new(file, location.min(src_len), location.min(src_len)),
+            "file ends here",
+        )
+        .with_help("the last item is incomplete; check for a missing `;` or `}`"),
+        ParseError::UnrecognizedToken { token: (l, tok, r), expected } => {
+            let code = if tok == Token::Error { "E0001" } else { "E0003" };
+            let msg = if tok == Token::Error { "unknown character".to_string() } else { format!("unexpected {tok}, expected {}", expected_text(&expected)) };
+            Diagnostic::error(code, msg, Span::new(file, l, r), "unexpected here").with_help(help_for(&tok, &expected))
+        }
+        ParseError::ExtraToken { token: (l, tok, r) } => {
+            Diagnostic::error("E0003", format!("unexpected {tok}"), Span::new(file, l, r), "extra token").with_help("remove it")
+        }
+        ParseError::User { error } => {
+            Diagnostic::error("E0004", error.msg, Span::new(file, error.start, error.end), "here").with_help("dimensions are whole numbers or symbols such as `N`")
+        }
+    }
+}
+
+/// Parse one file. Always returns a module (possibly with `Error` items) and the syntax errors.
+pub fn parse(file: FileId, src: &str) -> (ast::Module, Vec<Diagnostic>) {
+    let tokens = lexer::lex(src);
+    let mut diags = Vec::new();
+    // Unknown characters are reported here once and dropped, so the parser sees the rest.
+    let mut clean = Vec::with_capacity(tokens.len());
+    for (l, t, r) in tokens {
+        if t == Token::Error {
+            let shown: String = src.get(l..r).unwrap_or("?").chars().take(10).collect();
+            diags.push(
+                Diagnostic::error("E0001", format!("unknown character `{}`", shown.escape_debug()), Span::new(file, l, r), "not part of the language")
+                    .with_help("remove it; comments start with `//`"),
+            );
+        } else {
+            clean.push((l, t, r));
+        }
+    }
+    let mut errors: Vec<ErrorRecovery<usize, Token, UserError>> = Vec::new();
+    let result = grammar::ModuleParser::new().parse(file, &mut errors, clean.into_iter().map(Ok::<_, UserError>));
+    for e in errors {
+        diags.push(convert(file, src.len(), e.error));
+    }
+    let module = match result {
+        Ok(m) => m,
+        Err(e) => {
+            diags.push(convert(file, src.len(), e));
+            ast::Module { items: vec![], span: Span::new(file, 0, src.len()) }
+        }
+    };
+    (module, diags)
+}
+
+/// Parse a single expression (used by `--param NAME=EXPR` and tests).
+pub fn parse_expr(file: FileId, src: &str) -> Result<ast::Expr, Diagnostic> {
+    let tokens = lexer::lex(src);
+    if let Some((l, _, r)) = tokens.iter().find(|t| t.1 == Token::Error) {
+        return Err(Diagnostic::error("E0001", "unknown character", Span::new(file, *l, *r), "here").with_help("remove it"));
+    }
+    let mut errors = Vec::new();
+    let r = grammar::ExprParser::new().parse(file, &mut errors, tokens.into_iter().map(Ok::<_, UserError>));
+    if let Some(e) = errors.into_iter().next() {
+        return Err(convert(file, src.len(), e.error));
+    }
+    r.map_err(|e| convert(file, src.len(), e))
+}
+
+/// Parse and pretty-print. Errors come back rendered. Comments are not kept yet, so a file
+/// with comments is refused with `Err` when `keep_comments` matters to the caller (see
+/// [`has_comments`]).
+pub fn format_source(name: &str, src: &str) -> Result<String, String> {
+    let mut sm = crate::diagnostics::SourceMap::default();
+    let f = sm.add(name, src);
+    let (m, diags) = parse(f, src);
+    if !diags.is_empty() {
+        return Err(crate::diagnostics::render_all(&diags, &sm));
+    }
+    Ok(pretty::module(&m))
+}
+
+/// Whether the source contains `//` comments (which `format_source` does not preserve).
+pub fn has_comments(src: &str) -> bool {
+    lexer::lex(src).windows(2).any(|w| src.get(w[0].2..w[1].0).is_some_and(|gap| gap.contains("//"))) || src.trim_start().starts_with("//")
+        || lexer::lex(src).last().is_some_and(|t| src.get(t.2..).is_some_and(|g| g.contains("//")))
+}

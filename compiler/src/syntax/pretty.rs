@@ -1,0 +1,386 @@
+//! The canonical pretty printer (`blindtune fmt`). `parse(pretty(m))` equals `m` up to spans:
+//! parentheses are re-inserted from operator precedence, numbers print in shortest round-trip form.
+
+use super::ast::*;
+
+pub fn module(m: &Module) -> String {
+    let mut p = Printer { out: String::new(), indent: 0 };
+    let mut prev: Option<&'static str> = None;
+    for item in &m.items {
+        let kind = item_kind(item);
+        if let Some(pk) = prev {
+            if pk != kind || kind == "fn" {
+                p.out.push('\n');
+            }
+        }
+        prev = Some(kind);
+        p.item(item);
+    }
+    p.out
+}
+
+fn item_kind(i: &Item) -> &'static str {
+    match i {
+        Item::Use { .. } => "use",
+        Item::Param { .. } => "param",
+        Item::Input { .. } => "input",
+        Item::Fn(_) => "fn",
+        Item::Approx { .. } | Item::Poly { .. } => "approx",
+        Item::Stmt(_) | Item::Error(_) => "stmt",
+    }
+}
+
+pub fn expr(e: &Expr) -> String {
+    let mut p = Printer { out: String::new(), indent: 0 };
+    p.expr(e, 0);
+    p.out
+}
+
+pub fn type_expr(t: &TypeExpr) -> String {
+    let mut p = Printer { out: String::new(), indent: 0 };
+    p.ty(t);
+    p.out
+}
+
+/// Shortest text that parses back to the same f64.
+pub fn number(n: f64) -> String {
+    if n.is_finite() {
+        let s = format!("{n}");
+        if s.len() > 18 {
+            format!("{n:e}")
+        } else {
+            s
+        }
+    } else {
+        // not representable in source; print something that parses (1e999 is inf)
+        "1e999".into()
+    }
+}
+
+struct Printer {
+    out: String,
+    indent: usize,
+}
+
+impl Printer {
+    fn nl(&mut self) {
+        self.out.push('\n');
+        for _ in 0..self.indent {
+            self.out.push_str("    ");
+        }
+    }
+    fn path(&mut self, p: &[Ident]) {
+        self.out.push_str(&path_text(p));
+    }
+    fn item(&mut self, item: &Item) {
+        match item {
+            Item::Use { path, .. } => {
+                self.out.push_str("use ");
+                self.path(path);
+                self.out.push_str(";\n");
+            }
+            Item::Param { name, kind, value, .. } => {
+                let k = match kind {
+                    ScalarKind::Int => "int",
+                    ScalarKind::Real => "real",
+                };
+                self.out.push_str(&format!("param {}: {k} = ", name.name));
+                self.expr(value, 0);
+                self.out.push_str(";\n");
+            }
+            Item::Input { name, ty, .. } => {
+                self.out.push_str(&format!("input {}: ", name.name));
+                self.ty(ty);
+                self.out.push_str(";\n");
+            }
+            Item::Fn(f) => {
+                self.out.push_str(&format!("fn {}(", f.name.name));
+                for (i, (n, t)) in f.params.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    self.out.push_str(&format!("{}: ", n.name));
+                    self.ty(t);
+                }
+                self.out.push(')');
+                if let Some(r) = &f.ret {
+                    self.out.push_str(" -> ");
+                    self.ty(r);
+                }
+                if let Some(a) = &f.approximates {
+                    self.out.push_str(&format!(" approximates {}", a.name));
+                }
+                self.out.push(' ');
+                self.block(&f.body);
+                self.out.push('\n');
+            }
+            Item::Approx { name, func, lo, hi, spec, .. } => {
+                self.out.push_str(&format!("approx {} = {} on [", name.name, func.name));
+                self.expr(lo, 0);
+                self.out.push_str(", ");
+                self.expr(hi, 0);
+                self.out.push_str("] ");
+                match spec {
+                    ApproxSpec::Degree(d) => {
+                        self.out.push_str("degree ");
+                        self.expr(d, 0);
+                    }
+                    ApproxSpec::Error(d) => {
+                        self.out.push_str("error ");
+                        self.expr(d, 0);
+                    }
+                }
+                self.out.push_str(";\n");
+            }
+            Item::Poly { name, coeffs, lo, hi, approximates, .. } => {
+                self.out.push_str(&format!("poly {} = [", name.name));
+                self.list(coeffs);
+                self.out.push_str("] on [");
+                self.expr(lo, 0);
+                self.out.push_str(", ");
+                self.expr(hi, 0);
+                self.out.push(']');
+                if let Some(a) = approximates {
+                    self.out.push_str(&format!(" approximates {}", a.name));
+                }
+                self.out.push_str(";\n");
+            }
+            Item::Stmt(s) => {
+                self.stmt(s);
+                self.out.push('\n');
+            }
+            Item::Error(_) => self.out.push_str("// <syntax error>\n"),
+        }
+    }
+    fn list(&mut self, es: &[Expr]) {
+        for (i, e) in es.iter().enumerate() {
+            if i > 0 {
+                self.out.push_str(", ");
+            }
+            self.expr(e, 0);
+        }
+    }
+    fn ty(&mut self, t: &TypeExpr) {
+        let mut parts = 0;
+        if let Some(s) = t.secrecy {
+            self.out.push_str(match s {
+                Secrecy::Secret => "secret",
+                Secrecy::Public => "public",
+            });
+            parts += 1;
+        }
+        if let Some(e) = t.elem {
+            if parts > 0 {
+                self.out.push(' ');
+            }
+            self.out.push_str(match e {
+                Elem::F64 => "f64",
+                Elem::I64 => "i64",
+                Elem::Bool => "bool",
+            });
+            parts += 1;
+            if let Some(sh) = &t.shape {
+                self.out.push('[');
+                for (i, d) in sh.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    match d {
+                        DimExpr::Const(n, _) => self.out.push_str(&n.to_string()),
+                        DimExpr::Sym(s) => self.out.push_str(&s.name),
+                    }
+                }
+                self.out.push(']');
+            }
+        }
+        if let Some((lo, hi)) = &t.range {
+            if parts > 0 {
+                self.out.push(' ');
+            }
+            self.out.push_str("in [");
+            self.expr(lo, 0);
+            self.out.push_str(", ");
+            self.expr(hi, 0);
+            self.out.push(']');
+        }
+    }
+    fn stmt(&mut self, s: &Stmt) {
+        match s {
+            Stmt::Let { pat, ty, value, .. } => {
+                self.out.push_str("let ");
+                match pat {
+                    Pattern::Name(n) => self.out.push_str(&n.name),
+                    Pattern::Tuple(ns, _) => {
+                        self.out.push('(');
+                        self.out.push_str(&ns.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", "));
+                        if ns.len() == 1 {
+                            self.out.push(',');
+                        }
+                        self.out.push(')');
+                    }
+                }
+                if let Some(t) = ty {
+                    self.out.push_str(": ");
+                    self.ty(t);
+                }
+                self.out.push_str(" = ");
+                self.expr(value, 0);
+                self.out.push(';');
+            }
+            Stmt::Output { name, value, against, .. } => {
+                self.out.push_str(&format!("output {} = ", name.name));
+                self.expr(value, 0);
+                if let Some(a) = against {
+                    self.out.push_str(" against ");
+                    self.expr(a, 0);
+                }
+                self.out.push(';');
+            }
+            Stmt::Error(_) => self.out.push_str("// <syntax error>"),
+        }
+    }
+    fn block(&mut self, b: &Block) {
+        self.out.push('{');
+        self.indent += 1;
+        for s in &b.stmts {
+            self.nl();
+            self.stmt(s);
+        }
+        if let Some(t) = &b.tail {
+            self.nl();
+            self.expr(t, 0);
+        }
+        self.indent -= 1;
+        self.nl();
+        self.out.push('}');
+    }
+    /// `ctx`: the minimum precedence level that may appear here without parentheses:
+    /// 0 any, 1 comparison operand.., 2 additive, 3 multiplicative rhs, 4 unary, 5 power lhs, 6 postfix.
+    fn expr(&mut self, e: &Expr, ctx: u8) {
+        let level = match &e.kind {
+            ExprKind::If(..) | ExprKind::For { .. } | ExprKind::Block(_) => 0,
+            ExprKind::Binary(op, ..) => op.prec(),
+            ExprKind::Unary(_) => 4,
+            _ => 6,
+        };
+        let paren = level < ctx;
+        if paren {
+            self.out.push('(');
+        }
+        match &e.kind {
+            ExprKind::Number(n) => self.out.push_str(&number(*n)),
+            ExprKind::Path(p) => self.path(p),
+            ExprKind::Unary(x) => {
+                self.out.push('-');
+                self.expr(x, 4);
+            }
+            ExprKind::Binary(op, a, b) => {
+                let p = op.prec();
+                let (lc, rc) = match op {
+                    BinOp::Pow => (6, 4),
+                    // comparisons are non-associative
+                    _ if p == 1 => (2, 2),
+                    _ => (p, p + 1),
+                };
+                self.expr(a, lc);
+                self.out.push_str(&format!(" {} ", op.text()));
+                self.expr(b, rc);
+            }
+            ExprKind::Transpose(x) => {
+                self.expr(x, 6);
+                self.out.push_str(".T");
+            }
+            ExprKind::Call(p, args) => {
+                self.path(p);
+                self.out.push('(');
+                self.list(args);
+                self.out.push(')');
+            }
+            ExprKind::Index(x, items) => {
+                self.expr(x, 6);
+                self.out.push('[');
+                for (i, it) in items.iter().enumerate() {
+                    if i > 0 {
+                        self.out.push_str(", ");
+                    }
+                    match it {
+                        IndexItem::Full => self.out.push(':'),
+                        IndexItem::Range(a, b) => {
+                            self.expr(a, 2);
+                            self.out.push(':');
+                            self.expr(b, 2);
+                        }
+                        IndexItem::At(a) => self.expr(a, 2),
+                    }
+                }
+                self.out.push(']');
+            }
+            ExprKind::Tuple(es) => {
+                self.out.push('(');
+                self.list(es);
+                if es.len() == 1 {
+                    self.out.push(',');
+                }
+                self.out.push(')');
+            }
+            ExprKind::If(c, t, f) => {
+                self.out.push_str("if ");
+                self.expr(c, 1);
+                self.out.push(' ');
+                self.block(t);
+                self.out.push_str(" else ");
+                self.block(f);
+            }
+            ExprKind::For { iter, carry, body } => {
+                self.out.push_str("for ");
+                match &**iter {
+                    LoopIter::Range { var, lo, hi } => {
+                        self.out.push_str(&format!("{} in ", var.name));
+                        self.expr(lo, 2);
+                        self.out.push_str("..");
+                        self.expr(hi, 2);
+                    }
+                    LoopIter::Batches { vars, sources, size, shuffle } => {
+                        if vars.len() == 1 {
+                            self.out.push_str(&vars[0].name);
+                        } else {
+                            self.out.push('(');
+                            self.out.push_str(&vars.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", "));
+                            self.out.push(')');
+                        }
+                        self.out.push_str(" in batches(");
+                        self.list(sources);
+                        self.out.push_str(") size ");
+                        self.expr(size, 2);
+                        if *shuffle {
+                            self.out.push_str(" shuffle");
+                        }
+                    }
+                }
+                if !carry.is_empty() {
+                    self.out.push_str(" carry (");
+                    for (i, c) in carry.iter().enumerate() {
+                        if i > 0 {
+                            self.out.push_str(", ");
+                        }
+                        self.out.push_str(&c.name.name);
+                        if let Some(t) = &c.ty {
+                            self.out.push_str(": ");
+                            self.ty(t);
+                        }
+                        self.out.push_str(" = ");
+                        self.expr(&c.init, 0);
+                    }
+                    self.out.push(')');
+                }
+                self.out.push(' ');
+                self.block(body);
+            }
+            ExprKind::Block(b) => self.block(b),
+            ExprKind::Error => self.out.push_str("0"),
+        }
+        if paren {
+            self.out.push(')');
+        }
+    }
+}
