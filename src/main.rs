@@ -21,6 +21,12 @@ struct Cli {
 enum Command {
     /// List the shipped CKKS parameter sets.
     Params(cli::params::Args),
+    /// Type-check a blindtune program (rustc-style diagnostics; non-zero exit on errors).
+    Check(cli::check::Args),
+    /// Pretty-print a blindtune program in the canonical layout.
+    Fmt(cli::fmt::Args),
+    /// Run a blindtune program: `run --plaintext FILE --data FILE.safetensors`.
+    Run(cli::run::Args),
     /// Extract DeiT features from images (data owner side, before encryption).
     Features(cli::features::Args),
     /// Benchmarks that print tables (`blindtune bench ckks`).
@@ -36,6 +42,9 @@ fn main() -> miette::Result<()> {
         .init();
     match cli.command {
         Command::Params(args) => cli::params::run(args),
+        Command::Check(args) => cli::check::run(args),
+        Command::Fmt(args) => cli::fmt::run(args),
+        Command::Run(args) => cli::run::run(args),
         Command::Bench(cmd) => cli::bench::run(cmd),
         Command::Features(args) => cli::features::run(args),
     }

@@ -1,6 +1,9 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod check;
+pub mod fmt;
+pub mod run;
 pub mod bench_ckks;
 pub mod bench_features;
 pub mod features;
