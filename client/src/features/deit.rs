@@ -196,11 +196,8 @@ impl DeiT {
         linear(&sc.patches, b * np, k, &w.patch_w, &w.patch_b, &mut sc.h);
         for bi in 0..b {
             let x = &mut sc.x[bi * n * d..(bi + 1) * n * d];
-            let mut prefix: Vec<&[f32]> = vec![&w.cls_token];
-            if let Some(dist) = &w.dist_token {
-                prefix.push(dist);
-            }
-            for (t, tok) in prefix.iter().enumerate() {
+            let prefix = std::iter::once(&w.cls_token).chain(w.dist_token.as_ref());
+            for (t, tok) in prefix.enumerate() {
                 for j in 0..d {
                     x[t * d + j] = tok[j] + w.pos_embed[t * d + j];
                 }
