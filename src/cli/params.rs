@@ -11,7 +11,8 @@ pub struct Args {
 
 pub fn run(args: Args) -> miette::Result<()> {
     let mut rows = Vec::new();
-    for lit in presets::all() {
+    let boot = blindtune_runtime::circuits::bootstrapping::config::presets();
+    for lit in presets::all().into_iter().chain(boot) {
         let secure = Params::new(lit.clone());
         let params = match &secure {
             Ok(p) => p.clone(),
@@ -44,12 +45,12 @@ pub fn run(args: Args) -> miette::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<14} {:>7} {:>7} {:>6} {:>7} {:>8} {:>7} {:>5} {:>6} {:>9} {:>11}",
+        "{:<19} {:>7} {:>7} {:>6} {:>7} {:>8} {:>7} {:>5} {:>6} {:>9} {:>11}",
         "name", "N", "slots", "levels", "Q bits", "QP bits", "scale", "dnum", "P", "secret", "128-bit"
     );
     for r in &rows {
         println!(
-            "{:<14} {:>7} {:>7} {:>6} {:>7.0} {:>8.0} {:>7} {:>5} {:>6} {:>9} {:>11}",
+            "{:<19} {:>7} {:>7} {:>6} {:>7.0} {:>8.0} {:>7} {:>5} {:>6} {:>9} {:>11}",
             r["name"].as_str().unwrap_or(""),
             format!("2^{}", r["log_n"]),
             r["slots"].to_string(),

@@ -454,14 +454,16 @@ impl Bootstrapper {
         }
         x.set_scale(s0);
 
-        // CoeffsToSlots.
-        for t in &prepared.cts {
+        // CoeffsToSlots; the last transform is not rescaled yet so that the conjugation of the
+        // real/imaginary split runs at a large scale, then both parts are rescaled.
+        let (last, rest) = prepared.cts.split_last().expect("at least one CtS level");
+        for t in rest {
             x = t.evaluate(eval, &x)?;
         }
-        // Real and imaginary parts.
+        let x = last.evaluate_without_rescale(eval, &x)?;
         let conj = eval.conjugate(&x)?;
-        let re = eval.add(&x, &conj)?;
-        let im = eval.mul_by_i(&eval.sub(&conj, &x)?);
+        let re = eval.rescale(&eval.add(&x, &conj)?)?;
+        let im = eval.rescale(&eval.mul_by_i(&eval.sub(&conj, &x)?))?;
         let (re, im) = rayon::join(
             || self.eval_mod.evaluate(eval, &re),
             || self.eval_mod.evaluate(eval, &im),

@@ -139,6 +139,13 @@ impl LinearTransform {
 
     /// Evaluates `M·ct`, consuming one level. `ct` must be at this transform's level.
     pub fn evaluate(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
+        eval.rescale(&self.evaluate_without_rescale(eval, ct)?)
+    }
+
+    /// `M·ct` before its final rescale (scale `input · pt_scale`): callers that apply more
+    /// key switches (e.g. a conjugation) can do so while the scale is large, where the
+    /// key-switching noise is negligible, and rescale afterwards.
+    pub fn evaluate_without_rescale(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
         if ct.slots() != self.slots {
             return Err(CkksError::SlotMismatch {
                 left: ct.slots(),
@@ -196,12 +203,6 @@ impl LinearTransform {
                 Some(x) => eval.add(&x, &inner)?,
             });
         }
-        match acc {
-            Some(a) => eval.rescale(&a),
-            None => Err(CkksError::InvalidLevelDrop {
-                from: ct.level(),
-                to: self.level,
-            }),
-        }
+        acc.ok_or(CkksError::InvalidLevelDrop { from: ct.level(), to: self.level })
     }
 }

@@ -17,6 +17,10 @@ pub struct BaseConverter {
     hat_inv: Vec<ShoupConst>,
     /// `[Â_i]_{b}` indexed `[target basis index][i]`.
     hat_mod: Vec<Vec<u64>>,
+    /// `[A]_b` for every target limb `b` (to subtract the multiple of `A` in exact conversion).
+    a_mod: Vec<u64>,
+    /// `1/a_i` in floating point.
+    inv_f64: Vec<f64>,
 }
 
 impl BaseConverter {
@@ -52,11 +56,14 @@ impl BaseConverter {
                     .collect()
             })
             .collect();
-        BaseConverter {
-            from: from.to_vec(),
-            hat_inv,
-            hat_mod,
-        }
+        let a_mod = (0..total)
+            .map(|t| {
+                let mt = basis.modulus(t);
+                from.iter().fold(1u64, |acc, &k| mt.mul(acc, mt.reduce(basis.modulus(k).value())))
+            })
+            .collect();
+        let inv_f64 = from.iter().map(|&i| 1.0 / basis.modulus(i).value() as f64).collect();
+        BaseConverter { from: from.to_vec(), hat_inv, hat_mod, a_mod, inv_f64 }
     }
 
     pub fn from(&self) -> &[usize] {
@@ -65,13 +72,20 @@ impl BaseConverter {
 
     /// Converts the source limbs `input` (coefficient domain, one slice per source limb, in
     /// the order of `from`) to the target limbs `targets`, writing `outputs[t]` for each.
-    pub fn convert(
-        &self,
-        basis: &RnsBasis,
-        input: &[&[u64]],
-        targets: &[usize],
-        outputs: &mut [&mut [u64]],
-    ) {
+    /// Fast conversion: the result is `x + u·A` for some `0 ≤ u < |A|`.
+    pub fn convert(&self, basis: &RnsBasis, input: &[&[u64]], targets: &[usize], outputs: &mut [&mut [u64]]) {
+        self.convert_impl(basis, input, targets, outputs, false)
+    }
+
+    /// As [`convert`](Self::convert), but exact and centered: the result is the representative
+    /// of `x` in `(-A/2, A/2]` (up to a floating-point tie), found by estimating `u` as
+    /// `round(Σ_i y_i / a_i)`. ModDown uses it so that division by `P` rounds instead of
+    /// carrying an error of up to `|P|` limbs.
+    pub fn convert_centered(&self, basis: &RnsBasis, input: &[&[u64]], targets: &[usize], outputs: &mut [&mut [u64]]) {
+        self.convert_impl(basis, input, targets, outputs, true)
+    }
+
+    fn convert_impl(&self, basis: &RnsBasis, input: &[&[u64]], targets: &[usize], outputs: &mut [&mut [u64]], centered: bool) {
         let alpha = self.from.len();
         let n = basis.n();
         debug_assert_eq!(input.len(), alpha);
@@ -85,14 +99,24 @@ impl BaseConverter {
                 y[k * alpha + i] = m.mul_shoup(v, c);
             }
         }
-        outputs
-            .par_iter_mut()
-            .zip(targets.par_iter())
-            .for_each(|(out, &t)| {
-                let m = basis.modulus(t);
-                let consts = &self.hat_mod[t];
-                convert_one(&y, alpha, consts, m, out);
-            });
+        // Multiples of A to subtract: round(Σ y_i / a_i) (exact conversion, centered).
+        let multiples: Vec<u8> = if centered {
+            y.chunks_exact(alpha).map(|ys| ys.iter().zip(&self.inv_f64).map(|(&v, &inv)| v as f64 * inv).sum::<f64>().round() as u8).collect()
+        } else {
+            Vec::new()
+        };
+        outputs.par_iter_mut().zip(targets.par_iter()).for_each(|(out, &t)| {
+            let m = basis.modulus(t);
+            let consts = &self.hat_mod[t];
+            convert_one(&y, alpha, consts, m, out);
+            if centered {
+                let a = self.a_mod[t];
+                let table: Vec<u64> = (0..=alpha as u64).map(|r| m.reduce_u128(a as u128 * r as u128)).collect();
+                for (o, &r) in out.iter_mut().zip(&multiples) {
+                    *o = m.sub(*o, table[r as usize]);
+                }
+            }
+        });
     }
 }
 
@@ -130,6 +154,40 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(32))]
+        /// Centered conversion gives exactly the representative of x in (-A/2, A/2].
+        #[test]
+        fn centered_conversion_is_exact(alpha in 1usize..8, seed in any::<u64>()) {
+            let n = 16;
+            let primes = generate_ntt_primes(n, &vec![55; alpha + 2], &[]).unwrap();
+            let basis = RnsBasis::new(n, &primes[..alpha], &primes[alpha..]);
+            let conv = BaseConverter::new(&basis, &(0..alpha).collect::<Vec<_>>());
+            let mut state = seed | 1;
+            let mut rnd = || { state ^= state << 13; state ^= state >> 7; state ^= state << 17; state };
+            let input: Vec<Vec<u64>> = (0..alpha).map(|i| (0..n).map(|_| rnd() % primes[i]).collect()).collect();
+            let mut outs = vec![vec![0u64; n]; 2];
+            {
+                let ins: Vec<&[u64]> = input.iter().map(|v| v.as_slice()).collect();
+                let mut o: Vec<&mut [u64]> = outs.iter_mut().map(|v| v.as_mut_slice()).collect();
+                conv.convert_centered(&basis, &ins, &[alpha, alpha + 1], &mut o);
+            }
+            let a: BigUint = primes[..alpha].iter().map(|&p| BigUint::from(p)).product();
+            for k in 0..n {
+                let mut x = BigUint::from(0u32);
+                for i in 0..alpha {
+                    let ai = BigUint::from(primes[i]);
+                    let hat = &a / &ai;
+                    x += BigUint::from(input[i][k]) * &hat * hat.modpow(&(&ai - 2u32), &ai);
+                }
+                x %= &a;
+                for t in 0..2 {
+                    let b = BigUint::from(primes[alpha + t]);
+                    // centered representative: x or x - A
+                    let want = if &x * 2u32 > a { (&b * ((&a / &b) + 1u32) + &x - &a) % &b } else { &x % &b };
+                    prop_assert_eq!(BigUint::from(outs[t][k]), want, "limb {} coefficient {}", t, k);
+                }
+            }
+        }
+
         /// Fast base conversion equals the CRT value plus a small multiple u·A with 0 ≤ u < |A|.
         #[test]
         fn matches_big_integer_crt(alpha in 1usize..10, seed in any::<u64>()) {

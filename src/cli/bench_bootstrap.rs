@@ -1,0 +1,179 @@
+//! `blindtune bench bootstrap`: bootstrapping time, precision, key size and peak memory per
+//! target level, with 1 thread and all threads.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use blindtune_runtime::circuits::bootstrapping::config::{self, BootstrappingConfig};
+use blindtune_runtime::circuits::bootstrapping::{Bootstrapper, BootstrappingKeys};
+use blindtune_runtime::ckks::testing::{mean_precision_bits, precision_bits, random_complex, random_real};
+use blindtune_runtime::ckks::*;
+use indicatif::ProgressBar;
+use miette::{miette, IntoDiagnostic};
+use num_complex::Complex64;
+use serde::Serialize;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Bootstrappable parameter set (`n16-boot`, or `test-boot-insecure` for a quick run).
+    #[arg(long, default_value = "n16-boot")]
+    set: String,
+    /// Thread counts: numbers or `all`.
+    #[arg(long, value_delimiter = ',', default_value = "1,all")]
+    threads: Vec<String>,
+    /// Target levels (default: the highest and 0).
+    #[arg(long, value_delimiter = ',')]
+    targets: Vec<usize>,
+    /// Slots (default: full, N/2).
+    #[arg(long)]
+    slots: Option<usize>,
+    /// Timed repetitions (median reported).
+    #[arg(long, default_value_t = 1)]
+    reps: usize,
+    /// Print JSON rows instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize)]
+struct Row {
+    library: &'static str,
+    set: String,
+    n: usize,
+    slots: usize,
+    threads: usize,
+    op: &'static str,
+    input: &'static str,
+    target_level: usize,
+    ms: f64,
+    precision_min_bits: f64,
+    precision_mean_bits: f64,
+    levels_after: usize,
+    log_qp: f64,
+    key_bytes: usize,
+    keygen_s: f64,
+    peak_rss_mib: f64,
+}
+
+/// Peak resident set size of this process in MiB (Linux `VmHWM`).
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+pub fn run(args: Args) -> miette::Result<()> {
+    let lit = config::presets()
+        .into_iter()
+        .find(|p| p.name == args.set)
+        .ok_or_else(|| miette!("--set: `{}` is not a bootstrappable parameter set (see `blindtune params`)", args.set))?;
+    let params = match Params::new(lit.clone()) {
+        Ok(p) => p,
+        Err(_) => Params::new_insecure_for_tests(lit).map_err(|e| miette!("{e}"))?,
+    };
+    let ctx = Context::new(params);
+    let n = ctx.n();
+    let slots = args.slots.unwrap_or(n / 2);
+    let cfg = if args.set.starts_with("test") { config::test_boot_config(n) } else { BootstrappingConfig::full_slots(n) };
+    let cfg = BootstrappingConfig { slots, ..cfg };
+    let all = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mut threads: Vec<usize> = args
+        .threads
+        .iter()
+        .map(|t| if t == "all" { Ok(all) } else { t.parse::<usize>().map_err(|_| miette!("--threads: `{t}` is not a number or `all`")) })
+        .collect::<Result<_, _>>()?;
+    threads.dedup();
+
+    let spinner = ProgressBar::new_spinner().with_message(format!("{}: generating bootstrapping keys", args.set));
+    spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+    let t0 = Instant::now();
+    let mut kg = KeyGenerator::new(ctx.clone());
+    let sk = kg.gen_secret_key();
+    let pk = kg.gen_public_key(&sk);
+    let manifest = Bootstrapper::key_manifest(&ctx, &cfg);
+    let keys = BootstrappingKeys::generate(&mut kg, &sk, &manifest, cfg.ephemeral_hamming_weight);
+    let keygen_s = t0.elapsed().as_secs_f64();
+    let key_bytes = keys.size_bytes();
+    let boot = Bootstrapper::new(ctx.clone(), cfg, Arc::new(keys)).map_err(|e| miette!("{e}"))?;
+    spinner.finish_and_clear();
+    let enc = Encoder::new(ctx.clone());
+    let mut encryptor = Encryptor::with_public_key(ctx.clone(), pk).into_diagnostic()?;
+    let dec = Decryptor::new(ctx.clone(), &sk).into_diagnostic()?;
+    let targets = if args.targets.is_empty() { vec![boot.max_target_level(), 0] } else { args.targets.clone() };
+    let scale = ctx.params().default_scale();
+    let mut rows = Vec::new();
+    for &t in &threads {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build().into_diagnostic()?;
+        for &target in &targets {
+            for input in ["complex", "real"] {
+                let z: Vec<Complex64> = match input {
+                    "complex" => random_complex(slots, 1.0),
+                    _ => random_real(slots, 1.0).into_iter().map(|x| Complex64::new(x, 0.0)).collect(),
+                };
+                let ct = encryptor.encrypt(&enc.encode_complex(&z, 0, scale).map_err(|e| miette!("{e}"))?);
+                let bar = ProgressBar::new_spinner().with_message(format!("bootstrap: {t} thread(s), target {target}, {input}"));
+                bar.enable_steady_tick(std::time::Duration::from_millis(200));
+                // Prepare (encode the transforms for this target) outside the timing.
+                pool.install(|| boot.prepare(target, scale)).map_err(|e| miette!("{e}"))?;
+                let mut times = Vec::new();
+                let mut out = None;
+                for _ in 0..args.reps.max(1) {
+                    let s = Instant::now();
+                    let r = pool.install(|| boot.bootstrap(&ct, target)).map_err(|e| miette!("{e}"))?;
+                    times.push(s.elapsed().as_secs_f64() * 1e3);
+                    out = Some(r);
+                }
+                bar.finish_and_clear();
+                times.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+                let out = out.expect("at least one repetition");
+                let got = enc.decode_complex(&dec.decrypt(&out));
+                rows.push(Row {
+                    library: "blindtune",
+                    set: args.set.clone(),
+                    n,
+                    slots,
+                    threads: t,
+                    op: "bootstrap",
+                    input,
+                    target_level: target,
+                    ms: times[times.len() / 2],
+                    precision_min_bits: precision_bits(&z, &got),
+                    precision_mean_bits: mean_precision_bits(&z, &got),
+                    levels_after: out.level(),
+                    log_qp: ctx.params().log_qp(),
+                    key_bytes,
+                    keygen_s,
+                    peak_rss_mib: peak_rss_mib(),
+                });
+            }
+        }
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows).into_diagnostic()?);
+        return Ok(());
+    }
+    println!(
+        "{:<18} {:>6} {:>6} {:>7} {:>7} {:>7} {:>11} {:>8} {:>8} {:>9} {:>9} {:>9}",
+        "set", "N", "slots", "threads", "target", "input", "median ms", "min bits", "mean bits", "key MiB", "keygen s", "peak MiB"
+    );
+    for r in &rows {
+        println!(
+            "{:<18} {:>6} {:>6} {:>7} {:>7} {:>7} {:>11.1} {:>8.1} {:>8.1} {:>9.0} {:>9.1} {:>9.0}",
+            r.set,
+            r.n,
+            r.slots,
+            r.threads,
+            r.target_level,
+            r.input,
+            r.ms,
+            r.precision_min_bits,
+            r.precision_mean_bits,
+            r.key_bytes as f64 / (1 << 20) as f64,
+            r.keygen_s,
+            r.peak_rss_mib
+        );
+    }
+    Ok(())
+}
