@@ -17,7 +17,11 @@ pub fn example_path(name: &str) -> PathBuf {
 pub fn strip_spans(v: &mut serde_json::Value) {
     match v {
         serde_json::Value::Object(m) => {
-            if m.len() == 3 && m.contains_key("file") && m.contains_key("start") && m.contains_key("end") {
+            if m.len() == 3
+                && m.contains_key("file")
+                && m.contains_key("start")
+                && m.contains_key("end")
+            {
                 *v = serde_json::Value::Null;
                 return;
             }

@@ -21,8 +21,13 @@ pub struct Args {
 pub fn parse_params(items: &[String]) -> Result<BTreeMap<String, f64>> {
     let mut out = BTreeMap::new();
     for it in items {
-        let (k, v) = it.split_once('=').ok_or_else(|| miette!("--param expects NAME=VALUE, got `{it}`"))?;
-        let v: f64 = v.trim().parse().map_err(|_| miette!("--param {k}: `{v}` is not a number"))?;
+        let (k, v) = it
+            .split_once('=')
+            .ok_or_else(|| miette!("--param expects NAME=VALUE, got `{it}`"))?;
+        let v: f64 = v
+            .trim()
+            .parse()
+            .map_err(|_| miette!("--param {k}: `{v}` is not a number"))?;
         out.insert(k.trim().to_string(), v);
     }
     Ok(out)
@@ -31,7 +36,9 @@ pub fn parse_params(items: &[String]) -> Result<BTreeMap<String, f64>> {
 /// Check a file; on errors print them and fail.
 pub fn compile(file: &PathBuf, params: &[String]) -> Result<blindtune_compiler::CheckedProgram> {
     let overrides = parse_params(params)?;
-    let c = blindtune_compiler::check_file(file, overrides).into_diagnostic().map_err(|e| miette!("cannot read {}: {e}", file.display()))?;
+    let c = blindtune_compiler::check_file(file, overrides)
+        .into_diagnostic()
+        .map_err(|e| miette!("cannot read {}: {e}", file.display()))?;
     if !c.diagnostics.is_empty() {
         eprint!("{}", c.rendered_diagnostics());
     }
@@ -46,7 +53,14 @@ pub fn run(args: Args) -> Result<()> {
     if args.dump {
         print!("{}", p.dump());
     } else {
-        println!("{}: ok ({} inputs, {} outputs, {} functions, {} approximations)", args.file.display(), p.inputs.len(), p.outputs.len(), p.functions.len(), p.approximations.len());
+        println!(
+            "{}: ok ({} inputs, {} outputs, {} functions, {} approximations)",
+            args.file.display(),
+            p.inputs.len(),
+            p.outputs.len(),
+            p.functions.len(),
+            p.approximations.len()
+        );
     }
     Ok(())
 }

@@ -17,14 +17,20 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let text = std::fs::read_to_string(&args.file).map_err(|e| miette!("cannot read {}: {e}", args.file.display()))?;
-    let formatted = blindtune_compiler::syntax::format_source(&args.file.display().to_string(), &text).map_err(|rendered| {
-        eprint!("{rendered}");
-        miette!("{} has syntax errors; not formatting", args.file.display())
-    })?;
+    let text = std::fs::read_to_string(&args.file)
+        .map_err(|e| miette!("cannot read {}: {e}", args.file.display()))?;
+    let formatted =
+        blindtune_compiler::syntax::format_source(&args.file.display().to_string(), &text)
+            .map_err(|rendered| {
+                eprint!("{rendered}");
+                miette!("{} has syntax errors; not formatting", args.file.display())
+            })?;
     if args.check {
         if formatted != text {
-            return Err(miette!("{} is not formatted (run `blindtune fmt --write`)", args.file.display()));
+            return Err(miette!(
+                "{} is not formatted (run `blindtune fmt --write`)",
+                args.file.display()
+            ));
         }
         return Ok(());
     }
@@ -32,7 +38,8 @@ pub fn run(args: Args) -> Result<()> {
         if blindtune_compiler::syntax::has_comments(&text) {
             return Err(miette!("{} has comments, which `fmt` does not preserve yet; not rewriting (print with `blindtune fmt FILE`)", args.file.display()));
         }
-        std::fs::write(&args.file, formatted).map_err(|e| miette!("cannot write {}: {e}", args.file.display()))?;
+        std::fs::write(&args.file, formatted)
+            .map_err(|e| miette!("cannot write {}: {e}", args.file.display()))?;
     } else {
         print!("{formatted}");
     }

@@ -41,23 +41,41 @@ fn load(data: &[String]) -> Result<DataSet> {
             let t = interp::load_npy(std::path::Path::new(file)).map_err(|e| miette!("{e}"))?;
             ds.insert(name.to_string(), t);
         } else if d.ends_with(".npy") {
-            return Err(miette!("--data {d}: name the input of a .npy file as NAME=FILE.npy"));
+            return Err(miette!(
+                "--data {d}: name the input of a .npy file as NAME=FILE.npy"
+            ));
         } else {
-            ds.extend(interp::load_safetensors(std::path::Path::new(d)).map_err(|e| miette!("{e}"))?);
+            ds.extend(
+                interp::load_safetensors(std::path::Path::new(d)).map_err(|e| miette!("{e}"))?,
+            );
         }
     }
     Ok(ds)
 }
 
-fn execute(p: &blindtune_compiler::CheckedProgram, ds: &DataSet, exact: bool, seed: u64, label: &str) -> Result<RunResult> {
+fn execute(
+    p: &blindtune_compiler::CheckedProgram,
+    ds: &DataSet,
+    exact: bool,
+    seed: u64,
+    label: &str,
+) -> Result<RunResult> {
     let bar = ProgressBar::new(0);
-    bar.set_style(ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed}").unwrap_or_else(|_| ProgressStyle::default_bar()).progress_chars("=> "));
+    bar.set_style(
+        ProgressStyle::with_template("{prefix} [{bar:30}] {pos}/{len} {elapsed}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
     bar.set_prefix(label.to_string());
     let cb = |done: u64, total: u64| {
         bar.set_length(total);
         bar.set_position(done);
     };
-    let opts = interp::Options { exact, seed, progress: Some(&cb) };
+    let opts = interp::Options {
+        exact,
+        seed,
+        progress: Some(&cb),
+    };
     let t0 = std::time::Instant::now();
     let r = interp::run(p, ds, &opts).map_err(|e| miette!("{e}"))?;
     bar.finish_and_clear();
@@ -68,37 +86,77 @@ fn execute(p: &blindtune_compiler::CheckedProgram, ds: &DataSet, exact: bool, se
 fn report(r: &RunResult, sm: &SourceMap, label: &str) {
     println!("== {label}");
     for o in &r.outputs {
-        let Some(last) = o.values.last() else { continue };
+        let Some(last) = o.values.last() else {
+            continue;
+        };
         let norm = last.iter().map(|v| v * v).sum::<f64>().sqrt();
-        println!("output {}: shape {:?}, {} value(s), last: l2 norm {:.6}, first {:?}", o.name, last.shape(), o.values.len(), norm, last.iter().take(4).map(|v| (v * 1e6).round() / 1e6).collect::<Vec<_>>());
+        println!(
+            "output {}: shape {:?}, {} value(s), last: l2 norm {:.6}, first {:?}",
+            o.name,
+            last.shape(),
+            o.values.len(),
+            norm,
+            last.iter()
+                .take(4)
+                .map(|v| (v * 1e6).round() / 1e6)
+                .collect::<Vec<_>>()
+        );
         if let Some(s) = o.scores.last() {
-            let best = o.scores.iter().enumerate().max_by(|a, b| a.1.accuracy.total_cmp(&b.1.accuracy)).map(|(i, s)| (i + 1, s.accuracy)).unwrap_or((0, 0.0));
-            let per: Vec<String> = o.scores.iter().map(|s| format!("{:.2}", 100.0 * s.accuracy)).collect();
-            println!("  accuracy: final {:.2}% (loss {:.4}), best {:.2}% at evaluation {}", 100.0 * s.accuracy, s.loss, 100.0 * best.1, best.0);
+            let best = o
+                .scores
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.accuracy.total_cmp(&b.1.accuracy))
+                .map(|(i, s)| (i + 1, s.accuracy))
+                .unwrap_or((0, 0.0));
+            let per: Vec<String> = o
+                .scores
+                .iter()
+                .map(|s| format!("{:.2}", 100.0 * s.accuracy))
+                .collect();
+            println!(
+                "  accuracy: final {:.2}% (loss {:.4}), best {:.2}% at evaluation {}",
+                100.0 * s.accuracy,
+                s.loss,
+                100.0 * best.1,
+                best.0
+            );
             println!("  per evaluation: {}", per.join(" "));
         }
     }
     for v in &r.range_checks {
         if v.violations > 0 {
             let _ = sm;
-            println!("range annotation {} violated in {}/{} evaluations (observed {})", v.declared, v.violations, v.evaluations, v.observed);
+            println!(
+                "range annotation {} violated in {}/{} evaluations (observed {})",
+                v.declared, v.violations, v.evaluations, v.observed
+            );
         }
     }
 }
 
 pub fn run(args: Args) -> Result<()> {
     if !args.plaintext {
-        return Err(miette!("only `--plaintext` evaluation exists so far; add `--plaintext`"));
+        return Err(miette!(
+            "only `--plaintext` evaluation exists so far; add `--plaintext`"
+        ));
     }
     let overrides = super::check::parse_params(&args.params)?;
-    let c = blindtune_compiler::check_file(&args.file, overrides).map_err(|e| miette!("cannot read {}: {e}", args.file.display()))?;
+    let c = blindtune_compiler::check_file(&args.file, overrides)
+        .map_err(|e| miette!("cannot read {}: {e}", args.file.display()))?;
     if !c.diagnostics.is_empty() {
         eprint!("{}", c.rendered_diagnostics());
     }
-    let Some(p) = c.program.as_ref() else { return Err(miette!("{} has errors", args.file.display())) };
+    let Some(p) = c.program.as_ref() else {
+        return Err(miette!("{} has errors", args.file.display()));
+    };
     let ds = load(&args.data)?;
     let mut json = serde_json::Map::new();
-    let runs: Vec<(bool, &str)> = if args.compare { vec![(false, "approximate"), (true, "exact")] } else { vec![(args.exact, if args.exact { "exact" } else { "approximate" })] };
+    let runs: Vec<(bool, &str)> = if args.compare {
+        vec![(false, "approximate"), (true, "exact")]
+    } else {
+        vec![(args.exact, if args.exact { "exact" } else { "approximate" })]
+    };
     let mut results = vec![];
     for (exact, label) in runs {
         let r = execute(p, &ds, exact, args.seed, label)?;
@@ -106,7 +164,10 @@ pub fn run(args: Args) -> Result<()> {
         for v in &r.range_checks {
             if v.violations > 0 {
                 let (l, col) = c.sources.line_col(v.span.file, v.span.start);
-                println!("  (annotation at {}:{l}:{col})", c.sources.name(v.span.file));
+                println!(
+                    "  (annotation at {}:{l}:{col})",
+                    c.sources.name(v.span.file)
+                );
             }
         }
         let outs: serde_json::Map<String, serde_json::Value> = r
@@ -124,17 +185,30 @@ pub fn run(args: Args) -> Result<()> {
         println!("== approximate vs exact");
         for (a, e) in results[0].outputs.iter().zip(&results[1].outputs) {
             if let (Some(x), Some(y)) = (a.values.last(), e.values.last()) {
-                let d = x.iter().zip(y.iter()).map(|(p, q)| (p - q).abs()).fold(0.0, f64::max);
+                let d = x
+                    .iter()
+                    .zip(y.iter())
+                    .map(|(p, q)| (p - q).abs())
+                    .fold(0.0, f64::max);
                 print!("output {}: max |approx - exact| {d:.3e}", a.name);
                 if let (Some(sa), Some(se)) = (a.scores.last(), e.scores.last()) {
-                    print!(", accuracy {:.2}% vs {:.2}% ({:+.2} pt)", 100.0 * sa.accuracy, 100.0 * se.accuracy, 100.0 * (sa.accuracy - se.accuracy));
+                    print!(
+                        ", accuracy {:.2}% vs {:.2}% ({:+.2} pt)",
+                        100.0 * sa.accuracy,
+                        100.0 * se.accuracy,
+                        100.0 * (sa.accuracy - se.accuracy)
+                    );
                 }
                 println!();
             }
         }
     }
     if let Some(path) = args.json {
-        std::fs::write(&path, serde_json::to_string_pretty(&json).unwrap_or_default()).map_err(|e| miette!("cannot write {}: {e}", path.display()))?;
+        std::fs::write(
+            &path,
+            serde_json::to_string_pretty(&json).unwrap_or_default(),
+        )
+        .map_err(|e| miette!("cannot write {}: {e}", path.display()))?;
     }
     Ok(())
 }

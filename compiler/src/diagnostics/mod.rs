@@ -28,16 +28,25 @@ impl SourceMap {
         (self.files.len() - 1) as FileId
     }
     pub fn name(&self, f: FileId) -> &str {
-        self.files.get(f as usize).map(|x| x.0.as_str()).unwrap_or("<unknown>")
+        self.files
+            .get(f as usize)
+            .map(|x| x.0.as_str())
+            .unwrap_or("<unknown>")
     }
     pub fn text(&self, f: FileId) -> &str {
-        self.files.get(f as usize).map(|x| x.1.as_str()).unwrap_or("")
+        self.files
+            .get(f as usize)
+            .map(|x| x.1.as_str())
+            .unwrap_or("")
     }
     /// 1-based line and column (in characters) of a byte offset.
     pub fn line_col(&self, f: FileId, offset: u32) -> (usize, usize) {
         let text = self.text(f);
         let off = (offset as usize).min(text.len());
-        let off = (0..=off).rev().find(|&i| text.is_char_boundary(i)).unwrap_or(0);
+        let off = (0..=off)
+            .rev()
+            .find(|&i| text.is_char_boundary(i))
+            .unwrap_or(0);
         let before = &text[..off];
         let line = before.matches('\n').count() + 1;
         let line_start = before.rfind('\n').map(|i| i + 1).unwrap_or(0);
@@ -66,7 +75,12 @@ pub struct Diagnostic {
 }
 
 impl Diagnostic {
-    pub fn error(code: &'static str, message: impl Into<String>, span: Span, label: impl Into<String>) -> Self {
+    pub fn error(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity: Severity::Error,
             code,
@@ -93,11 +107,19 @@ fn snippet(out: &mut String, sm: &SourceMap, span: Span, label: &str, gutter: us
     let line_text = text.lines().nth(line - 1).unwrap_or("");
     // caret length: within the first line of the span, at least 1
     let (end_line, end_col) = sm.line_col(span.file, span.end);
-    let len = if end_line == line { end_col.saturating_sub(col).max(1) } else { line_text.chars().count().saturating_sub(col - 1).max(1) };
+    let len = if end_line == line {
+        end_col.saturating_sub(col).max(1)
+    } else {
+        line_text.chars().count().saturating_sub(col - 1).max(1)
+    };
     let pad = " ".repeat(gutter);
     let _ = writeln!(out, "{pad} |");
     let _ = writeln!(out, "{line:>gutter$} | {line_text}");
-    let lead: String = line_text.chars().take(col - 1).map(|c| if c == '\t' { '\t' } else { ' ' }).collect();
+    let lead: String = line_text
+        .chars()
+        .take(col - 1)
+        .map(|c| if c == '\t' { '\t' } else { ' ' })
+        .collect();
     let _ = writeln!(out, "{pad} | {lead}{} {label}", "^".repeat(len));
 }
 
@@ -114,11 +136,21 @@ pub fn render(d: &Diagnostic, sm: &SourceMap) -> String {
     for (s, _) in &d.notes {
         gutter = gutter.max(sm.line_col(s.file, s.start).0.to_string().len());
     }
-    let _ = writeln!(out, "{} --> {}:{line}:{col}", " ".repeat(gutter), sm.name(d.span.file));
+    let _ = writeln!(
+        out,
+        "{} --> {}:{line}:{col}",
+        " ".repeat(gutter),
+        sm.name(d.span.file)
+    );
     snippet(&mut out, sm, d.span, &d.label, gutter);
     for (s, note) in &d.notes {
         let (l, c) = sm.line_col(s.file, s.start);
-        let _ = writeln!(out, "{} ::: {}:{l}:{c}", " ".repeat(gutter), sm.name(s.file));
+        let _ = writeln!(
+            out,
+            "{} ::: {}:{l}:{c}",
+            " ".repeat(gutter),
+            sm.name(s.file)
+        );
         snippet(&mut out, sm, *s, note, gutter);
     }
     if let Some(h) = &d.help {
@@ -137,7 +169,11 @@ pub fn render_all(ds: &[Diagnostic], sm: &SourceMap) -> String {
     }
     let n = ds.iter().filter(|d| d.severity == Severity::Error).count();
     if n > 0 {
-        let _ = writeln!(out, "error: could not compile due to {n} previous error{}", if n == 1 { "" } else { "s" });
+        let _ = writeln!(
+            out,
+            "error: could not compile due to {n} previous error{}",
+            if n == 1 { "" } else { "s" }
+        );
     }
     out
 }

@@ -7,8 +7,6 @@ use crate::syntax::span::Span;
 use crate::types::checked::*;
 use crate::types::ty::{Dim, Range, Ty};
 use ndarray::{ArrayD, Axis, IxDyn};
-use rand::seq::SliceRandom;
-use rand::SeedableRng;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
@@ -37,7 +35,11 @@ pub struct Options<'a> {
 
 impl Default for Options<'_> {
     fn default() -> Self {
-        Options { exact: false, seed: 0, progress: None }
+        Options {
+            exact: false,
+            seed: 0,
+            progress: None,
+        }
     }
 }
 
@@ -97,14 +99,17 @@ struct Interp<'p, 'o> {
     opts: &'o Options<'o>,
     params: HashMap<&'p str, f64>,
     inputs: HashMap<String, Value>,
-    rng: rand_chacha::ChaCha8Rng,
+    rng: super::nprng::NumpyRng,
     outputs: Vec<OutputValue>,
     ranges: BTreeMap<(u32, u32, u32), RangeViolation>,
     depth: usize,
 }
 
 fn err<T>(span: Span, msg: impl Into<String>) -> Result<T, RunError> {
-    Err(RunError::Eval { span, msg: msg.into() })
+    Err(RunError::Eval {
+        span,
+        msg: msg.into(),
+    })
 }
 
 fn tensor(v: &Value, span: Span) -> Result<&Rc<ArrayD<f64>>, RunError> {
@@ -117,17 +122,27 @@ fn tensor(v: &Value, span: Span) -> Result<&Rc<ArrayD<f64>>, RunError> {
 fn scalar_of(v: &Value, span: Span) -> Result<f64, RunError> {
     let t = tensor(v, span)?;
     if t.len() != 1 {
-        return err(span, format!("expected a scalar, found shape {:?}", t.shape()));
+        return err(
+            span,
+            format!("expected a scalar, found shape {:?}", t.shape()),
+        );
     }
     Ok(*t.iter().next().unwrap())
 }
 
 /// Bind the inputs from the data set, checking shapes against the declared types.
-fn bind_inputs(prog: &CheckedProgram, data: &DataSet, dims: &mut HashMap<String, usize>) -> Result<HashMap<String, Value>, RunError> {
+fn bind_inputs(
+    prog: &CheckedProgram,
+    data: &DataSet,
+    dims: &mut HashMap<String, usize>,
+) -> Result<HashMap<String, Value>, RunError> {
     let mut out = HashMap::new();
     for inp in &prog.inputs {
         let Some(t) = data.get(&inp.name) else {
-            return Err(RunError::MissingInput(inp.name.clone(), data.keys().cloned().collect::<Vec<_>>().join(", ")));
+            return Err(RunError::MissingInput(
+                inp.name.clone(),
+                data.keys().cloned().collect::<Vec<_>>().join(", "),
+            ));
         };
         let Ty::Tensor(tt) = &inp.ty else { continue };
         let mut arr = t.data.clone();
@@ -135,26 +150,47 @@ fn bind_inputs(prog: &CheckedProgram, data: &DataSet, dims: &mut HashMap<String,
         // integer labels [n] for a declared one-hot [n, C]
         if t.integer && arr.ndim() + 1 == declared.len() && tt.elem == crate::types::ty::Elem::F64 {
             let Some(Dim::Const(c)) = declared.last() else {
-                return Err(RunError::BadInput { name: inp.name.clone(), msg: "integer labels become one-hot only when the class dim is a constant".into() });
+                return Err(RunError::BadInput {
+                    name: inp.name.clone(),
+                    msg: "integer labels become one-hot only when the class dim is a constant"
+                        .into(),
+                });
             };
             let c = *c as usize;
             let n = arr.len();
             let mut oh = ArrayD::<f64>::zeros(IxDyn(&[n, c]));
             for (i, &v) in arr.iter().enumerate() {
                 if v < 0.0 || v as usize >= c || v.fract() != 0.0 {
-                    return Err(RunError::BadInput { name: inp.name.clone(), msg: format!("label {v} at row {i} is outside 0..{c}") });
+                    return Err(RunError::BadInput {
+                        name: inp.name.clone(),
+                        msg: format!("label {v} at row {i} is outside 0..{c}"),
+                    });
                 }
                 oh[[i, v as usize]] = 1.0;
             }
             arr = oh;
         }
         if arr.ndim() != declared.len() {
-            return Err(RunError::BadInput { name: inp.name.clone(), msg: format!("declared rank {} ({}), data has shape {:?}", declared.len(), inp.ty, t.data.shape()) });
+            return Err(RunError::BadInput {
+                name: inp.name.clone(),
+                msg: format!(
+                    "declared rank {} ({}), data has shape {:?}",
+                    declared.len(),
+                    inp.ty,
+                    t.data.shape()
+                ),
+            });
         }
         for (axis, (d, &n)) in declared.iter().zip(arr.shape()).enumerate() {
             match d {
                 Dim::Const(c) if *c as usize != n => {
-                    return Err(RunError::BadInput { name: inp.name.clone(), msg: format!("axis {axis} should be {c}, data has {n} (shape {:?})", t.data.shape()) });
+                    return Err(RunError::BadInput {
+                        name: inp.name.clone(),
+                        msg: format!(
+                            "axis {axis} should be {c}, data has {n} (shape {:?})",
+                            t.data.shape()
+                        ),
+                    });
                 }
                 Dim::Sym(s) => match dims.get(s) {
                     Some(&prev) if prev != n => {
@@ -169,7 +205,10 @@ fn bind_inputs(prog: &CheckedProgram, data: &DataSet, dims: &mut HashMap<String,
         }
         if let Some(r) = tt.range {
             if let Some(bad) = arr.iter().find(|v| !(**v >= r.lo && **v <= r.hi)) {
-                return Err(RunError::BadInput { name: inp.name.clone(), msg: format!("declared range {r} but the data contains {bad}") });
+                return Err(RunError::BadInput {
+                    name: inp.name.clone(),
+                    msg: format!("declared range {r} but the data contains {bad}"),
+                });
             }
         }
         out.insert(inp.name.clone(), Value::t(arr));
@@ -184,20 +223,38 @@ pub fn run(prog: &CheckedProgram, data: &DataSet, opts: &Options) -> Result<RunR
     let mut it = Interp {
         prog,
         opts,
-        params: prog.params.iter().map(|p| (p.name.as_str(), p.value)).collect(),
+        params: prog
+            .params
+            .iter()
+            .map(|p| (p.name.as_str(), p.value))
+            .collect(),
         inputs,
-        rng: rand_chacha::ChaCha8Rng::seed_from_u64(opts.seed),
-        outputs: prog.outputs.iter().map(|o| OutputValue { name: o.name.clone(), values: vec![], scores: vec![] }).collect(),
+        rng: super::nprng::NumpyRng::new(opts.seed),
+        outputs: prog
+            .outputs
+            .iter()
+            .map(|o| OutputValue {
+                name: o.name.clone(),
+                values: vec![],
+                scores: vec![],
+            })
+            .collect(),
         ranges: BTreeMap::new(),
         depth: 0,
     };
-    let mut frame = Frame { locals: vec![None; prog.locals.len()], dims };
+    let mut frame = Frame {
+        locals: vec![None; prog.locals.len()],
+        dims,
+    };
     for s in &prog.body {
         it.stmt(&mut frame, s)?;
     }
     let mut range_checks: Vec<RangeViolation> = it.ranges.into_values().collect();
     range_checks.sort_by_key(|r| (r.span.file, r.span.start));
-    Ok(RunResult { outputs: it.outputs, range_checks })
+    Ok(RunResult {
+        outputs: it.outputs,
+        range_checks,
+    })
 }
 
 impl<'p, 'o> Interp<'p, 'o> {
@@ -208,14 +265,21 @@ impl<'p, 'o> Interp<'p, 'o> {
                 if targets.len() == 1 && !matches!(value.ty, Ty::Tuple(_)) {
                     f.locals[targets[0] as usize] = Some(v);
                 } else {
-                    let Value::Tuple(vs) = v else { return err(value.span, "expected a tuple") };
+                    let Value::Tuple(vs) = v else {
+                        return err(value.span, "expected a tuple");
+                    };
                     for (t, v) in targets.iter().zip(vs) {
                         f.locals[*t as usize] = Some(v);
                     }
                 }
                 Ok(())
             }
-            TStmt::Output { name, value, against, .. } => {
+            TStmt::Output {
+                name,
+                value,
+                against,
+                ..
+            } => {
                 let v = self.expr(f, value)?;
                 let t = tensor(&v, value.span)?.clone();
                 let score = match against {
@@ -250,7 +314,11 @@ impl<'p, 'o> Interp<'p, 'o> {
     fn dim(&self, f: &Frame, d: &Dim, span: Span) -> Result<usize, RunError> {
         match d {
             Dim::Const(n) => Ok(*n as usize),
-            Dim::Sym(s) => f.dims.get(s).copied().map_or_else(|| err(span, format!("dimension `{s}` is not bound")), Ok),
+            Dim::Sym(s) => f
+                .dims
+                .get(s)
+                .copied()
+                .map_or_else(|| err(span, format!("dimension `{s}` is not bound")), Ok),
         }
     }
 
@@ -263,7 +331,11 @@ impl<'p, 'o> Interp<'p, 'o> {
                 None => return err(span, "variable read before it was set"),
             },
             TKind::Param(p) => Value::scalar(*self.params.get(p.as_str()).unwrap_or(&f64::NAN)),
-            TKind::Input(n) => self.inputs.get(n).cloned().map_or_else(|| err(span, format!("input `{n}` not bound")), Ok)?,
+            TKind::Input(n) => self
+                .inputs
+                .get(n)
+                .cloned()
+                .map_or_else(|| err(span, format!("input `{n}` not bound")), Ok)?,
             TKind::DimValue(d) => Value::scalar(self.dim(f, d, span)? as f64),
             TKind::Neg(a) => {
                 let a = self.expr(f, a)?;
@@ -278,7 +350,13 @@ impl<'p, 'o> Interp<'p, 'o> {
                     BinOp::Sub => |a, b| a - b,
                     BinOp::Mul => |a, b| a * b,
                     BinOp::Div => |a, b| a / b,
-                    BinOp::Pow => |a: f64, b: f64| if b.fract() == 0.0 && b.abs() < 1e9 { a.powi(b as i32) } else { a.powf(b) },
+                    BinOp::Pow => |a: f64, b: f64| {
+                        if b.fract() == 0.0 && b.abs() < 1e9 {
+                            a.powi(b as i32)
+                        } else {
+                            a.powf(b)
+                        }
+                    },
                     BinOp::Lt => |a, b| (a < b) as u8 as f64,
                     BinOp::Le => |a, b| (a <= b) as u8 as f64,
                     BinOp::Gt => |a, b| (a > b) as u8 as f64,
@@ -289,7 +367,16 @@ impl<'p, 'o> Interp<'p, 'o> {
                 };
                 match ops::zip(x, y, func) {
                     Some(r) => Value::t(r),
-                    None => return err(span, format!("shapes {:?} and {:?} do not broadcast", x.shape(), y.shape())),
+                    None => {
+                        return err(
+                            span,
+                            format!(
+                                "shapes {:?} and {:?} do not broadcast",
+                                x.shape(),
+                                y.shape()
+                            ),
+                        )
+                    }
                 }
             }
             TKind::MatMul(a, b) => {
@@ -298,7 +385,12 @@ impl<'p, 'o> Interp<'p, 'o> {
                 let (x, y) = (tensor(&x, a.span)?, tensor(&y, b.span)?);
                 match ops::matmul(x, y) {
                     Some(r) => Value::t(r),
-                    None => return err(span, format!("cannot multiply shapes {:?} and {:?}", x.shape(), y.shape())),
+                    None => {
+                        return err(
+                            span,
+                            format!("cannot multiply shapes {:?} and {:?}", x.shape(), y.shape()),
+                        )
+                    }
                 }
             }
             TKind::Transpose(a) => {
@@ -334,7 +426,10 @@ impl<'p, 'o> Interp<'p, 'o> {
                         return Ok(v);
                     }
                 }
-                let mut frame = Frame { locals: vec![None; fun.locals.len()], dims: HashMap::new() };
+                let mut frame = Frame {
+                    locals: vec![None; fun.locals.len()],
+                    dims: HashMap::new(),
+                };
                 for (p, v) in fun.params.iter().zip(vs) {
                     if let (Ty::Tensor(t), Value::T(a)) = (&fun.locals[*p as usize].ty, &v) {
                         for (d, &n) in t.shape.iter().zip(a.shape()) {
@@ -360,14 +455,23 @@ impl<'p, 'o> Interp<'p, 'o> {
                         TIndex::Full => axis += 1,
                         TIndex::Range(lo, hi) => {
                             if *hi > v.len_of(Axis(axis)) {
-                                return err(span, format!("slice {lo}:{hi} out of bounds for axis {axis} of size {}", v.len_of(Axis(axis))));
+                                return err(
+                                    span,
+                                    format!(
+                                        "slice {lo}:{hi} out of bounds for axis {axis} of size {}",
+                                        v.len_of(Axis(axis))
+                                    ),
+                                );
                             }
                             v.slice_axis_inplace(Axis(axis), ndarray::Slice::from(*lo..*hi));
                             axis += 1;
                         }
                         TIndex::At(i) => {
                             if *i >= v.len_of(Axis(axis)) {
-                                return err(span, format!("index {i} out of bounds for axis {axis}"));
+                                return err(
+                                    span,
+                                    format!("index {i} out of bounds for axis {axis}"),
+                                );
                             }
                             v = v.index_axis_move(Axis(axis), *i);
                         }
@@ -394,10 +498,20 @@ impl<'p, 'o> Interp<'p, 'o> {
             TKind::Assume(a, r) => {
                 let v = self.expr(f, a)?;
                 let x = tensor(&v, a.span)?;
-                let (lo, hi) = x.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+                let (lo, hi) = x
+                    .iter()
+                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
+                        (l.min(v), h.max(v))
+                    });
                 let key = (span.file, span.start, span.end);
                 let tol = 1e-9 * (1.0 + r.max_abs());
-                let rv = self.ranges.entry(key).or_insert(RangeViolation { span, declared: *r, observed: Range::new(lo, hi), violations: 0, evaluations: 0 });
+                let rv = self.ranges.entry(key).or_insert(RangeViolation {
+                    span,
+                    declared: *r,
+                    observed: Range::new(lo, hi),
+                    violations: 0,
+                    evaluations: 0,
+                });
                 rv.evaluations += 1;
                 rv.observed = Range::new(rv.observed.lo.min(lo), rv.observed.hi.max(hi));
                 if lo < r.lo - tol || hi > r.hi + tol || lo.is_nan() || hi.is_nan() {
@@ -409,17 +523,25 @@ impl<'p, 'o> Interp<'p, 'o> {
     }
 
     fn builtin(&mut self, b: Builtin, vs: &[Value], span: Span) -> Result<Value, RunError> {
-        let arg = |i: usize| -> Result<&Rc<ArrayD<f64>>, RunError> { vs.get(i).map_or_else(|| err(span, "missing argument"), |v| tensor(v, span)) };
+        let arg = |i: usize| -> Result<&Rc<ArrayD<f64>>, RunError> {
+            vs.get(i)
+                .map_or_else(|| err(span, "missing argument"), |v| tensor(v, span))
+        };
         Ok(match b {
             Builtin::Zeros | Builtin::Ones => {
                 let mut shape = vec![];
                 for v in vs {
                     shape.push(scalar_of(v, span)? as usize);
                 }
-                Value::t(ArrayD::from_elem(IxDyn(&shape), if b == Builtin::Zeros { 0.0 } else { 1.0 }))
+                Value::t(ArrayD::from_elem(
+                    IxDyn(&shape),
+                    if b == Builtin::Zeros { 0.0 } else { 1.0 },
+                ))
             }
             Builtin::Softmax => Value::t(ops::softmax(arg(0)?)),
-            Builtin::RowMax => Value::t(ops::row_reduce(arg(0)?, |l| l.iter().cloned().fold(f64::NEG_INFINITY, f64::max))),
+            Builtin::RowMax => Value::t(ops::row_reduce(arg(0)?, |l| {
+                l.iter().cloned().fold(f64::NEG_INFINITY, f64::max)
+            })),
             Builtin::RowSum => Value::t(ops::row_reduce(arg(0)?, |l| l.sum())),
             Builtin::Sum(a) => Value::t(arg(0)?.sum_axis(Axis(a))),
             Builtin::Mean(a) => {
@@ -445,24 +567,30 @@ impl<'p, 'o> Interp<'p, 'o> {
         }
         let outermost = self.depth == 0;
         self.depth += 1;
-        let step = |this: &mut Self, f: &mut Frame, state: &mut Vec<Value>| -> Result<(), RunError> {
-            for (c, v) in l.carried.iter().zip(state.iter()) {
-                f.locals[c.local as usize] = Some(v.clone());
-            }
-            let r = this.block(f, &l.body)?;
-            if l.carried.len() == 1 {
-                state[0] = r;
-            } else if !l.carried.is_empty() {
-                let Value::Tuple(vs) = r else { return err(span, "loop body did not give a tuple") };
-                *state = vs;
-            }
-            Ok(())
-        };
+        let step =
+            |this: &mut Self, f: &mut Frame, state: &mut Vec<Value>| -> Result<(), RunError> {
+                for (c, v) in l.carried.iter().zip(state.iter()) {
+                    f.locals[c.local as usize] = Some(v.clone());
+                }
+                let r = this.block(f, &l.body)?;
+                if l.carried.len() == 1 {
+                    state[0] = r;
+                } else if !l.carried.is_empty() {
+                    let Value::Tuple(vs) = r else {
+                        return err(span, "loop body did not give a tuple");
+                    };
+                    *state = vs;
+                }
+                Ok(())
+            };
         match &l.kind {
             LoopKind::Range { var, lo, hi } => {
                 let lo_v = self.expr(f, lo)?;
                 let hi_v = self.expr(f, hi)?;
-                let (a, b) = (scalar_of(&lo_v, lo.span)? as i64, scalar_of(&hi_v, hi.span)? as i64);
+                let (a, b) = (
+                    scalar_of(&lo_v, lo.span)? as i64,
+                    scalar_of(&hi_v, hi.span)? as i64,
+                );
                 let total = (b - a).max(0) as u64;
                 for i in a..b {
                     f.locals[*var as usize] = Some(Value::scalar(i as f64));
@@ -474,7 +602,13 @@ impl<'p, 'o> Interp<'p, 'o> {
                     }
                 }
             }
-            LoopKind::Batches { vars, sources, size, shuffle, batch_dim } => {
+            LoopKind::Batches {
+                vars,
+                sources,
+                size,
+                shuffle,
+                batch_dim,
+            } => {
                 let mut srcs = vec![];
                 for s in sources {
                     let v = self.expr(f, s)?;
@@ -483,14 +617,19 @@ impl<'p, 'o> Interp<'p, 'o> {
                 let sv = self.expr(f, size)?;
                 let bs = scalar_of(&sv, size.span)?;
                 if !(bs >= 1.0) {
-                    return err(size.span, format!("batch size must be at least 1, found {bs}"));
+                    return err(
+                        size.span,
+                        format!("batch size must be at least 1, found {bs}"),
+                    );
                 }
                 let bs = bs as usize;
                 let n = srcs.first().map(|s| s.shape()[0]).unwrap_or(0);
-                let mut idx: Vec<usize> = (0..n).collect();
-                if *shuffle {
-                    idx.shuffle(&mut self.rng);
-                }
+                // numpy's `default_rng(seed).permutation(n)`, a fresh one per loop entry
+                let idx: Vec<usize> = if *shuffle {
+                    self.rng.permutation(n)
+                } else {
+                    (0..n).collect()
+                };
                 let chunks: Vec<&[usize]> = idx.chunks(bs).collect();
                 let total = chunks.len() as u64;
                 for (ci, chunk) in chunks.into_iter().enumerate() {
@@ -537,5 +676,8 @@ pub fn score(logits: &ArrayD<f64>, labels: &ArrayD<f64>) -> Score {
         let lse = best + row.iter().map(|v| (v - best).exp()).sum::<f64>().ln();
         loss += lse - row.iter().nth(y).copied().unwrap_or(0.0);
     }
-    Score { accuracy: correct as f64 / n.max(1) as f64, loss: loss / n.max(1) as f64 }
+    Score {
+        accuracy: correct as f64 / n.max(1) as f64,
+        loss: loss / n.max(1) as f64,
+    }
 }

@@ -5,6 +5,7 @@
 
 pub mod data;
 pub mod eval;
+pub mod nprng;
 pub mod ops;
 
 pub use data::{load_npy, load_safetensors, DataError, DataSet, Tensor};

@@ -6,8 +6,16 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
     for i in 0..n {
-        let da = if i + a.len() >= n { a[i + a.len() - n] } else { 1 };
-        let db = if i + b.len() >= n { b[i + b.len() - n] } else { 1 };
+        let da = if i + a.len() >= n {
+            a[i + a.len() - n]
+        } else {
+            1
+        };
+        let db = if i + b.len() >= n {
+            b[i + b.len() - n]
+        } else {
+            1
+        };
         out[i] = if da == db || db == 1 {
             da
         } else if da == 1 {
@@ -31,12 +39,20 @@ pub fn zip(a: &ArrayD<f64>, b: &ArrayD<f64>, f: impl Fn(f64, f64) -> f64) -> Opt
 
 pub fn matmul(a: &ArrayD<f64>, b: &ArrayD<f64>) -> Option<ArrayD<f64>> {
     let a2 = match a.ndim() {
-        1 => a.view().insert_axis(Axis(0)).into_dimensionality::<Ix2>().ok()?,
+        1 => a
+            .view()
+            .insert_axis(Axis(0))
+            .into_dimensionality::<Ix2>()
+            .ok()?,
         2 => a.view().into_dimensionality::<Ix2>().ok()?,
         _ => return None,
     };
     let b2 = match b.ndim() {
-        1 => b.view().insert_axis(Axis(1)).into_dimensionality::<Ix2>().ok()?,
+        1 => b
+            .view()
+            .insert_axis(Axis(1))
+            .into_dimensionality::<Ix2>()
+            .ok()?,
         2 => b.view().into_dimensionality::<Ix2>().ok()?,
         _ => return None,
     };

@@ -19,16 +19,42 @@ pub struct Module {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Item {
     /// `use std::softmax;` or `use std::softmax::hetal;`
-    Use { path: Vec<Ident>, span: Span },
+    Use {
+        path: Vec<Ident>,
+        span: Span,
+    },
     /// `param EPOCHS: int = 30;` (compile-time, overridable from the command line)
-    Param { name: Ident, kind: ScalarKind, value: Expr, span: Span },
+    Param {
+        name: Ident,
+        kind: ScalarKind,
+        value: Expr,
+        span: Span,
+    },
     /// `input train_x: secret f64[N, D] in [-8, 8];`
-    Input { name: Ident, ty: TypeExpr, span: Span },
+    Input {
+        name: Ident,
+        ty: TypeExpr,
+        span: Span,
+    },
     Fn(FnDecl),
     /// `approx exp8 = exp on [-8, 8] degree 8;` or `... error 1e-4;`
-    Approx { name: Ident, func: Ident, lo: Expr, hi: Expr, spec: ApproxSpec, span: Span },
+    Approx {
+        name: Ident,
+        func: Ident,
+        lo: Expr,
+        hi: Expr,
+        spec: ApproxSpec,
+        span: Span,
+    },
     /// `poly f3 = [0, 2.1875, 0, -2.1875] on [-1, 1] approximates sign;` (coefficients low to high)
-    Poly { name: Ident, coeffs: Vec<Expr>, lo: Expr, hi: Expr, approximates: Option<Ident>, span: Span },
+    Poly {
+        name: Ident,
+        coeffs: Vec<Expr>,
+        lo: Expr,
+        hi: Expr,
+        approximates: Option<Ident>,
+        span: Span,
+    },
     /// A top-level statement (`let`, `output`) of the main program.
     Stmt(Stmt),
     /// Placeholder left by error recovery.
@@ -102,10 +128,20 @@ pub enum Pattern {
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Stmt {
-    Let { pat: Pattern, ty: Option<TypeExpr>, value: Expr, span: Span },
+    Let {
+        pat: Pattern,
+        ty: Option<TypeExpr>,
+        value: Expr,
+        span: Span,
+    },
     /// `output name = e;` or `output name = logits against labels;`. Inside a loop it records
     /// one value per iteration.
-    Output { name: Ident, value: Expr, against: Option<Expr>, span: Span },
+    Output {
+        name: Ident,
+        value: Expr,
+        against: Option<Expr>,
+        span: Span,
+    },
     Error(Span),
 }
 
@@ -168,7 +204,12 @@ pub enum LoopIter {
     /// `i in lo..hi`
     Range { var: Ident, lo: Expr, hi: Expr },
     /// `(x, y) in batches(a, b) size B shuffle`
-    Batches { vars: Vec<Ident>, sources: Vec<Expr>, size: Expr, shuffle: bool },
+    Batches {
+        vars: Vec<Ident>,
+        sources: Vec<Expr>,
+        size: Expr,
+        shuffle: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -189,7 +230,11 @@ pub enum ExprKind {
     Index(Box<Expr>, Vec<IndexItem>),
     Tuple(Vec<Expr>),
     If(Box<Expr>, Block, Block),
-    For { iter: Box<LoopIter>, carry: Vec<Carry>, body: Block },
+    For {
+        iter: Box<LoopIter>,
+        carry: Vec<Carry>,
+        body: Block,
+    },
     Block(Block),
     Error,
 }
@@ -208,5 +253,8 @@ impl Expr {
 
 /// Join a path for messages: `std::softmax::hetal`.
 pub fn path_text(p: &[Ident]) -> String {
-    p.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join("::")
+    p.iter()
+        .map(|i| i.name.as_str())
+        .collect::<Vec<_>>()
+        .join("::")
 }

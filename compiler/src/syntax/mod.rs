@@ -25,12 +25,25 @@ pub struct UserError {
 }
 
 fn expected_text(expected: &[String]) -> String {
-    let mut v: Vec<String> = expected.iter().map(|s| s.trim_matches('"').to_string()).collect();
+    let mut v: Vec<String> = expected
+        .iter()
+        .map(|s| s.trim_matches('"').to_string())
+        .collect();
     v.sort();
     v.dedup();
     let v: Vec<String> = v
         .into_iter()
-        .map(|s| if s == "IDENT" { "identifier".into() } else if s == "NUM" { "number".into() } else if s == "BADCHAR" { String::new() } else { format!("`{s}`") })
+        .map(|s| {
+            if s == "IDENT" {
+                "identifier".into()
+            } else if s == "NUM" {
+                "number".into()
+            } else if s == "BADCHAR" {
+                String::new()
+            } else {
+                format!("`{s}`")
+            }
+        })
         .filter(|s| !s.is_empty())
         .collect();
     match v.len() {
@@ -46,8 +59,13 @@ fn help_for(found: &Token, expected: &[String]) -> String {
     if *found == Token::Error {
         return "remove this character; blindtune source is ASCII identifiers, numbers and the operators listed in docs/language.md".into();
     }
-    if exp("IDENT") && lexer::keyword_text(found).is_some_and(|k| k.chars().all(|c| c.is_ascii_alphanumeric())) {
-        return format!("`{}` is a keyword and cannot be used as a name; pick another name", lexer::keyword_text(found).unwrap_or(""));
+    if exp("IDENT")
+        && lexer::keyword_text(found).is_some_and(|k| k.chars().all(|c| c.is_ascii_alphanumeric()))
+    {
+        return format!(
+            "`{}` is a keyword and cannot be used as a name; pick another name",
+            lexer::keyword_text(found).unwrap_or("")
+        );
     }
     if exp(";") {
         return "statements and declarations end with `;`".into();
@@ -61,29 +79,79 @@ fn help_for(found: &Token, expected: &[String]) -> String {
     format!("expected {} here", expected_text(expected))
 }
 
-fn convert(file: FileId, src_len: usize, e: ParseError<usize, Token, UserError>) -> Diagnostic {
-    match e {
-        ParseError::InvalidToken { location } => {
-            Diagnostic::error("E0001", "invalid token", Span::new(file, location, location + 1), "not a token").with_help("remove this character")
+fn convert(
+    file: FileId,
+    src_len: usize,
+    e: ParseError<usize, Token, UserError>,
+    prev_end: &dyn Fn(usize) -> Option<usize>,
+) -> Diagnostic {
+    // a missing `;` is reported right after the previous token, as rustc does
+    if let ParseError::UnrecognizedToken {
+        token: (l, ref tok, _),
+        ref expected,
+    } = e
+    {
+        if expected.iter().any(|x| x.trim_matches('"') == ";") && *tok != Token::Error {
+            if let Some(p) = prev_end(l) {
+                return Diagnostic::error(
+                    "E0003",
+                    format!("expected `;`, found {tok}"),
+                    Span::new(file, p, p + 1),
+                    "expected `;` here",
+                )
+                .with_help("statements and declarations end with `;`");
+            }
         }
+    }
+    match e {
+        ParseError::InvalidToken { location } => Diagnostic::error(
+            "E0001",
+            "invalid token",
+            Span::new(file, location, location + 1),
+            "not a token",
+        )
+        .with_help("remove this character"),
         ParseError::UnrecognizedEof { location, expected } => Diagnostic::error(
             "E0002",
-            format!("unexpected end of file, expected {}", expected_text(&expected)),
+            format!(
+                "unexpected end of file, expected {}",
+                expected_text(&expected)
+            ),
             Span::new(file, location.min(src_len), location.min(src_len)),
             "file ends here",
         )
         .with_help("the last item is incomplete; check for a missing `;` or `}`"),
-        ParseError::UnrecognizedToken { token: (l, tok, r), expected } => {
-            let code = if tok == Token::Error { "E0001" } else { "E0003" };
-            let msg = if tok == Token::Error { "unknown character".to_string() } else { format!("unexpected {tok}, expected {}", expected_text(&expected)) };
-            Diagnostic::error(code, msg, Span::new(file, l, r), "unexpected here").with_help(help_for(&tok, &expected))
+        ParseError::UnrecognizedToken {
+            token: (l, tok, r),
+            expected,
+        } => {
+            let code = if tok == Token::Error {
+                "E0001"
+            } else {
+                "E0003"
+            };
+            let msg = if tok == Token::Error {
+                "unknown character".to_string()
+            } else {
+                format!("unexpected {tok}, expected {}", expected_text(&expected))
+            };
+            Diagnostic::error(code, msg, Span::new(file, l, r), "unexpected here")
+                .with_help(help_for(&tok, &expected))
         }
-        ParseError::ExtraToken { token: (l, tok, r) } => {
-            Diagnostic::error("E0003", format!("unexpected {tok}"), Span::new(file, l, r), "extra token").with_help("remove it")
-        }
-        ParseError::User { error } => {
-            Diagnostic::error("E0004", error.msg, Span::new(file, error.start, error.end), "here").with_help("dimensions are whole numbers or symbols such as `N`")
-        }
+        ParseError::ExtraToken { token: (l, tok, r) } => Diagnostic::error(
+            "E0003",
+            format!("unexpected {tok}"),
+            Span::new(file, l, r),
+            "extra token",
+        )
+        .with_help("remove it"),
+        ParseError::User { error } => Diagnostic::error(
+            "E0004",
+            error.msg,
+            Span::new(file, error.start, error.end),
+            "here",
+        )
+        .with_help("dimensions are whole numbers or symbols such as `N`"),
     }
 }
 
@@ -97,23 +165,37 @@ pub fn parse(file: FileId, src: &str) -> (ast::Module, Vec<Diagnostic>) {
         if t == Token::Error {
             let shown: String = src.get(l..r).unwrap_or("?").chars().take(10).collect();
             diags.push(
-                Diagnostic::error("E0001", format!("unknown character `{}`", shown.escape_debug()), Span::new(file, l, r), "not part of the language")
-                    .with_help("remove it; comments start with `//`"),
+                Diagnostic::error(
+                    "E0001",
+                    format!("unknown character `{}`", shown.escape_debug()),
+                    Span::new(file, l, r),
+                    "not part of the language",
+                )
+                .with_help("remove it; comments start with `//`"),
             );
         } else {
             clean.push((l, t, r));
         }
     }
+    let ends: Vec<usize> = clean.iter().map(|t| t.2).collect();
     let mut errors: Vec<ErrorRecovery<usize, Token, UserError>> = Vec::new();
-    let result = grammar::ModuleParser::new().parse(file, &mut errors, clean.into_iter().map(Ok::<_, UserError>));
+    let result = grammar::ModuleParser::new().parse(
+        file,
+        &mut errors,
+        clean.into_iter().map(Ok::<_, UserError>),
+    );
+    let prev_end = |l: usize| ends.iter().rev().find(|&&e| e <= l).copied();
     for e in errors {
-        diags.push(convert(file, src.len(), e.error));
+        diags.push(convert(file, src.len(), e.error, &prev_end));
     }
     let module = match result {
         Ok(m) => m,
         Err(e) => {
-            diags.push(convert(file, src.len(), e));
-            ast::Module { items: vec![], span: Span::new(file, 0, src.len()) }
+            diags.push(convert(file, src.len(), e, &prev_end));
+            ast::Module {
+                items: vec![],
+                span: Span::new(file, 0, src.len()),
+            }
         }
     };
     (module, diags)
@@ -123,14 +205,24 @@ pub fn parse(file: FileId, src: &str) -> (ast::Module, Vec<Diagnostic>) {
 pub fn parse_expr(file: FileId, src: &str) -> Result<ast::Expr, Diagnostic> {
     let tokens = lexer::lex(src);
     if let Some((l, _, r)) = tokens.iter().find(|t| t.1 == Token::Error) {
-        return Err(Diagnostic::error("E0001", "unknown character", Span::new(file, *l, *r), "here").with_help("remove it"));
+        return Err(Diagnostic::error(
+            "E0001",
+            "unknown character",
+            Span::new(file, *l, *r),
+            "here",
+        )
+        .with_help("remove it"));
     }
     let mut errors = Vec::new();
-    let r = grammar::ExprParser::new().parse(file, &mut errors, tokens.into_iter().map(Ok::<_, UserError>));
+    let r = grammar::ExprParser::new().parse(
+        file,
+        &mut errors,
+        tokens.into_iter().map(Ok::<_, UserError>),
+    );
     if let Some(e) = errors.into_iter().next() {
-        return Err(convert(file, src.len(), e.error));
+        return Err(convert(file, src.len(), e.error, &|_| None));
     }
-    r.map_err(|e| convert(file, src.len(), e))
+    r.map_err(|e| convert(file, src.len(), e, &|_| None))
 }
 
 /// Parse and pretty-print. Errors come back rendered. Comments are not kept yet, so a file
@@ -148,6 +240,11 @@ pub fn format_source(name: &str, src: &str) -> Result<String, String> {
 
 /// Whether the source contains `//` comments (which `format_source` does not preserve).
 pub fn has_comments(src: &str) -> bool {
-    lexer::lex(src).windows(2).any(|w| src.get(w[0].2..w[1].0).is_some_and(|gap| gap.contains("//"))) || src.trim_start().starts_with("//")
-        || lexer::lex(src).last().is_some_and(|t| src.get(t.2..).is_some_and(|g| g.contains("//")))
+    lexer::lex(src).windows(2).any(|w| {
+        src.get(w[0].2..w[1].0)
+            .is_some_and(|gap| gap.contains("//"))
+    }) || src.trim_start().starts_with("//")
+        || lexer::lex(src)
+            .last()
+            .is_some_and(|t| src.get(t.2..).is_some_and(|g| g.contains("//")))
 }

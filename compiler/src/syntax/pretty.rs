@@ -4,7 +4,10 @@
 use super::ast::*;
 
 pub fn module(m: &Module) -> String {
-    let mut p = Printer { out: String::new(), indent: 0 };
+    let mut p = Printer {
+        out: String::new(),
+        indent: 0,
+    };
     let mut prev: Option<&'static str> = None;
     for item in &m.items {
         let kind = item_kind(item);
@@ -31,13 +34,19 @@ fn item_kind(i: &Item) -> &'static str {
 }
 
 pub fn expr(e: &Expr) -> String {
-    let mut p = Printer { out: String::new(), indent: 0 };
+    let mut p = Printer {
+        out: String::new(),
+        indent: 0,
+    };
     p.expr(e, 0);
     p.out
 }
 
 pub fn type_expr(t: &TypeExpr) -> String {
-    let mut p = Printer { out: String::new(), indent: 0 };
+    let mut p = Printer {
+        out: String::new(),
+        indent: 0,
+    };
     p.ty(t);
     p.out
 }
@@ -79,7 +88,9 @@ impl Printer {
                 self.path(path);
                 self.out.push_str(";\n");
             }
-            Item::Param { name, kind, value, .. } => {
+            Item::Param {
+                name, kind, value, ..
+            } => {
                 let k = match kind {
                     ScalarKind::Int => "int",
                     ScalarKind::Real => "real",
@@ -114,8 +125,16 @@ impl Printer {
                 self.block(&f.body);
                 self.out.push('\n');
             }
-            Item::Approx { name, func, lo, hi, spec, .. } => {
-                self.out.push_str(&format!("approx {} = {} on [", name.name, func.name));
+            Item::Approx {
+                name,
+                func,
+                lo,
+                hi,
+                spec,
+                ..
+            } => {
+                self.out
+                    .push_str(&format!("approx {} = {} on [", name.name, func.name));
                 self.expr(lo, 0);
                 self.out.push_str(", ");
                 self.expr(hi, 0);
@@ -132,7 +151,14 @@ impl Printer {
                 }
                 self.out.push_str(";\n");
             }
-            Item::Poly { name, coeffs, lo, hi, approximates, .. } => {
+            Item::Poly {
+                name,
+                coeffs,
+                lo,
+                hi,
+                approximates,
+                ..
+            } => {
                 self.out.push_str(&format!("poly {} = [", name.name));
                 self.list(coeffs);
                 self.out.push_str("] on [");
@@ -212,7 +238,12 @@ impl Printer {
                     Pattern::Name(n) => self.out.push_str(&n.name),
                     Pattern::Tuple(ns, _) => {
                         self.out.push('(');
-                        self.out.push_str(&ns.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", "));
+                        self.out.push_str(
+                            &ns.iter()
+                                .map(|n| n.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                        );
                         if ns.len() == 1 {
                             self.out.push(',');
                         }
@@ -227,7 +258,12 @@ impl Printer {
                 self.expr(value, 0);
                 self.out.push(';');
             }
-            Stmt::Output { name, value, against, .. } => {
+            Stmt::Output {
+                name,
+                value,
+                against,
+                ..
+            } => {
                 self.out.push_str(&format!("output {} = ", name.name));
                 self.expr(value, 0);
                 if let Some(a) = against {
@@ -340,12 +376,23 @@ impl Printer {
                         self.out.push_str("..");
                         self.expr(hi, 2);
                     }
-                    LoopIter::Batches { vars, sources, size, shuffle } => {
+                    LoopIter::Batches {
+                        vars,
+                        sources,
+                        size,
+                        shuffle,
+                    } => {
                         if vars.len() == 1 {
                             self.out.push_str(&vars[0].name);
                         } else {
                             self.out.push('(');
-                            self.out.push_str(&vars.iter().map(|n| n.name.as_str()).collect::<Vec<_>>().join(", "));
+                            self.out.push_str(
+                                &vars
+                                    .iter()
+                                    .map(|n| n.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", "),
+                            );
                             self.out.push(')');
                         }
                         self.out.push_str(" in batches(");

@@ -19,7 +19,11 @@ pub fn chebyshev(f: impl Fn(f64) -> f64, dom: Range, d: usize) -> Vec<f64> {
         .collect();
     (0..n)
         .map(|j| {
-            let s: f64 = (0..n).map(|k| fx[k] * (std::f64::consts::PI * j as f64 * (k as f64 + 0.5) / n as f64).cos()).sum();
+            let s: f64 = (0..n)
+                .map(|k| {
+                    fx[k] * (std::f64::consts::PI * j as f64 * (k as f64 + 0.5) / n as f64).cos()
+                })
+                .sum();
             let c = 2.0 * s / n as f64;
             if j == 0 {
                 c / 2.0
@@ -47,7 +51,8 @@ pub fn defined_on(f: Builtin, dom: Range) -> bool {
 
 fn finish(mut def: ApproxDef) -> ApproxDef {
     let d = def.clone();
-    def.out_range = range::sample(|x| d.eval(x), d.domain).unwrap_or(Range::new(f64::MIN, f64::MAX));
+    def.out_range =
+        range::sample(|x| d.eval(x), d.domain).unwrap_or(Range::new(f64::MIN, f64::MAX));
     def
 }
 
@@ -67,7 +72,13 @@ pub fn with_degree(name: &str, f: Builtin, dom: Range, d: usize, span: Span) -> 
 }
 
 /// The lowest degree (up to [`MAX_DEGREE`]) whose error is at most `target`.
-pub fn with_error(name: &str, f: Builtin, dom: Range, target: f64, span: Span) -> Result<ApproxDef, f64> {
+pub fn with_error(
+    name: &str,
+    f: Builtin,
+    dom: Range,
+    target: f64,
+    span: Span,
+) -> Result<ApproxDef, f64> {
     let mut best = f64::INFINITY;
     for d in 1..=MAX_DEGREE {
         let def = with_degree(name, f, dom, d, span);
@@ -80,8 +91,23 @@ pub fn with_error(name: &str, f: Builtin, dom: Range, target: f64, span: Span) -
     Err(best)
 }
 
-pub fn monomial(name: &str, coeffs: Vec<f64>, dom: Range, exact: Option<Builtin>, span: Span) -> ApproxDef {
-    let mut def = ApproxDef { name: name.to_string(), domain: dom, basis: Basis::Monomial, coeffs, exact, max_error: None, out_range: dom, span };
+pub fn monomial(
+    name: &str,
+    coeffs: Vec<f64>,
+    dom: Range,
+    exact: Option<Builtin>,
+    span: Span,
+) -> ApproxDef {
+    let mut def = ApproxDef {
+        name: name.to_string(),
+        domain: dom,
+        basis: Basis::Monomial,
+        coeffs,
+        exact,
+        max_error: None,
+        out_range: dom,
+        span,
+    };
     if let Some(f) = exact {
         def.max_error = Some(max_error(&def, f));
     }

@@ -14,7 +14,9 @@ use crate::syntax::ast::{self, BinOp, Expr, ExprKind, Ident, Item, Stmt};
 use crate::syntax::span::Span;
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-const STRUCTURAL: &[&str] = &["sum", "mean", "rowsum", "zeros", "ones", "rows", "cols", "roll", "log2ceil"];
+const STRUCTURAL: &[&str] = &[
+    "sum", "mean", "rowsum", "zeros", "ones", "rows", "cols", "roll", "log2ceil",
+];
 /// The rank-polymorphic shape `[..]` (elementwise use only).
 const ANY: &str = "..";
 
@@ -57,7 +59,10 @@ struct Frame {
 
 impl Frame {
     fn new_local(&mut self, name: &str, ty: Ty) -> LocalId {
-        self.locals.push(LocalInfo { name: name.to_string(), ty });
+        self.locals.push(LocalInfo {
+            name: name.to_string(),
+            ty,
+        });
         let id = (self.locals.len() - 1) as LocalId;
         if let Some(s) = self.scopes.last_mut() {
             s.insert(name.to_string(), id);
@@ -84,7 +89,11 @@ fn subst_ty(t: &Ty, binding: &BTreeMap<String, Dim>, any: Option<&[Dim]>, sec: S
                 (true, Some(a)) => a.to_vec(),
                 _ => shape::substitute(&t.shape, binding),
             };
-            Ty::Tensor(TensorType { shape, secrecy: sec, ..t.clone() })
+            Ty::Tensor(TensorType {
+                shape,
+                secrecy: sec,
+                ..t.clone()
+            })
         }
         Ty::Tuple(ts) => Ty::Tuple(ts.iter().map(|x| subst_ty(x, binding, any, sec)).collect()),
         other => other.clone(),
@@ -96,7 +105,12 @@ fn tensor_ty(t: TensorType) -> Ty {
 }
 
 fn scalar_pub(v: Option<f64>) -> Ty {
-    Ty::Tensor(TensorType { elem: Elem::F64, shape: vec![], secrecy: Secrecy::Public, range: v.map(Range::point) })
+    Ty::Tensor(TensorType {
+        elem: Elem::F64,
+        shape: vec![],
+        secrecy: Secrecy::Public,
+        range: v.map(Range::point),
+    })
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -105,7 +119,11 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for (i, ca) in a.chars().enumerate() {
         let mut cur = vec![i + 1];
         for (j, cb) in b.iter().enumerate() {
-            cur.push((prev[j] + (ca != *cb) as usize).min(prev[j + 1] + 1).min(cur[j] + 1));
+            cur.push(
+                (prev[j] + (ca != *cb) as usize)
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
         }
         prev = cur;
     }
@@ -151,7 +169,10 @@ impl<'m> Checker<'m> {
             }
             return Target::NotFound;
         }
-        let prefix: Vec<String> = path[..path.len() - 1].iter().map(|i| i.name.clone()).collect();
+        let prefix: Vec<String> = path[..path.len() - 1]
+            .iter()
+            .map(|i| i.name.clone())
+            .collect();
         let last = &path[path.len() - 1].name;
         let target_mod = if prefix.len() == 1 {
             match m.imports.get(&prefix[0]) {
@@ -175,7 +196,11 @@ impl<'m> Checker<'m> {
     }
 
     fn visible_names(&self, frame: &Frame) -> Vec<String> {
-        let mut v: Vec<String> = frame.scopes.iter().flat_map(|s| s.keys().cloned()).collect();
+        let mut v: Vec<String> = frame
+            .scopes
+            .iter()
+            .flat_map(|s| s.keys().cloned())
+            .collect();
         v.extend(self.mods[frame.module].defs.keys().cloned());
         v.extend(self.mods[frame.module].imports.keys().cloned());
         v.extend(frame.dim_syms.iter().cloned());
@@ -186,19 +211,39 @@ impl<'m> Checker<'m> {
         let text = ast::path_text(path);
         if let Target::BadModule(m) = t {
             self.err(
-                Diagnostic::error("E0102", format!("unknown module `{m}` in `{text}`"), span, "module not imported")
-                    .with_help(format!("add `use std::{m};` (or the right module path) at the top of the file")),
+                Diagnostic::error(
+                    "E0102",
+                    format!("unknown module `{m}` in `{text}`"),
+                    span,
+                    "module not imported",
+                )
+                .with_help(format!(
+                    "add `use std::{m};` (or the right module path) at the top of the file"
+                )),
             );
             return;
         }
         let name = &path[path.len() - 1].name;
-        let mut cands: Vec<(usize, String)> = self.visible_names(frame).into_iter().map(|c| (edit_distance(&c, name), c)).filter(|(d, _)| *d <= 2).collect();
+        let mut cands: Vec<(usize, String)> = self
+            .visible_names(frame)
+            .into_iter()
+            .map(|c| (edit_distance(&c, name), c))
+            .filter(|(d, _)| *d <= 2)
+            .collect();
         cands.sort();
         let help = match cands.first() {
             Some((_, c)) => format!("a name with a similar spelling exists: `{c}`"),
             None => "names must be defined before use: a `let`, a parameter, an input, a loop variable, or an item brought in with `use`".to_string(),
         };
-        self.err(Diagnostic::error("E0101", format!("cannot find `{text}` in this scope"), span, "not found").with_help(help));
+        self.err(
+            Diagnostic::error(
+                "E0101",
+                format!("cannot find `{text}` in this scope"),
+                span,
+                "not found",
+            )
+            .with_help(help),
+        );
     }
 
     // ------------------------------------------------------------------ constants
@@ -210,11 +255,27 @@ impl<'m> Checker<'m> {
         }
         if self.param_busy.contains(&q) {
             let span = self.mods[module].defs[name].span;
-            self.err(Diagnostic::error("E0202", format!("parameter `{q}` depends on itself"), span, "cyclic definition").with_help("give the parameter a value that does not refer back to it"));
+            self.err(
+                Diagnostic::error(
+                    "E0202",
+                    format!("parameter `{q}` depends on itself"),
+                    span,
+                    "cyclic definition",
+                )
+                .with_help("give the parameter a value that does not refer back to it"),
+            );
             return None;
         }
         let def = self.mods[module].defs.get(name)?.clone();
-        let Item::Param { value, kind, name: id, .. } = &self.mods[module].ast.items[def.item] else { return None };
+        let Item::Param {
+            value,
+            kind,
+            name: id,
+            ..
+        } = &self.mods[module].ast.items[def.item]
+        else {
+            return None;
+        };
         self.param_busy.insert(q.clone());
         let mut v = self.const_eval(module, value);
         self.param_busy.remove(&q);
@@ -224,14 +285,23 @@ impl<'m> Checker<'m> {
         if let (Some(x), ast::ScalarKind::Int) = (v, kind) {
             if x.fract() != 0.0 {
                 self.err(
-                    Diagnostic::error("E0202", format!("parameter `{q}` is declared `int` but its value is {x}"), id.span, "not an integer")
-                        .with_help("declare it `real` or give it a whole-number value"),
+                    Diagnostic::error(
+                        "E0202",
+                        format!("parameter `{q}` is declared `int` but its value is {x}"),
+                        id.span,
+                        "not an integer",
+                    )
+                    .with_help("declare it `real` or give it a whole-number value"),
                 );
             }
         }
         self.param_vals.insert(q.clone(), v);
         if let Some(x) = v {
-            self.params_out.push(CheckedParam { name: q, integer: *kind == ast::ScalarKind::Int, value: x });
+            self.params_out.push(CheckedParam {
+                name: q,
+                integer: *kind == ast::ScalarKind::Int,
+                value: x,
+            });
         }
         v
     }
@@ -272,7 +342,9 @@ impl<'m> Checker<'m> {
                     _ => Err(Some(e.span)),
                 }
             }
-            ExprKind::Call(p, args) if p.len() == 1 && p[0].name == "log2ceil" && args.len() == 1 => {
+            ExprKind::Call(p, args)
+                if p.len() == 1 && p[0].name == "log2ceil" && args.len() == 1 =>
+            {
                 let x = self.try_const(module, &args[0])?;
                 Ok(x.max(1.0).log2().ceil())
             }
@@ -283,7 +355,15 @@ impl<'m> Checker<'m> {
     fn const_int(&mut self, module: usize, e: &Expr, what: &str) -> Option<i64> {
         let v = self.const_eval(module, e)?;
         if v.fract() != 0.0 || !v.is_finite() {
-            self.err(Diagnostic::error("E0202", format!("{what} must be a whole number, found {v}"), e.span, "not an integer").with_help("use an integer constant"));
+            self.err(
+                Diagnostic::error(
+                    "E0202",
+                    format!("{what} must be a whole number, found {v}"),
+                    e.span,
+                    "not an integer",
+                )
+                .with_help("use an integer constant"),
+            );
             return None;
         }
         Some(v as i64)
@@ -294,8 +374,13 @@ impl<'m> Checker<'m> {
         let h = self.const_eval(module, hi)?;
         if !(l < h) || !l.is_finite() || !h.is_finite() {
             self.err(
-                Diagnostic::error("E0503", format!("empty or invalid interval [{l}, {h}]"), span, "lower bound must be below upper bound")
-                    .with_help("write intervals as `[lo, hi]` with lo < hi"),
+                Diagnostic::error(
+                    "E0503",
+                    format!("empty or invalid interval [{l}, {h}]"),
+                    span,
+                    "lower bound must be below upper bound",
+                )
+                .with_help("write intervals as `[lo, hi]` with lo < hi"),
             );
             return None;
         }
@@ -311,7 +396,15 @@ impl<'m> Checker<'m> {
                 Target::Def(m, n, DefKind::Param) => match self.param_value(m, &n) {
                     Some(v) if v >= 0.0 && v.fract() == 0.0 => Dim::Const(v as u64),
                     Some(v) => {
-                        self.err(Diagnostic::error("E0004", format!("dimension `{}` has the non-integer value {v}", id.name), id.span, "not a dimension").with_help("dimension parameters must be `int`s"));
+                        self.err(
+                            Diagnostic::error(
+                                "E0004",
+                                format!("dimension `{}` has the non-integer value {v}", id.name),
+                                id.span,
+                                "not a dimension",
+                            )
+                            .with_help("dimension parameters must be `int`s"),
+                        );
                         Dim::Sym(id.name.clone())
                     }
                     None => Dim::Sym(id.name.clone()),
@@ -323,10 +416,27 @@ impl<'m> Checker<'m> {
 
     /// A full type from a declaration (inputs, fn params/returns): omitted parts default to
     /// f64, scalar, and `default_secrecy`.
-    fn full_type(&mut self, module: usize, t: &ast::TypeExpr, default_secrecy: Secrecy) -> TensorType {
-        let shape = t.shape.as_ref().map(|s| s.iter().map(|d| self.dim_of(module, d)).collect()).unwrap_or_default();
-        let range = t.range.as_ref().and_then(|(lo, hi)| self.const_range(module, lo, hi, t.span));
-        TensorType { elem: t.elem.unwrap_or(Elem::F64), shape, secrecy: t.secrecy.unwrap_or(default_secrecy), range }
+    fn full_type(
+        &mut self,
+        module: usize,
+        t: &ast::TypeExpr,
+        default_secrecy: Secrecy,
+    ) -> TensorType {
+        let shape = t
+            .shape
+            .as_ref()
+            .map(|s| s.iter().map(|d| self.dim_of(module, d)).collect())
+            .unwrap_or_default();
+        let range = t
+            .range
+            .as_ref()
+            .and_then(|(lo, hi)| self.const_range(module, lo, hi, t.span));
+        TensorType {
+            elem: t.elem.unwrap_or(Elem::F64),
+            shape,
+            secrecy: t.secrecy.unwrap_or(default_secrecy),
+            range,
+        }
     }
 
     // ------------------------------------------------------------------ approximations
@@ -341,8 +451,17 @@ impl<'m> Checker<'m> {
         }
         let def = self.mods[module].defs.get(name)?.clone();
         let built = match &self.mods[module].ast.items[def.item] {
-            Item::Approx { func, lo, hi, spec, span, .. } => (|| {
-                let Some(f) = Builtin::exact_by_name(&func.name).filter(|b| b.is_elementwise_exact()) else {
+            Item::Approx {
+                func,
+                lo,
+                hi,
+                spec,
+                span,
+                ..
+            } => (|| {
+                let Some(f) =
+                    Builtin::exact_by_name(&func.name).filter(|b| b.is_elementwise_exact())
+                else {
                     self.err(
                         Diagnostic::error("E0505", format!("cannot approximate unknown function `{}`", func.name), func.span, "not an elementwise builtin")
                             .with_help("approximable functions: exp, log, sigmoid, sign, step, inverse, sqrt, tanh, relu, abs"),
@@ -361,7 +480,15 @@ impl<'m> Checker<'m> {
                     ast::ApproxSpec::Degree(d) => {
                         let d = self.const_int(module, d, "a degree")?;
                         if !(1..=ap::MAX_DEGREE as i64).contains(&d) {
-                            self.err(Diagnostic::error("E0504", format!("degree {d} is out of range"), *span, "bad degree").with_help(format!("degrees go from 1 to {}", ap::MAX_DEGREE)));
+                            self.err(
+                                Diagnostic::error(
+                                    "E0504",
+                                    format!("degree {d} is out of range"),
+                                    *span,
+                                    "bad degree",
+                                )
+                                .with_help(format!("degrees go from 1 to {}", ap::MAX_DEGREE)),
+                            );
                             return None;
                         }
                         Some(ap::with_degree(&q, f, dom, d as usize, *span))
@@ -369,7 +496,15 @@ impl<'m> Checker<'m> {
                     ast::ApproxSpec::Error(e) => {
                         let target = self.const_eval(module, e)?;
                         if !(target > 0.0) {
-                            self.err(Diagnostic::error("E0504", format!("error target must be positive, found {target}"), e.span, "bad target").with_help("write e.g. `error 1e-4`"));
+                            self.err(
+                                Diagnostic::error(
+                                    "E0504",
+                                    format!("error target must be positive, found {target}"),
+                                    e.span,
+                                    "bad target",
+                                )
+                                .with_help("write e.g. `error 1e-4`"),
+                            );
                             return None;
                         }
                         match ap::with_error(&q, f, dom, target, *span) {
@@ -385,23 +520,40 @@ impl<'m> Checker<'m> {
                     }
                 }
             })(),
-            Item::Poly { coeffs, lo, hi, approximates, .. } => (|| {
-                let cs: Vec<Option<f64>> = coeffs.iter().map(|c| self.const_eval(module, c)).collect();
+            Item::Poly {
+                coeffs,
+                lo,
+                hi,
+                approximates,
+                ..
+            } => (|| {
+                let cs: Vec<Option<f64>> =
+                    coeffs.iter().map(|c| self.const_eval(module, c)).collect();
                 let dom = self.const_range(module, lo, hi, lo.span.to(hi.span))?;
                 let exact = match approximates {
-                    Some(a) => match Builtin::exact_by_name(&a.name).filter(|b| b.is_elementwise_exact()) {
-                        Some(b) => Some(b),
-                        None => {
-                            self.err(Diagnostic::error("E0505", format!("unknown function `{}`", a.name), a.span, "not an elementwise builtin").with_help("approximable functions: exp, log, sigmoid, sign, step, inverse, sqrt, tanh, relu, abs"));
-                            return None;
+                    Some(a) => {
+                        match Builtin::exact_by_name(&a.name).filter(|b| b.is_elementwise_exact()) {
+                            Some(b) => Some(b),
+                            None => {
+                                self.err(Diagnostic::error("E0505", format!("unknown function `{}`", a.name), a.span, "not an elementwise builtin").with_help("approximable functions: exp, log, sigmoid, sign, step, inverse, sqrt, tanh, relu, abs"));
+                                return None;
+                            }
                         }
-                    },
+                    }
                     None => None,
                 };
                 let cs: Option<Vec<f64>> = cs.into_iter().collect();
                 let cs = cs?;
                 if cs.is_empty() {
-                    self.err(Diagnostic::error("E0504", "a polynomial needs at least one coefficient", def.span, "empty").with_help("coefficients are listed from degree 0 upwards: `[c0, c1, c2]`"));
+                    self.err(
+                        Diagnostic::error(
+                            "E0504",
+                            "a polynomial needs at least one coefficient",
+                            def.span,
+                            "empty",
+                        )
+                        .with_help("coefficients are listed from degree 0 upwards: `[c0, c1, c2]`"),
+                    );
                     return None;
                 }
                 Some(ap::monomial(&q, cs, dom, exact, def.span))
@@ -439,9 +591,18 @@ impl<'m> Checker<'m> {
         }
         self.fn_state.insert(q.clone(), FnState::InProgress);
         let item = self.mods[module].defs[name].item;
-        let Item::Fn(f) = &self.mods[module].ast.items[item] else { return None };
+        let Item::Fn(f) = &self.mods[module].ast.items[item] else {
+            return None;
+        };
         let before = self.diags.len();
-        let mut frame = Frame { module, in_fn: true, locals: vec![], scopes: vec![HashMap::new()], dim_syms: HashSet::new(), loop_depth: 0 };
+        let mut frame = Frame {
+            module,
+            in_fn: true,
+            locals: vec![],
+            scopes: vec![HashMap::new()],
+            dim_syms: HashSet::new(),
+            loop_depth: 0,
+        };
         let mut params = vec![];
         for (pname, pty) in &f.params {
             let t = self.full_type(module, pty, Secrecy::Secret);
@@ -477,7 +638,11 @@ impl<'m> Checker<'m> {
                         t.range = Some(r);
                         if let Some(tail) = body.tail.take() {
                             let sp = tail.span;
-                            body.tail = Some(Box::new(TExpr { kind: TKind::Assume(tail, r), ty: Ty::Tensor(t.clone()), span: sp }));
+                            body.tail = Some(Box::new(TExpr {
+                                kind: TKind::Assume(tail, r),
+                                ty: Ty::Tensor(t.clone()),
+                                span: sp,
+                            }));
                         }
                     }
                     ret = Ty::Tensor(t);
@@ -485,7 +650,18 @@ impl<'m> Checker<'m> {
                 Ty::Error => {}
                 other => {
                     let other = other.to_string();
-                    self.err(Diagnostic::error("E0602", format!("`{}` is declared to return a tensor but its body gives {other}", f.name.name), f.body.span, "body").with_help("end the body with the value to return"));
+                    self.err(
+                        Diagnostic::error(
+                            "E0602",
+                            format!(
+                                "`{}` is declared to return a tensor but its body gives {other}",
+                                f.name.name
+                            ),
+                            f.body.span,
+                            "body",
+                        )
+                        .with_help("end the body with the value to return"),
+                    );
                 }
             }
         }
@@ -499,9 +675,30 @@ impl<'m> Checker<'m> {
             },
             None => None,
         };
-        let failed = self.diags[before..].iter().any(|d| d.severity == crate::diagnostics::Severity::Error);
-        self.functions.insert(q.clone(), CheckedFn { name: q.clone(), params, dim_syms, locals: frame.locals, ret, body, exact, span: f.name.span });
-        self.fn_state.insert(q.clone(), if failed { FnState::Failed } else { FnState::Done });
+        let failed = self.diags[before..]
+            .iter()
+            .any(|d| d.severity == crate::diagnostics::Severity::Error);
+        self.functions.insert(
+            q.clone(),
+            CheckedFn {
+                name: q.clone(),
+                params,
+                dim_syms,
+                locals: frame.locals,
+                ret,
+                body,
+                exact,
+                span: f.name.span,
+            },
+        );
+        self.fn_state.insert(
+            q.clone(),
+            if failed {
+                FnState::Failed
+            } else {
+                FnState::Done
+            },
+        );
         if failed {
             None
         } else {
@@ -542,19 +739,37 @@ impl<'m> Checker<'m> {
                                 vec![Ty::Error; names.len()]
                             }
                         };
-                        names.iter().zip(tys).map(|(n, t)| frame.new_local(&n.name, t)).collect()
+                        names
+                            .iter()
+                            .zip(tys)
+                            .map(|(n, t)| frame.new_local(&n.name, t))
+                            .collect()
                     }
                 };
                 Some(TStmt::Let { targets, value: v })
             }
-            Stmt::Output { name, value, against, span } => {
+            Stmt::Output {
+                name,
+                value,
+                against,
+                span,
+            } => {
                 if frame.in_fn {
                     self.err(Diagnostic::error("E0603", "`output` inside a function", *span, "not allowed here").with_help("return the value from the function and write `output` in the main program"));
                     return None;
                 }
                 if let Some(prev) = self.output_spans.get(&name.name) {
                     let prev = *prev;
-                    self.err(Diagnostic::error("E0603", format!("output `{}` is defined twice", name.name), name.span, "duplicate").with_note(prev, "first defined here").with_help("give every output a distinct name"));
+                    self.err(
+                        Diagnostic::error(
+                            "E0603",
+                            format!("output `{}` is defined twice", name.name),
+                            name.span,
+                            "duplicate",
+                        )
+                        .with_note(prev, "first defined here")
+                        .with_help("give every output a distinct name"),
+                    );
                     return None;
                 }
                 self.output_spans.insert(name.name.clone(), name.span);
@@ -562,20 +777,51 @@ impl<'m> Checker<'m> {
                 let labels = against.as_ref().map(|a| self.expr(frame, a));
                 if let (Some(l), Ty::Tensor(vt)) = (&labels, &v.ty) {
                     if let Ty::Tensor(lt) = &l.ty {
-                        let ok = vt.shape.len() == 2 && lt.shape.len() == 1 && vt.shape[0] == lt.shape[0];
+                        let ok = vt.shape.len() == 2
+                            && lt.shape.len() == 1
+                            && vt.shape[0] == lt.shape[0];
                         if !ok {
                             self.err(
-                                Diagnostic::error("E0301", format!("cannot score logits {} against labels {}", shape_text(&vt.shape), shape_text(&lt.shape)), l.span, "labels here")
-                                    .with_help("`against` needs logits [n, classes] and integer labels [n]"),
+                                Diagnostic::error(
+                                    "E0301",
+                                    format!(
+                                        "cannot score logits {} against labels {}",
+                                        shape_text(&vt.shape),
+                                        shape_text(&lt.shape)
+                                    ),
+                                    l.span,
+                                    "labels here",
+                                )
+                                .with_help(
+                                    "`against` needs logits [n, classes] and integer labels [n]",
+                                ),
                             );
                         }
                     }
                 }
                 if matches!(v.ty, Ty::Tuple(_) | Ty::Unit) {
-                    self.err(Diagnostic::error("E0603", "an output must be a tensor", value.span, "not a tensor").with_help("output each element separately"));
+                    self.err(
+                        Diagnostic::error(
+                            "E0603",
+                            "an output must be a tensor",
+                            value.span,
+                            "not a tensor",
+                        )
+                        .with_help("output each element separately"),
+                    );
                 }
-                self.outputs.push(CheckedOutput { name: name.name.clone(), ty: v.ty.clone(), in_loop: frame.loop_depth > 0, has_labels: labels.is_some() });
-                Some(TStmt::Output { name: name.name.clone(), value: v, against: labels, in_loop: frame.loop_depth > 0 })
+                self.outputs.push(CheckedOutput {
+                    name: name.name.clone(),
+                    ty: v.ty.clone(),
+                    in_loop: frame.loop_depth > 0,
+                    has_labels: labels.is_some(),
+                });
+                Some(TStmt::Output {
+                    name: name.name.clone(),
+                    value: v,
+                    against: labels,
+                    in_loop: frame.loop_depth > 0,
+                })
             }
         }
     }
@@ -585,7 +831,18 @@ impl<'m> Checker<'m> {
     fn annotate(&mut self, frame: &mut Frame, v: TExpr, t: &ast::TypeExpr) -> TExpr {
         let Ty::Tensor(mut vt) = v.ty.clone() else {
             if v.ty != Ty::Error {
-                self.err(Diagnostic::error("E0308", format!("cannot annotate a value of type {} with a tensor type", v.ty), t.span, "annotation").with_help("annotations apply to tensors"));
+                self.err(
+                    Diagnostic::error(
+                        "E0308",
+                        format!(
+                            "cannot annotate a value of type {} with a tensor type",
+                            v.ty
+                        ),
+                        t.span,
+                        "annotation",
+                    )
+                    .with_help("annotations apply to tensors"),
+                );
             }
             return v;
         };
@@ -602,24 +859,54 @@ impl<'m> Checker<'m> {
             let dims: Vec<Dim> = sh.iter().map(|d| self.dim_of(frame.module, d)).collect();
             if dims != vt.shape {
                 self.err(
-                    Diagnostic::error("E0308", format!("shape mismatch: the value has shape {} but is annotated {}", shape_text(&vt.shape), shape_text(&dims)), t.span, "annotation")
-                        .with_help("fix the annotation or the expression; symbolic dims must match by name"),
+                    Diagnostic::error(
+                        "E0308",
+                        format!(
+                            "shape mismatch: the value has shape {} but is annotated {}",
+                            shape_text(&vt.shape),
+                            shape_text(&dims)
+                        ),
+                        t.span,
+                        "annotation",
+                    )
+                    .with_help(
+                        "fix the annotation or the expression; symbolic dims must match by name",
+                    ),
                 );
             }
         }
         if let Some(e) = t.elem {
             if e != vt.elem && !(e == Elem::F64 && vt.elem == Elem::I64) {
-                self.err(Diagnostic::error("E0601", format!("the value is {} but is annotated {}", elem_text(vt.elem), elem_text(e)), t.span, "annotation").with_help("element types convert only from i64 to f64"));
+                self.err(
+                    Diagnostic::error(
+                        "E0601",
+                        format!(
+                            "the value is {} but is annotated {}",
+                            elem_text(vt.elem),
+                            elem_text(e)
+                        ),
+                        t.span,
+                        "annotation",
+                    )
+                    .with_help("element types convert only from i64 to f64"),
+                );
             }
             vt.elem = e;
         }
         if let Some((lo, hi)) = &t.range {
             if let Some(r) = self.const_range(frame.module, lo, hi, t.span) {
                 vt.range = Some(r);
-                return TExpr { kind: TKind::Assume(Box::new(v), r), ty: Ty::Tensor(vt), span: t.span };
+                return TExpr {
+                    kind: TKind::Assume(Box::new(v), r),
+                    ty: Ty::Tensor(vt),
+                    span: t.span,
+                };
             }
         }
-        TExpr { ty: Ty::Tensor(vt), ..v }
+        TExpr {
+            ty: Ty::Tensor(vt),
+            ..v
+        }
     }
 
     // ------------------------------------------------------------------ expressions
@@ -634,11 +921,22 @@ impl<'m> Checker<'m> {
             ExprKind::Unary(a) => {
                 let a = self.expr(frame, a);
                 let ty = match &a.ty {
-                    Ty::Tensor(t) => Ty::Tensor(TensorType { range: rg::neg(t.range), ..t.clone() }),
+                    Ty::Tensor(t) => Ty::Tensor(TensorType {
+                        range: rg::neg(t.range),
+                        ..t.clone()
+                    }),
                     Ty::Error => Ty::Error,
                     other => {
                         let o = other.to_string();
-                        self.err(Diagnostic::error("E0601", format!("cannot negate {o}"), span, "not a tensor").with_help("negation applies to tensors"));
+                        self.err(
+                            Diagnostic::error(
+                                "E0601",
+                                format!("cannot negate {o}"),
+                                span,
+                                "not a tensor",
+                            )
+                            .with_help("negation applies to tensors"),
+                        );
                         Ty::Error
                     }
                 };
@@ -652,7 +950,10 @@ impl<'m> Checker<'m> {
             ExprKind::Transpose(a) => {
                 let a = self.expr(frame, a);
                 let ty = match &a.ty {
-                    Ty::Tensor(t) if t.shape.len() == 2 => Ty::Tensor(TensorType { shape: vec![t.shape[1].clone(), t.shape[0].clone()], ..t.clone() }),
+                    Ty::Tensor(t) if t.shape.len() == 2 => Ty::Tensor(TensorType {
+                        shape: vec![t.shape[1].clone(), t.shape[0].clone()],
+                        ..t.clone()
+                    }),
                     Ty::Tensor(t) => {
                         let s = shape_text(&t.shape);
                         self.err(Diagnostic::error("E0303", format!("`.T` needs a matrix, found shape {s}"), span, "not a matrix").with_help("transpose applies to rank-2 tensors; a vector needs no transpose for `@`"));
@@ -675,16 +976,47 @@ impl<'m> Checker<'m> {
             ExprKind::Block(b) => {
                 let b = self.block(frame, b);
                 let ty = b.tail.as_ref().map(|t| t.ty.clone()).unwrap_or(Ty::Unit);
-                mk(TKind::If(Box::new(TExpr { kind: TKind::Const(1.0), ty: scalar_pub(Some(1.0)), span }), b.clone(), b), ty)
+                mk(
+                    TKind::If(
+                        Box::new(TExpr {
+                            kind: TKind::Const(1.0),
+                            ty: scalar_pub(Some(1.0)),
+                            span,
+                        }),
+                        b.clone(),
+                        b,
+                    ),
+                    ty,
+                )
             }
             ExprKind::If(c, t, f) => {
                 let c = self.expr(frame, c);
                 if let Ty::Tensor(ct) = &c.ty {
                     if ct.secrecy == Secrecy::Secret {
-                        self.err(Diagnostic::error("E0401", "this `if` branches on a secret value", c.span, "secret condition").with_help(secrecy::HELP_SELECT));
+                        self.err(
+                            Diagnostic::error(
+                                "E0401",
+                                "this `if` branches on a secret value",
+                                c.span,
+                                "secret condition",
+                            )
+                            .with_help(secrecy::HELP_SELECT),
+                        );
                     } else if ct.elem != Elem::Bool || !ct.shape.is_empty() {
                         let s = ct.to_string();
-                        self.err(Diagnostic::error("E0601", format!("an `if` condition must be a public bool scalar, found {s}"), c.span, "not a condition").with_help("compare public scalars, e.g. `if e < 10 { .. } else { .. }`"));
+                        self.err(
+                            Diagnostic::error(
+                                "E0601",
+                                format!(
+                                    "an `if` condition must be a public bool scalar, found {s}"
+                                ),
+                                c.span,
+                                "not a condition",
+                            )
+                            .with_help(
+                                "compare public scalars, e.g. `if e < 10 { .. } else { .. }`",
+                            ),
+                        );
                     }
                 }
                 let t = self.block(frame, t);
@@ -692,12 +1024,26 @@ impl<'m> Checker<'m> {
                 let tt = t.tail.as_ref().map(|x| x.ty.clone()).unwrap_or(Ty::Unit);
                 let ft = f.tail.as_ref().map(|x| x.ty.clone()).unwrap_or(Ty::Unit);
                 let ty = match (&tt, &ft) {
-                    (Ty::Tensor(a), Ty::Tensor(b)) if a.shape == b.shape => Ty::Tensor(TensorType { secrecy: join(a.secrecy, b.secrecy), range: rg::hull(a.range, b.range), ..a.clone() }),
+                    (Ty::Tensor(a), Ty::Tensor(b)) if a.shape == b.shape => {
+                        Ty::Tensor(TensorType {
+                            secrecy: join(a.secrecy, b.secrecy),
+                            range: rg::hull(a.range, b.range),
+                            ..a.clone()
+                        })
+                    }
                     (Ty::Error, _) | (_, Ty::Error) => Ty::Error,
                     (a, b) if a == b => a.clone(),
                     (a, b) => {
                         let (a, b) = (a.to_string(), b.to_string());
-                        self.err(Diagnostic::error("E0301", format!("`if` branches have different types: {a} vs {b}"), span, "branches differ").with_help("both branches must produce the same shape"));
+                        self.err(
+                            Diagnostic::error(
+                                "E0301",
+                                format!("`if` branches have different types: {a} vs {b}"),
+                                span,
+                                "branches differ",
+                            )
+                            .with_help("both branches must produce the same shape"),
+                        );
                         Ty::Error
                     }
                 };
@@ -728,11 +1074,21 @@ impl<'m> Checker<'m> {
             }
             Target::Def(m, n, DefKind::Input) => {
                 if frame.in_fn {
-                    self.err(Diagnostic::error("E0107", format!("input `{n}` used inside a function"), span, "inputs are global to the main program").with_help("pass the input to the function as an argument"));
+                    self.err(
+                        Diagnostic::error(
+                            "E0107",
+                            format!("input `{n}` used inside a function"),
+                            span,
+                            "inputs are global to the main program",
+                        )
+                        .with_help("pass the input to the function as an argument"),
+                    );
                     return mk(TKind::Const(0.0), Ty::Error);
                 }
                 let item = self.mods[m].defs[&n].item;
-                let Item::Input { ty, .. } = &self.mods[m].ast.items[item] else { return mk(TKind::Const(0.0), Ty::Error) };
+                let Item::Input { ty, .. } = &self.mods[m].ast.items[item] else {
+                    return mk(TKind::Const(0.0), Ty::Error);
+                };
                 let t = self.full_type(m, ty, Secrecy::Secret);
                 mk(TKind::Input(n), Ty::Tensor(t))
             }
@@ -741,7 +1097,15 @@ impl<'m> Checker<'m> {
                     DefKind::Fn => "function",
                     _ => "approximation",
                 };
-                self.err(Diagnostic::error("E0105", format!("`{n}` is a {what}, not a value"), span, "used as a value").with_help(format!("call it: `{n}(x)`")));
+                self.err(
+                    Diagnostic::error(
+                        "E0105",
+                        format!("`{n}` is a {what}, not a value"),
+                        span,
+                        "used as a value",
+                    )
+                    .with_help(format!("call it: `{n}(x)`")),
+                );
                 mk(TKind::Const(0.0), Ty::Error)
             }
             t => {
@@ -755,17 +1119,38 @@ impl<'m> Checker<'m> {
         let mk = |kind, ty| TExpr { kind, ty, span };
         let (ta, tb) = match (&a.ty, &b.ty) {
             (Ty::Tensor(x), Ty::Tensor(y)) => (x.clone(), y.clone()),
-            (Ty::Error, _) | (_, Ty::Error) => return mk(TKind::Bin(op, Box::new(a), Box::new(b)), Ty::Error),
+            (Ty::Error, _) | (_, Ty::Error) => {
+                return mk(TKind::Bin(op, Box::new(a), Box::new(b)), Ty::Error)
+            }
             (x, y) => {
                 let (x, y) = (x.to_string(), y.to_string());
-                self.err(Diagnostic::error("E0601", format!("`{}` needs tensors, found {x} and {y}", op.text()), span, "not tensors").with_help("destructure tuples with `let (a, b) = ...;` first"));
+                self.err(
+                    Diagnostic::error(
+                        "E0601",
+                        format!("`{}` needs tensors, found {x} and {y}", op.text()),
+                        span,
+                        "not tensors",
+                    )
+                    .with_help("destructure tuples with `let (a, b) = ...;` first"),
+                );
                 return mk(TKind::Bin(op, Box::new(a), Box::new(b)), Ty::Error);
             }
         };
         let sec = join(ta.secrecy, tb.secrecy);
-        let is_cmp = matches!(op, BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne);
+        let is_cmp = matches!(
+            op,
+            BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge | BinOp::Eq | BinOp::Ne
+        );
         if !is_cmp && (ta.elem == Elem::Bool || tb.elem == Elem::Bool) {
-            self.err(Diagnostic::error("E0601", format!("arithmetic `{}` on a bool", op.text()), span, "bool operand").with_help("bools only appear as `if` conditions"));
+            self.err(
+                Diagnostic::error(
+                    "E0601",
+                    format!("arithmetic `{}` on a bool", op.text()),
+                    span,
+                    "bool operand",
+                )
+                .with_help("bools only appear as `if` conditions"),
+            );
             return mk(TKind::Bin(op, Box::new(a), Box::new(b)), Ty::Error);
         }
         if op == BinOp::MatMul && (is_any(&ta.shape) || is_any(&tb.shape)) {
@@ -775,12 +1160,24 @@ impl<'m> Checker<'m> {
         if op == BinOp::MatMul {
             return match shape::matmul(&ta.shape, &tb.shape) {
                 Ok(s) => {
-                    let k = if ta.shape.len() == 2 { &ta.shape[1] } else { &ta.shape[0] };
+                    let k = if ta.shape.len() == 2 {
+                        &ta.shape[1]
+                    } else {
+                        &ta.shape[0]
+                    };
                     let range = match k {
                         Dim::Const(k) => rg::scale(rg::mul(ta.range, tb.range), *k as f64),
                         _ => None,
                     };
-                    mk(TKind::MatMul(Box::new(a), Box::new(b)), Ty::Tensor(TensorType { elem: Elem::F64, shape: s, secrecy: sec, range }))
+                    mk(
+                        TKind::MatMul(Box::new(a), Box::new(b)),
+                        Ty::Tensor(TensorType {
+                            elem: Elem::F64,
+                            shape: s,
+                            secrecy: sec,
+                            range,
+                        }),
+                    )
                 }
                 Err(m) => {
                     self.err(Diagnostic::error("E0302", format!("matrix product shapes do not match: {m}"), span, "in this product").with_help("`a @ b` needs a's last dim equal to b's first; use `.T` to transpose (e.g. `x @ w.T` for logits)"));
@@ -811,7 +1208,15 @@ impl<'m> Checker<'m> {
             BinOp::Mul => rg::mul(ta.range, tb.range),
             BinOp::Div => {
                 if tb.secrecy == Secrecy::Secret {
-                    self.err(Diagnostic::error("E0403", "division by a secret value", b.span, "secret divisor").with_help(secrecy::HELP_DIV));
+                    self.err(
+                        Diagnostic::error(
+                            "E0403",
+                            "division by a secret value",
+                            b.span,
+                            "secret divisor",
+                        )
+                        .with_help(secrecy::HELP_DIV),
+                    );
                 }
                 rg::div(ta.range, tb.range)
             }
@@ -821,7 +1226,9 @@ impl<'m> Checker<'m> {
                     _ => None,
                 };
                 match exp {
-                    Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 64.0 => rg::powi(ta.range, n as u32),
+                    Some(n) if n >= 0.0 && n.fract() == 0.0 && n <= 64.0 => {
+                        rg::powi(ta.range, n as u32)
+                    }
                     _ if sec == Secrecy::Public => None,
                     _ => {
                         self.err(
@@ -834,18 +1241,54 @@ impl<'m> Checker<'m> {
             }
             _ => Some(Range::new(0.0, 1.0)),
         };
-        mk(TKind::Bin(op, Box::new(a), Box::new(b)), Ty::Tensor(TensorType { elem, shape, secrecy: sec, range }))
+        mk(
+            TKind::Bin(op, Box::new(a), Box::new(b)),
+            Ty::Tensor(TensorType {
+                elem,
+                shape,
+                secrecy: sec,
+                range,
+            }),
+        )
     }
 
-    fn index(&mut self, frame: &mut Frame, a: TExpr, items: &[ast::IndexItem], span: Span) -> TExpr {
+    fn index(
+        &mut self,
+        frame: &mut Frame,
+        a: TExpr,
+        items: &[ast::IndexItem],
+        span: Span,
+    ) -> TExpr {
         let mk = |kind, ty| TExpr { kind, ty, span };
-        let Ty::Tensor(t) = a.ty.clone() else { return mk(TKind::Index(Box::new(a), vec![]), Ty::Error) };
+        let Ty::Tensor(t) = a.ty.clone() else {
+            return mk(TKind::Index(Box::new(a), vec![]), Ty::Error);
+        };
         if is_any(&t.shape) {
-            self.err(Diagnostic::error("E0303", "indexing a rank-polymorphic `[..]` tensor", span, "rank unknown here").with_help("`[..]` parameters only support elementwise operations"));
+            self.err(
+                Diagnostic::error(
+                    "E0303",
+                    "indexing a rank-polymorphic `[..]` tensor",
+                    span,
+                    "rank unknown here",
+                )
+                .with_help("`[..]` parameters only support elementwise operations"),
+            );
             return mk(TKind::Index(Box::new(a), vec![]), Ty::Error);
         }
         if items.len() > t.shape.len() {
-            self.err(Diagnostic::error("E0303", format!("{} indices for a tensor of rank {}", items.len(), t.shape.len()), span, "too many indices").with_help(format!("the value has shape {}", shape_text(&t.shape))));
+            self.err(
+                Diagnostic::error(
+                    "E0303",
+                    format!(
+                        "{} indices for a tensor of rank {}",
+                        items.len(),
+                        t.shape.len()
+                    ),
+                    span,
+                    "too many indices",
+                )
+                .with_help(format!("the value has shape {}", shape_text(&t.shape))),
+            );
             return mk(TKind::Index(Box::new(a), vec![]), Ty::Error);
         }
         let mut out = vec![];
@@ -863,7 +1306,10 @@ impl<'m> Checker<'m> {
                     out.push(TIndex::Full);
                 }
                 ast::IndexItem::Range(lo, hi) => {
-                    let (l, h) = (self.const_int(frame.module, lo, "a slice bound"), self.const_int(frame.module, hi, "a slice bound"));
+                    let (l, h) = (
+                        self.const_int(frame.module, lo, "a slice bound"),
+                        self.const_int(frame.module, hi, "a slice bound"),
+                    );
                     let (Some(l), Some(h)) = (l, h) else {
                         ok = false;
                         continue;
@@ -871,8 +1317,13 @@ impl<'m> Checker<'m> {
                     let bad = l < 0 || h <= l || matches!(d, Dim::Const(n) if h as u64 > *n);
                     if bad {
                         self.err(
-                            Diagnostic::error("E0307", format!("slice {l}:{h} is out of bounds for axis {i} of size {d}"), lo.span.to(hi.span), "bad slice")
-                                .with_help("slices are `lo:hi` with 0 <= lo < hi <= size"),
+                            Diagnostic::error(
+                                "E0307",
+                                format!("slice {l}:{h} is out of bounds for axis {i} of size {d}"),
+                                lo.span.to(hi.span),
+                                "bad slice",
+                            )
+                            .with_help("slices are `lo:hi` with 0 <= lo < hi <= size"),
                         );
                         ok = false;
                         continue;
@@ -891,7 +1342,15 @@ impl<'m> Checker<'m> {
                         continue;
                     };
                     if v < 0 || matches!(d, Dim::Const(n) if v as u64 >= *n) {
-                        self.err(Diagnostic::error("E0307", format!("index {v} is out of bounds for axis {i} of size {d}"), x.span, "bad index").with_help("indices go from 0 to size - 1"));
+                        self.err(
+                            Diagnostic::error(
+                                "E0307",
+                                format!("index {v} is out of bounds for axis {i} of size {d}"),
+                                x.span,
+                                "bad index",
+                            )
+                            .with_help("indices go from 0 to size - 1"),
+                        );
                         ok = false;
                         continue;
                     }
@@ -899,45 +1358,84 @@ impl<'m> Checker<'m> {
                 }
             }
         }
-        let ty = if ok { Ty::Tensor(TensorType { shape, ..t }) } else { Ty::Error };
+        let ty = if ok {
+            Ty::Tensor(TensorType { shape, ..t })
+        } else {
+            Ty::Error
+        };
         mk(TKind::Index(Box::new(a), out), ty)
     }
 
     fn dims_arg(&mut self, frame: &mut Frame, e: &Expr) -> Option<Dim> {
         if let ExprKind::Path(p) = &e.kind {
-            if p.len() == 1 && frame.dim_syms.contains(&p[0].name) && frame.lookup(&p[0].name).is_none() {
+            if p.len() == 1
+                && frame.dim_syms.contains(&p[0].name)
+                && frame.lookup(&p[0].name).is_none()
+            {
                 return Some(Dim::Sym(p[0].name.clone()));
             }
         }
         let v = self.const_int(frame.module, e, "a dimension")?;
         if v < 0 {
-            self.err(Diagnostic::error("E0004", format!("negative dimension {v}"), e.span, "negative").with_help("dimensions are non-negative"));
+            self.err(
+                Diagnostic::error(
+                    "E0004",
+                    format!("negative dimension {v}"),
+                    e.span,
+                    "negative",
+                )
+                .with_help("dimensions are non-negative"),
+            );
             return None;
         }
         Some(Dim::Const(v as u64))
     }
 
     fn call(&mut self, frame: &mut Frame, p: &[Ident], args: &[Expr], span: Span) -> TExpr {
-        let err_ty = |span| TExpr { kind: TKind::Const(0.0), ty: Ty::Error, span };
+        let err_ty = |span| TExpr {
+            kind: TKind::Const(0.0),
+            ty: Ty::Error,
+            span,
+        };
         let target = self.resolve_path(frame.module, p);
         let name = p.last().map(|i| i.name.clone()).unwrap_or_default();
         match target {
             Target::Def(m, n, DefKind::Fn) => {
                 let targs: Vec<TExpr> = args.iter().map(|a| self.expr(frame, a)).collect();
-                let Some(q) = self.check_fn(m, &n, Some(span)) else { return err_ty(span) };
+                let Some(q) = self.check_fn(m, &n, Some(span)) else {
+                    return err_ty(span);
+                };
                 self.instantiate(&q, targs, span)
             }
             Target::Def(m, n, DefKind::Approx | DefKind::Poly) => {
                 if args.len() != 1 {
-                    self.err(Diagnostic::error("E0201", format!("`{n}` takes 1 argument, found {}", args.len()), span, "wrong number of arguments").with_help("an approximation is applied elementwise to one tensor"));
+                    self.err(
+                        Diagnostic::error(
+                            "E0201",
+                            format!("`{n}` takes 1 argument, found {}", args.len()),
+                            span,
+                            "wrong number of arguments",
+                        )
+                        .with_help("an approximation is applied elementwise to one tensor"),
+                    );
                     return err_ty(span);
                 }
                 let a = self.expr(frame, &args[0]);
-                let Some(q) = self.approx_def(m, &n) else { return err_ty(span) };
+                let Some(q) = self.approx_def(m, &n) else {
+                    return err_ty(span);
+                };
                 self.apply_approx(&q, a, span)
             }
             Target::Def(_, n, _) => {
-                self.err(Diagnostic::error("E0105", format!("`{n}` is not a function"), span, "called here").with_help("only `fn`s, `approx`/`poly` items and builtins can be called"));
+                self.err(
+                    Diagnostic::error(
+                        "E0105",
+                        format!("`{n}` is not a function"),
+                        span,
+                        "called here",
+                    )
+                    .with_help("only `fn`s, `approx`/`poly` items and builtins can be called"),
+                );
                 err_ty(span)
             }
             Target::BadModule(_) => {
@@ -947,7 +1445,15 @@ impl<'m> Checker<'m> {
             Target::NotFound if p.len() == 1 => {
                 if let Some(b) = Builtin::exact_by_name(&name) {
                     if args.len() != 1 {
-                        self.err(Diagnostic::error("E0201", format!("`{name}` takes 1 argument, found {}", args.len()), span, "wrong number of arguments").with_help(format!("write `{name}(x)`")));
+                        self.err(
+                            Diagnostic::error(
+                                "E0201",
+                                format!("`{name}` takes 1 argument, found {}", args.len()),
+                                span,
+                                "wrong number of arguments",
+                            )
+                            .with_help(format!("write `{name}(x)`")),
+                        );
                         return err_ty(span);
                     }
                     let a = self.expr(frame, &args[0]);
@@ -971,11 +1477,38 @@ impl<'m> Checker<'m> {
         let mk = |kind, ty| TExpr { kind, ty, span };
         if args.len() != f.params.len() {
             self.err(
-                Diagnostic::error("E0201", format!("`{q}` takes {} argument{}, found {}", f.params.len(), if f.params.len() == 1 { "" } else { "s" }, args.len()), span, "wrong number of arguments")
-                    .with_note(f.span, "defined here")
-                    .with_help(format!("the signature is ({})", f.params.iter().map(|p| format!("{}: {}", f.locals[*p as usize].name, f.locals[*p as usize].ty)).collect::<Vec<_>>().join(", "))),
+                Diagnostic::error(
+                    "E0201",
+                    format!(
+                        "`{q}` takes {} argument{}, found {}",
+                        f.params.len(),
+                        if f.params.len() == 1 { "" } else { "s" },
+                        args.len()
+                    ),
+                    span,
+                    "wrong number of arguments",
+                )
+                .with_note(f.span, "defined here")
+                .with_help(format!(
+                    "the signature is ({})",
+                    f.params
+                        .iter()
+                        .map(|p| format!(
+                            "{}: {}",
+                            f.locals[*p as usize].name, f.locals[*p as usize].ty
+                        ))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )),
             );
-            return mk(TKind::Call { func: q.to_string(), args, dims: vec![] }, Ty::Error);
+            return mk(
+                TKind::Call {
+                    func: q.to_string(),
+                    args,
+                    dims: vec![],
+                },
+                Ty::Error,
+            );
         }
         let mut binding = BTreeMap::new();
         let mut any_shape: Option<Vec<Dim>> = None;
@@ -991,26 +1524,59 @@ impl<'m> Checker<'m> {
             let mut problem = None;
             if is_any(&pt.shape) {
                 match &any_shape {
-                    Some(prev) if *prev != at.shape => problem = Some(format!("all `[..]` arguments must have the same shape: {} vs {}", shape_text(prev), shape_text(&at.shape))),
+                    Some(prev) if *prev != at.shape => {
+                        problem = Some(format!(
+                            "all `[..]` arguments must have the same shape: {} vs {}",
+                            shape_text(prev),
+                            shape_text(&at.shape)
+                        ))
+                    }
                     _ => any_shape = Some(at.shape.clone()),
                 }
             } else if pt.shape.len() != at.shape.len() {
-                problem = Some(format!("expected rank {} {}, found {}", pt.shape.len(), shape_text(&pt.shape), shape_text(&at.shape)));
+                problem = Some(format!(
+                    "expected rank {} {}, found {}",
+                    pt.shape.len(),
+                    shape_text(&pt.shape),
+                    shape_text(&at.shape)
+                ));
             } else {
                 for (dd, ad) in pt.shape.iter().zip(&at.shape) {
                     if let Err(m) = shape::unify_dim(dd, ad, &f.dim_syms, &mut binding) {
-                        problem = Some(format!("{m} (parameter shape {}, argument shape {})", shape_text(&pt.shape), shape_text(&at.shape)));
+                        problem = Some(format!(
+                            "{m} (parameter shape {}, argument shape {})",
+                            shape_text(&pt.shape),
+                            shape_text(&at.shape)
+                        ));
                         break;
                     }
                 }
             }
             if let Some(m) = problem {
-                self.err(Diagnostic::error("E0301", format!("argument `{}` of `{q}` has the wrong shape: {m}", pinfo.name), a.span, "this argument").with_help("symbolic dims in a signature must be the same wherever they appear"));
+                self.err(
+                    Diagnostic::error(
+                        "E0301",
+                        format!(
+                            "argument `{}` of `{q}` has the wrong shape: {m}",
+                            pinfo.name
+                        ),
+                        a.span,
+                        "this argument",
+                    )
+                    .with_help(
+                        "symbolic dims in a signature must be the same wherever they appear",
+                    ),
+                );
                 ok = false;
                 continue;
             }
             if pt.range.is_some() {
-                if !self.check_range(at.range, pt.range.unwrap(), a.span, &format!("parameter `{}` of `{q}`", pinfo.name)) {
+                if !self.check_range(
+                    at.range,
+                    pt.range.unwrap(),
+                    a.span,
+                    &format!("parameter `{}` of `{q}`", pinfo.name),
+                ) {
                     ok = false;
                 }
             }
@@ -1027,12 +1593,37 @@ impl<'m> Checker<'m> {
             }
         }
         if !ok {
-            return mk(TKind::Call { func: q.to_string(), args, dims: vec![] }, Ty::Error);
+            return mk(
+                TKind::Call {
+                    func: q.to_string(),
+                    args,
+                    dims: vec![],
+                },
+                Ty::Error,
+            );
         }
-        let declared_sec = self.find_fn_decl(q).and_then(|i| if let Item::Fn(fd) = i { fd.ret.as_ref().and_then(|r| r.secrecy) } else { None });
-        let ret = subst_ty(&f.ret, &binding, any_shape.as_deref(), declared_sec.unwrap_or(sec));
+        let declared_sec = self.find_fn_decl(q).and_then(|i| {
+            if let Item::Fn(fd) = i {
+                fd.ret.as_ref().and_then(|r| r.secrecy)
+            } else {
+                None
+            }
+        });
+        let ret = subst_ty(
+            &f.ret,
+            &binding,
+            any_shape.as_deref(),
+            declared_sec.unwrap_or(sec),
+        );
         let dims: Vec<(String, Dim)> = binding.into_iter().collect();
-        mk(TKind::Call { func: q.to_string(), args, dims }, ret)
+        mk(
+            TKind::Call {
+                func: q.to_string(),
+                args,
+                dims,
+            },
+            ret,
+        )
     }
 
     fn find_fn_decl(&self, q: &str) -> Option<&'m Item> {
@@ -1046,7 +1637,13 @@ impl<'m> Checker<'m> {
         None
     }
 
-    fn check_range(&mut self, actual: Option<Range>, needed: Range, span: Span, what: &str) -> bool {
+    fn check_range(
+        &mut self,
+        actual: Option<Range>,
+        needed: Range,
+        span: Span,
+        what: &str,
+    ) -> bool {
         match actual {
             None => {
                 self.err(
@@ -1069,18 +1666,34 @@ impl<'m> Checker<'m> {
     fn apply_approx(&mut self, q: &str, a: TExpr, span: Span) -> TExpr {
         let def = self.approxes[q].clone();
         let mk = |kind, ty| TExpr { kind, ty, span };
-        let Ty::Tensor(t) = a.ty.clone() else { return mk(TKind::Approx(q.to_string(), Box::new(a)), Ty::Error) };
-        if !self.check_range(t.range, def.domain, a.span, &format!("the approximation `{q}`")) {
+        let Ty::Tensor(t) = a.ty.clone() else {
+            return mk(TKind::Approx(q.to_string(), Box::new(a)), Ty::Error);
+        };
+        if !self.check_range(
+            t.range,
+            def.domain,
+            a.span,
+            &format!("the approximation `{q}`"),
+        ) {
             return mk(TKind::Approx(q.to_string(), Box::new(a)), Ty::Error);
         }
         let r = rg::intersect(t.range.unwrap(), def.domain);
         let out = rg::sample(|x| def.eval(x), r);
-        mk(TKind::Approx(q.to_string(), Box::new(a)), Ty::Tensor(TensorType { elem: Elem::F64, range: out, ..t }))
+        mk(
+            TKind::Approx(q.to_string(), Box::new(a)),
+            Ty::Tensor(TensorType {
+                elem: Elem::F64,
+                range: out,
+                ..t
+            }),
+        )
     }
 
     fn exact_builtin(&mut self, b: Builtin, a: TExpr, span: Span) -> TExpr {
         let mk = |kind, ty| TExpr { kind, ty, span };
-        let Ty::Tensor(t) = a.ty.clone() else { return mk(TKind::Builtin(b, vec![a]), Ty::Error) };
+        let Ty::Tensor(t) = a.ty.clone() else {
+            return mk(TKind::Builtin(b, vec![a]), Ty::Error);
+        };
         if t.secrecy == Secrecy::Secret {
             let name = b.name();
             let help = match b {
@@ -1088,16 +1701,38 @@ impl<'m> Checker<'m> {
                 Builtin::RowMax => "use `std::math::max_tournament(x)` (composite sign polynomials)".to_string(),
                 _ => format!("declare a polynomial approximation, e.g. `approx {name}_p = {name} on [-8, 8] degree 15;`, or use `std::math`"),
             };
-            self.err(Diagnostic::error("E0404", format!("`{name}` is not a polynomial and cannot be evaluated on a secret value"), span, "secret argument").with_help(help));
+            self.err(
+                Diagnostic::error(
+                    "E0404",
+                    format!(
+                        "`{name}` is not a polynomial and cannot be evaluated on a secret value"
+                    ),
+                    span,
+                    "secret argument",
+                )
+                .with_help(help),
+            );
             return mk(TKind::Builtin(b, vec![a]), Ty::Error);
         }
         let ty = match b {
             Builtin::Softmax => {
                 if t.shape.is_empty() {
-                    self.err(Diagnostic::error("E0303", "softmax needs at least a vector", span, "scalar").with_help("softmax normalises over the last axis"));
+                    self.err(
+                        Diagnostic::error(
+                            "E0303",
+                            "softmax needs at least a vector",
+                            span,
+                            "scalar",
+                        )
+                        .with_help("softmax normalises over the last axis"),
+                    );
                     return mk(TKind::Builtin(b, vec![a]), Ty::Error);
                 }
-                TensorType { range: Some(Range::new(0.0, 1.0)), elem: Elem::F64, ..t }
+                TensorType {
+                    range: Some(Range::new(0.0, 1.0)),
+                    elem: Elem::F64,
+                    ..t
+                }
             }
             Builtin::RowMax => {
                 let mut s = t.shape.clone();
@@ -1106,7 +1741,11 @@ impl<'m> Checker<'m> {
                 }
                 TensorType { shape: s, ..t }
             }
-            _ => TensorType { range: t.range.and_then(|r| rg::sample(|x| b.eval1(x), r)), elem: Elem::F64, ..t },
+            _ => TensorType {
+                range: t.range.and_then(|r| rg::sample(|x| b.eval1(x), r)),
+                elem: Elem::F64,
+                ..t
+            },
         };
         mk(TKind::Builtin(b, vec![a]), Ty::Tensor(ty))
     }
@@ -1119,27 +1758,70 @@ impl<'m> Checker<'m> {
             _ => 1,
         };
         if want != usize::MAX && args.len() != want {
-            self.err(Diagnostic::error("E0201", format!("`{name}` takes {want} argument{}, found {}", if want == 1 { "" } else { "s" }, args.len()), span, "wrong number of arguments").with_help(match name {
-                "sum" | "mean" => "write `sum(x, axis)` with a constant axis".to_string(),
-                "roll" => "write `roll(x, k)`: a cyclic shift of the last axis".to_string(),
-                _ => format!("write `{name}(x)`"),
-            }));
+            self.err(
+                Diagnostic::error(
+                    "E0201",
+                    format!(
+                        "`{name}` takes {want} argument{}, found {}",
+                        if want == 1 { "" } else { "s" },
+                        args.len()
+                    ),
+                    span,
+                    "wrong number of arguments",
+                )
+                .with_help(match name {
+                    "sum" | "mean" => "write `sum(x, axis)` with a constant axis".to_string(),
+                    "roll" => "write `roll(x, k)`: a cyclic shift of the last axis".to_string(),
+                    _ => format!("write `{name}(x)`"),
+                }),
+            );
             return mk(TKind::Const(0.0), Ty::Error);
         }
         match name {
             "zeros" | "ones" => {
                 let dims: Vec<Option<Dim>> = args.iter().map(|a| self.dims_arg(frame, a)).collect();
-                let Some(shape) = dims.into_iter().collect::<Option<Vec<Dim>>>() else { return mk(TKind::Const(0.0), Ty::Error) };
+                let Some(shape) = dims.into_iter().collect::<Option<Vec<Dim>>>() else {
+                    return mk(TKind::Const(0.0), Ty::Error);
+                };
                 let v = if name == "zeros" { 0.0 } else { 1.0 };
-                let b = if name == "zeros" { Builtin::Zeros } else { Builtin::Ones };
-                let dim_exprs = shape.iter().map(|d| TExpr { kind: TKind::DimValue(d.clone()), ty: scalar_pub(None), span }).collect();
-                mk(TKind::Builtin(b, dim_exprs), Ty::Tensor(TensorType { elem: Elem::F64, shape, secrecy: Secrecy::Public, range: Some(Range::point(v)) }))
+                let b = if name == "zeros" {
+                    Builtin::Zeros
+                } else {
+                    Builtin::Ones
+                };
+                let dim_exprs = shape
+                    .iter()
+                    .map(|d| TExpr {
+                        kind: TKind::DimValue(d.clone()),
+                        ty: scalar_pub(None),
+                        span,
+                    })
+                    .collect();
+                mk(
+                    TKind::Builtin(b, dim_exprs),
+                    Ty::Tensor(TensorType {
+                        elem: Elem::F64,
+                        shape,
+                        secrecy: Secrecy::Public,
+                        range: Some(Range::point(v)),
+                    }),
+                )
             }
             "rowsum" => {
                 let a = self.expr(frame, &args[0]);
-                let Ty::Tensor(t) = a.ty.clone() else { return mk(TKind::Const(0.0), Ty::Error) };
+                let Ty::Tensor(t) = a.ty.clone() else {
+                    return mk(TKind::Const(0.0), Ty::Error);
+                };
                 if t.shape.is_empty() || is_any(&t.shape) {
-                    self.err(Diagnostic::error("E0303", "`rowsum` needs a tensor of known rank >= 1", a.span, "scalar or rank-polymorphic").with_help("`rowsum(x)` sums the last axis and keeps it with size 1"));
+                    self.err(
+                        Diagnostic::error(
+                            "E0303",
+                            "`rowsum` needs a tensor of known rank >= 1",
+                            a.span,
+                            "scalar or rank-polymorphic",
+                        )
+                        .with_help("`rowsum(x)` sums the last axis and keeps it with size 1"),
+                    );
                     return mk(TKind::Const(0.0), Ty::Error);
                 }
                 let mut shape = t.shape.clone();
@@ -1149,17 +1831,39 @@ impl<'m> Checker<'m> {
                     Dim::Const(n) => rg::scale(t.range, n as f64),
                     _ => None,
                 };
-                mk(TKind::Builtin(Builtin::RowSum, vec![a]), Ty::Tensor(TensorType { shape, range, elem: Elem::F64, ..t }))
+                mk(
+                    TKind::Builtin(Builtin::RowSum, vec![a]),
+                    Ty::Tensor(TensorType {
+                        shape,
+                        range,
+                        elem: Elem::F64,
+                        ..t
+                    }),
+                )
             }
             "rows" | "cols" => {
                 let a = self.expr(frame, &args[0]);
-                let Ty::Tensor(t) = &a.ty else { return mk(TKind::Const(0.0), Ty::Error) };
-                let idx = if name == "rows" { 0 } else { t.shape.len().wrapping_sub(1) };
+                let Ty::Tensor(t) = &a.ty else {
+                    return mk(TKind::Const(0.0), Ty::Error);
+                };
+                let idx = if name == "rows" {
+                    0
+                } else {
+                    t.shape.len().wrapping_sub(1)
+                };
                 match t.shape.get(idx) {
                     Some(Dim::Const(n)) => mk(TKind::Const(*n as f64), scalar_pub(Some(*n as f64))),
                     Some(d) => mk(TKind::DimValue(d.clone()), scalar_pub(None)),
                     None => {
-                        self.err(Diagnostic::error("E0303", format!("`{name}` of a scalar"), a.span, "scalar").with_help("`rows`/`cols` need a tensor of rank >= 1"));
+                        self.err(
+                            Diagnostic::error(
+                                "E0303",
+                                format!("`{name}` of a scalar"),
+                                a.span,
+                                "scalar",
+                            )
+                            .with_help("`rows`/`cols` need a tensor of rank >= 1"),
+                        );
                         mk(TKind::Const(0.0), Ty::Error)
                     }
                 }
@@ -1168,11 +1872,27 @@ impl<'m> Checker<'m> {
                 let a = self.expr(frame, &args[0]);
                 if let Ty::Tensor(t) = &a.ty {
                     if t.secrecy == Secrecy::Secret || !t.shape.is_empty() {
-                        self.err(Diagnostic::error("E0405", "`log2ceil` needs a public scalar", a.span, "not a public scalar").with_help("use it on dimensions, e.g. `log2ceil(cols(x))`"));
+                        self.err(
+                            Diagnostic::error(
+                                "E0405",
+                                "`log2ceil` needs a public scalar",
+                                a.span,
+                                "not a public scalar",
+                            )
+                            .with_help("use it on dimensions, e.g. `log2ceil(cols(x))`"),
+                        );
                         return mk(TKind::Const(0.0), Ty::Error);
                     }
-                    let r = t.range.map(|r| Range::new(r.lo.max(1.0).log2().ceil(), r.hi.max(1.0).log2().ceil()));
-                    return mk(TKind::Builtin(Builtin::Log2Ceil, vec![a.clone()]), Ty::Tensor(TensorType { range: r, ..t.clone() }));
+                    let r = t.range.map(|r| {
+                        Range::new(r.lo.max(1.0).log2().ceil(), r.hi.max(1.0).log2().ceil())
+                    });
+                    return mk(
+                        TKind::Builtin(Builtin::Log2Ceil, vec![a.clone()]),
+                        Ty::Tensor(TensorType {
+                            range: r,
+                            ..t.clone()
+                        }),
+                    );
                 }
                 mk(TKind::Const(0.0), Ty::Error)
             }
@@ -1187,7 +1907,10 @@ impl<'m> Checker<'m> {
                 }
                 let ty = match &a.ty {
                     Ty::Tensor(t) if t.shape.is_empty() => {
-                        self.err(Diagnostic::error("E0303", "`roll` of a scalar", a.span, "scalar").with_help("`roll` shifts the last axis of a tensor"));
+                        self.err(
+                            Diagnostic::error("E0303", "`roll` of a scalar", a.span, "scalar")
+                                .with_help("`roll` shifts the last axis of a tensor"),
+                        );
                         Ty::Error
                     }
                     t => t.clone(),
@@ -1197,14 +1920,40 @@ impl<'m> Checker<'m> {
             _ => {
                 // sum / mean
                 let a = self.expr(frame, &args[0]);
-                let Some(axis) = self.const_int(frame.module, &args[1], "an axis") else { return mk(TKind::Const(0.0), Ty::Error) };
-                let Ty::Tensor(t) = a.ty.clone() else { return mk(TKind::Const(0.0), Ty::Error) };
+                let Some(axis) = self.const_int(frame.module, &args[1], "an axis") else {
+                    return mk(TKind::Const(0.0), Ty::Error);
+                };
+                let Ty::Tensor(t) = a.ty.clone() else {
+                    return mk(TKind::Const(0.0), Ty::Error);
+                };
                 if is_any(&t.shape) {
-                    self.err(Diagnostic::error("E0303", format!("`{name}` over an axis of a rank-polymorphic `[..]` tensor"), a.span, "rank unknown here").with_help("`[..]` parameters only support elementwise operations"));
+                    self.err(
+                        Diagnostic::error(
+                            "E0303",
+                            format!("`{name}` over an axis of a rank-polymorphic `[..]` tensor"),
+                            a.span,
+                            "rank unknown here",
+                        )
+                        .with_help("`[..]` parameters only support elementwise operations"),
+                    );
                     return mk(TKind::Const(0.0), Ty::Error);
                 }
                 if axis < 0 || axis as usize >= t.shape.len() {
-                    self.err(Diagnostic::error("E0304", format!("axis {axis} is out of range for shape {}", shape_text(&t.shape)), args[1].span, "bad axis").with_help(format!("axes go from 0 to {}", t.shape.len().saturating_sub(1))));
+                    self.err(
+                        Diagnostic::error(
+                            "E0304",
+                            format!(
+                                "axis {axis} is out of range for shape {}",
+                                shape_text(&t.shape)
+                            ),
+                            args[1].span,
+                            "bad axis",
+                        )
+                        .with_help(format!(
+                            "axes go from 0 to {}",
+                            t.shape.len().saturating_sub(1)
+                        )),
+                    );
                     return mk(TKind::Const(0.0), Ty::Error);
                 }
                 let axis = axis as usize;
@@ -1218,8 +1967,20 @@ impl<'m> Checker<'m> {
                         _ => None,
                     }
                 };
-                let b = if name == "sum" { Builtin::Sum(axis) } else { Builtin::Mean(axis) };
-                mk(TKind::Builtin(b, vec![a]), Ty::Tensor(TensorType { shape, range, elem: Elem::F64, ..t }))
+                let b = if name == "sum" {
+                    Builtin::Sum(axis)
+                } else {
+                    Builtin::Mean(axis)
+                };
+                mk(
+                    TKind::Builtin(b, vec![a]),
+                    Ty::Tensor(TensorType {
+                        shape,
+                        range,
+                        elem: Elem::F64,
+                        ..t
+                    }),
+                )
             }
         }
     }
@@ -1227,14 +1988,35 @@ impl<'m> Checker<'m> {
     fn public_scalar(&mut self, e: &TExpr, what: &str) {
         if let Ty::Tensor(t) = &e.ty {
             if t.secrecy == Secrecy::Secret {
-                self.err(Diagnostic::error("E0402", format!("{what} is secret"), e.span, "secret value").with_help(secrecy::HELP_LOOP));
+                self.err(
+                    Diagnostic::error("E0402", format!("{what} is secret"), e.span, "secret value")
+                        .with_help(secrecy::HELP_LOOP),
+                );
             } else if !t.shape.is_empty() {
-                self.err(Diagnostic::error("E0303", format!("{what} must be a scalar, found shape {}", shape_text(&t.shape)), e.span, "not a scalar").with_help("use a parameter, a number or `rows(x)`"));
+                self.err(
+                    Diagnostic::error(
+                        "E0303",
+                        format!(
+                            "{what} must be a scalar, found shape {}",
+                            shape_text(&t.shape)
+                        ),
+                        e.span,
+                        "not a scalar",
+                    )
+                    .with_help("use a parameter, a number or `rows(x)`"),
+                );
             }
         }
     }
 
-    fn for_loop(&mut self, frame: &mut Frame, iter: &ast::LoopIter, carry: &[ast::Carry], body: &ast::Block, span: Span) -> TExpr {
+    fn for_loop(
+        &mut self,
+        frame: &mut Frame,
+        iter: &ast::LoopIter,
+        carry: &[ast::Carry],
+        body: &ast::Block,
+        span: Span,
+    ) -> TExpr {
         // carried initial values are evaluated outside the loop
         let inits: Vec<TExpr> = carry.iter().map(|c| self.expr(frame, &c.init)).collect();
         let mut carried_tys: Vec<Ty> = vec![];
@@ -1245,7 +2027,20 @@ impl<'m> Checker<'m> {
                 if let Some(ann) = &c.ty {
                     if let Some(s) = ann.secrecy {
                         if s == Secrecy::Public && t.secrecy == Secrecy::Secret {
-                            self.err(Diagnostic::error("E0405", format!("carried state `{}` is declared public but starts secret", c.name.name), ann.span, "declared public").with_help("drop the `public` qualifier; secret state stays secret"));
+                            self.err(
+                                Diagnostic::error(
+                                    "E0405",
+                                    format!(
+                                        "carried state `{}` is declared public but starts secret",
+                                        c.name.name
+                                    ),
+                                    ann.span,
+                                    "declared public",
+                                )
+                                .with_help(
+                                    "drop the `public` qualifier; secret state stays secret",
+                                ),
+                            );
                         }
                         t.secrecy = join(t.secrecy, s);
                     }
@@ -1253,7 +2048,8 @@ impl<'m> Checker<'m> {
                         t.range = self.const_range(frame.module, lo, hi, ann.span);
                     }
                     if let Some(sh) = &ann.shape {
-                        let dims: Vec<Dim> = sh.iter().map(|d| self.dim_of(frame.module, d)).collect();
+                        let dims: Vec<Dim> =
+                            sh.iter().map(|d| self.dim_of(frame.module, d)).collect();
                         if dims != t.shape {
                             self.err(Diagnostic::error("E0308", format!("carried state `{}` starts with shape {} but is annotated {}", c.name.name, shape_text(&t.shape), shape_text(&dims)), ann.span, "annotation").with_help("fix the initial value or the annotation"));
                         }
@@ -1276,14 +2072,36 @@ impl<'m> Checker<'m> {
                     let hi_e = self.expr(frame, hi);
                     self.public_scalar(&lo_e, "the loop's lower bound");
                     self.public_scalar(&hi_e, "the loop's upper bound");
-                    let r = match (lo_e.ty.tensor().and_then(|t| t.range), hi_e.ty.tensor().and_then(|t| t.range)) {
-                        (Some(a), Some(b)) if a.lo == a.hi && b.lo == b.hi && b.lo > a.lo => Some(Range::new(a.lo, b.lo - 1.0)),
+                    let r = match (
+                        lo_e.ty.tensor().and_then(|t| t.range),
+                        hi_e.ty.tensor().and_then(|t| t.range),
+                    ) {
+                        (Some(a), Some(b)) if a.lo == a.hi && b.lo == b.hi && b.lo > a.lo => {
+                            Some(Range::new(a.lo, b.lo - 1.0))
+                        }
                         _ => None,
                     };
-                    let v = frame.new_local(&var.name, Ty::Tensor(TensorType { elem: Elem::I64, shape: vec![], secrecy: Secrecy::Public, range: r }));
-                    LoopKind::Range { var: v, lo: lo_e, hi: hi_e }
+                    let v = frame.new_local(
+                        &var.name,
+                        Ty::Tensor(TensorType {
+                            elem: Elem::I64,
+                            shape: vec![],
+                            secrecy: Secrecy::Public,
+                            range: r,
+                        }),
+                    );
+                    LoopKind::Range {
+                        var: v,
+                        lo: lo_e,
+                        hi: hi_e,
+                    }
                 }
-                ast::LoopIter::Batches { vars, sources, size, shuffle } => {
+                ast::LoopIter::Batches {
+                    vars,
+                    sources,
+                    size,
+                    shuffle,
+                } => {
                     let srcs: Vec<TExpr> = sources.iter().map(|s| self.expr(frame, s)).collect();
                     let size_e = self.expr(frame, size);
                     self.public_scalar(&size_e, "the batch size");
@@ -1315,10 +2133,21 @@ impl<'m> Checker<'m> {
                                 }
                                 let mut sh = t.shape.clone();
                                 sh[0] = Dim::Sym(bdim.clone());
-                                Ty::Tensor(TensorType { shape: sh, ..t.clone() })
+                                Ty::Tensor(TensorType {
+                                    shape: sh,
+                                    ..t.clone()
+                                })
                             }
                             Ty::Tensor(_) => {
-                                self.err(Diagnostic::error("E0303", "cannot split a scalar into batches", s.span, "scalar").with_help("`batches` splits tensors along their first axis"));
+                                self.err(
+                                    Diagnostic::error(
+                                        "E0303",
+                                        "cannot split a scalar into batches",
+                                        s.span,
+                                        "scalar",
+                                    )
+                                    .with_help("`batches` splits tensors along their first axis"),
+                                );
                                 Ty::Error
                             }
                             _ => Ty::Error,
@@ -1326,13 +2155,24 @@ impl<'m> Checker<'m> {
                         vs.push(frame.new_local(&v.name, ty));
                     }
                     frame.dim_syms.insert(bdim.clone());
-                    LoopKind::Batches { vars: vs, sources: srcs, size: size_e, shuffle: *shuffle, batch_dim: bdim }
+                    LoopKind::Batches {
+                        vars: vs,
+                        sources: srcs,
+                        size: size_e,
+                        shuffle: *shuffle,
+                        batch_dim: bdim,
+                    }
                 }
             };
             let mut carried = vec![];
             for ((c, init), ty) in carry.iter().zip(&inits).zip(&carried_tys) {
                 let id = frame.new_local(&c.name.name, ty.clone());
-                carried.push(Carried { local: id, name: c.name.name.clone(), init: init.clone(), ty: ty.clone() });
+                carried.push(Carried {
+                    local: id,
+                    name: c.name.name.clone(),
+                    init: init.clone(),
+                    ty: ty.clone(),
+                });
             }
             let tb = self.block(frame, body);
             frame.loop_depth -= 1;
@@ -1343,27 +2183,61 @@ impl<'m> Checker<'m> {
                 let results: Vec<(Ty, Span)> = match &tb.tail {
                     None => {
                         self.err(
-                            Diagnostic::error("E0305", "the loop body must end with the next carried state", body.span, "no final expression")
-                                .with_help(format!("end the body with `({})`", carry.iter().map(|c| c.name.name.as_str()).collect::<Vec<_>>().join(", "))),
+                            Diagnostic::error(
+                                "E0305",
+                                "the loop body must end with the next carried state",
+                                body.span,
+                                "no final expression",
+                            )
+                            .with_help(format!(
+                                "end the body with `({})`",
+                                carry
+                                    .iter()
+                                    .map(|c| c.name.name.as_str())
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            )),
                         );
                         vec![]
                     }
                     Some(t) if carry.len() == 1 => vec![(t.ty.clone(), t.span)],
                     Some(t) => match (&t.kind, &t.ty) {
-                        (TKind::Tuple(es), _) if es.len() == carry.len() => es.iter().map(|e| (e.ty.clone(), e.span)).collect(),
-                        (_, Ty::Tuple(ts)) if ts.len() == carry.len() => ts.iter().map(|x| (x.clone(), t.span)).collect(),
+                        (TKind::Tuple(es), _) if es.len() == carry.len() => {
+                            es.iter().map(|e| (e.ty.clone(), e.span)).collect()
+                        }
+                        (_, Ty::Tuple(ts)) if ts.len() == carry.len() => {
+                            ts.iter().map(|x| (x.clone(), t.span)).collect()
+                        }
                         (_, Ty::Error) => vec![],
                         _ => {
                             self.err(
-                                Diagnostic::error("E0306", format!("the loop carries {} values but the body gives {}", carry.len(), t.ty), t.span, "wrong arity")
-                                    .with_help(format!("end the body with `({})`", carry.iter().map(|c| c.name.name.as_str()).collect::<Vec<_>>().join(", "))),
+                                Diagnostic::error(
+                                    "E0306",
+                                    format!(
+                                        "the loop carries {} values but the body gives {}",
+                                        carry.len(),
+                                        t.ty
+                                    ),
+                                    t.span,
+                                    "wrong arity",
+                                )
+                                .with_help(format!(
+                                    "end the body with `({})`",
+                                    carry
+                                        .iter()
+                                        .map(|c| c.name.name.as_str())
+                                        .collect::<Vec<_>>()
+                                        .join(", ")
+                                )),
                             );
                             vec![]
                         }
                     },
                 };
                 for (i, (rty, rspan)) in results.iter().enumerate() {
-                    let (Ty::Tensor(rt), Ty::Tensor(ct)) = (rty, &carried_tys[i]) else { continue };
+                    let (Ty::Tensor(rt), Ty::Tensor(ct)) = (rty, &carried_tys[i]) else {
+                        continue;
+                    };
                     if rt.shape != ct.shape {
                         self.err(
                             Diagnostic::error("E0305", format!("carried state `{}` changes shape: {} before the iteration, {} after", carry[i].name.name, shape_text(&ct.shape), shape_text(&rt.shape)), *rspan, "new value here")
@@ -1398,7 +2272,15 @@ impl<'m> Checker<'m> {
                 1 => carried_tys[0].clone(),
                 _ => Ty::Tuple(carried_tys.clone()),
             };
-            return TExpr { kind: TKind::Loop(Box::new(TLoop { kind, carried, body: tb })), ty, span };
+            return TExpr {
+                kind: TKind::Loop(Box::new(TLoop {
+                    kind,
+                    carried,
+                    body: tb,
+                })),
+                ty,
+                span,
+            };
         }
     }
 
@@ -1406,7 +2288,14 @@ impl<'m> Checker<'m> {
 
     pub fn check_main(mut self, main: usize) -> (Option<CheckedProgram>, Vec<Diagnostic>) {
         let m = &self.mods[main];
-        let mut frame = Frame { module: main, in_fn: false, locals: vec![], scopes: vec![HashMap::new()], dim_syms: HashSet::new(), loop_depth: 0 };
+        let mut frame = Frame {
+            module: main,
+            in_fn: false,
+            locals: vec![],
+            scopes: vec![HashMap::new()],
+            dim_syms: HashSet::new(),
+            loop_depth: 0,
+        };
         let mut inputs = vec![];
         // library modules: only declarations
         for (mi, md) in self.mods.iter().enumerate() {
@@ -1416,11 +2305,24 @@ impl<'m> Checker<'m> {
             for it in &md.ast.items {
                 let bad = match it {
                     Item::Input { span, .. } => Some(*span),
-                    Item::Stmt(Stmt::Let { span, .. }) | Item::Stmt(Stmt::Output { span, .. }) => Some(*span),
+                    Item::Stmt(Stmt::Let { span, .. }) | Item::Stmt(Stmt::Output { span, .. }) => {
+                        Some(*span)
+                    }
                     _ => None,
                 };
                 if let Some(s) = bad {
-                    self.diags.push(Diagnostic::error("E0106", format!("module `{}` is a library and cannot have inputs or statements", md.path), s, "only allowed in the main program").with_help("libraries contain `fn`, `param`, `approx` and `poly` items"));
+                    self.diags.push(
+                        Diagnostic::error(
+                            "E0106",
+                            format!(
+                                "module `{}` is a library and cannot have inputs or statements",
+                                md.path
+                            ),
+                            s,
+                            "only allowed in the main program",
+                        )
+                        .with_help("libraries contain `fn`, `param`, `approx` and `poly` items"),
+                    );
                 }
             }
         }
@@ -1443,7 +2345,15 @@ impl<'m> Checker<'m> {
         }
         for o in self.overrides.keys() {
             if !self.param_vals.contains_key(o) {
-                self.diags.push(Diagnostic::error("E0101", format!("`--param {o}` names no parameter of this program"), m.ast.span, "in this program").with_help("parameters are declared with `param NAME: int = ...;`"));
+                self.diags.push(
+                    Diagnostic::error(
+                        "E0101",
+                        format!("`--param {o}` names no parameter of this program"),
+                        m.ast.span,
+                        "in this program",
+                    )
+                    .with_help("parameters are declared with `param NAME: int = ...;`"),
+                );
             }
         }
         for it in &m.ast.items {
@@ -1457,7 +2367,11 @@ impl<'m> Checker<'m> {
                 if ty.range.is_some() && t.range.is_none() {
                     continue;
                 }
-                inputs.push(CheckedInput { name: name.name.clone(), ty: Ty::Tensor(t), span: *span });
+                inputs.push(CheckedInput {
+                    name: name.name.clone(),
+                    ty: Ty::Tensor(t),
+                    span: *span,
+                });
             }
         }
         let mut body = vec![];
@@ -1468,7 +2382,10 @@ impl<'m> Checker<'m> {
                 }
             }
         }
-        let errors = self.diags.iter().any(|d| d.severity == crate::diagnostics::Severity::Error);
+        let errors = self
+            .diags
+            .iter()
+            .any(|d| d.severity == crate::diagnostics::Severity::Error);
         let mut diags = std::mem::take(&mut self.diags);
         diags.sort_by_key(|d| (d.span.file, d.span.start));
         diags.dedup();

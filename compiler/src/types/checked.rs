@@ -64,7 +64,16 @@ impl Builtin {
     pub fn is_elementwise_exact(self) -> bool {
         matches!(
             self,
-            Builtin::Exp | Builtin::Log | Builtin::Sigmoid | Builtin::Sign | Builtin::Step | Builtin::Inverse | Builtin::Sqrt | Builtin::Tanh | Builtin::Relu | Builtin::Abs
+            Builtin::Exp
+                | Builtin::Log
+                | Builtin::Sigmoid
+                | Builtin::Sign
+                | Builtin::Step
+                | Builtin::Inverse
+                | Builtin::Sqrt
+                | Builtin::Tanh
+                | Builtin::Relu
+                | Builtin::Abs
         )
     }
     /// Scalar evaluation of an elementwise exact function.
@@ -139,7 +148,8 @@ impl ApproxDef {
         match self.basis {
             Basis::Monomial => self.coeffs.iter().rev().fold(0.0, |acc, c| acc * x + c),
             Basis::Chebyshev => {
-                let t = (2.0 * x - self.domain.lo - self.domain.hi) / (self.domain.hi - self.domain.lo);
+                let t =
+                    (2.0 * x - self.domain.lo - self.domain.hi) / (self.domain.hi - self.domain.lo);
                 // Clenshaw
                 let (mut b1, mut b2) = (0.0, 0.0);
                 for &c in self.coeffs.iter().skip(1).rev() {
@@ -177,7 +187,11 @@ pub enum TKind {
     /// apply an approximation from `CheckedProgram::approximations` elementwise
     Approx(String, Box<TExpr>),
     /// call a checked function; `dims` binds its symbolic dims at this call
-    Call { func: String, args: Vec<TExpr>, dims: Vec<(String, Dim)> },
+    Call {
+        func: String,
+        args: Vec<TExpr>,
+        dims: Vec<(String, Dim)>,
+    },
     Index(Box<TExpr>, Vec<TIndex>),
     Tuple(Vec<TExpr>),
     If(Box<TExpr>, TBlock, TBlock),
@@ -203,14 +217,29 @@ pub struct TBlock {
 pub enum TStmt {
     /// bind one local, or destructure a tuple into several
     Let { targets: Vec<LocalId>, value: TExpr },
-    Output { name: String, value: TExpr, against: Option<TExpr>, in_loop: bool },
+    Output {
+        name: String,
+        value: TExpr,
+        against: Option<TExpr>,
+        in_loop: bool,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum LoopKind {
-    Range { var: LocalId, lo: TExpr, hi: TExpr },
+    Range {
+        var: LocalId,
+        lo: TExpr,
+        hi: TExpr,
+    },
     /// mini-batches of the sources (split along axis 0); the batch rows are dim `batch_dim`
-    Batches { vars: Vec<LocalId>, sources: Vec<TExpr>, size: TExpr, shuffle: bool, batch_dim: String },
+    Batches {
+        vars: Vec<LocalId>,
+        sources: Vec<TExpr>,
+        size: TExpr,
+        shuffle: bool,
+        batch_dim: String,
+    },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -302,7 +331,13 @@ impl<'a> Dumper<'a> {
         }
     }
     fn local(&self, id: LocalId) -> String {
-        format!("{}#{id}", self.locals.get(id as usize).map(|l| l.name.as_str()).unwrap_or("?"))
+        format!(
+            "{}#{id}",
+            self.locals
+                .get(id as usize)
+                .map(|l| l.name.as_str())
+                .unwrap_or("?")
+        )
     }
     pub fn block(&mut self, b: &TBlock) {
         for s in &b.stmts {
@@ -322,8 +357,18 @@ impl<'a> Dumper<'a> {
                 let _ = write!(self.out, "let {} : {} = ", names.join(", "), value.ty);
                 self.expr(value);
             }
-            TStmt::Output { name, value, against, in_loop } => {
-                let _ = write!(self.out, "output{} {name} : {} = ", if *in_loop { "[per iteration]" } else { "" }, value.ty);
+            TStmt::Output {
+                name,
+                value,
+                against,
+                in_loop,
+            } => {
+                let _ = write!(
+                    self.out,
+                    "output{} {name} : {} = ",
+                    if *in_loop { "[per iteration]" } else { "" },
+                    value.ty
+                );
                 self.expr(value);
                 if let Some(a) = against {
                     self.out.push_str(" against ");
@@ -437,7 +482,13 @@ impl<'a> Dumper<'a> {
                         self.out.push_str("..");
                         self.expr(hi);
                     }
-                    LoopKind::Batches { vars, sources, size, shuffle, batch_dim } => {
+                    LoopKind::Batches {
+                        vars,
+                        sources,
+                        size,
+                        shuffle,
+                        batch_dim,
+                    } => {
                         let v: Vec<String> = vars.iter().map(|x| self.local(*x)).collect();
                         let _ = write!(self.out, "({}) in batches<{batch_dim}>(", v.join(", "));
                         for (i, s) in sources.iter().enumerate() {
@@ -477,7 +528,13 @@ impl CheckedProgram {
     pub fn dump(&self) -> String {
         let mut out = String::new();
         for p in &self.params {
-            let _ = writeln!(out, "param {} : {} = {}", p.name, if p.integer { "int" } else { "real" }, p.value);
+            let _ = writeln!(
+                out,
+                "param {} : {} = {}",
+                p.name,
+                if p.integer { "int" } else { "real" },
+                p.value
+            );
         }
         for i in &self.inputs {
             let _ = writeln!(out, "input {} : {}", i.name, i.ty);
@@ -489,15 +546,23 @@ impl CheckedProgram {
                 a.basis,
                 a.degree(),
                 a.domain,
-                a.exact.map(|e| format!(" approximates {}", e.name())).unwrap_or_default(),
-                a.max_error.map(|e| format!(" (max error {e:.2e})")).unwrap_or_default(),
+                a.exact
+                    .map(|e| format!(" approximates {}", e.name()))
+                    .unwrap_or_default(),
+                a.max_error
+                    .map(|e| format!(" (max error {e:.2e})"))
+                    .unwrap_or_default(),
                 a.out_range
             );
         }
         for f in self.functions.values() {
             out.push_str(&dump_fn(f));
         }
-        let mut d = Dumper { locals: &self.locals, out: String::new(), indent: 0 };
+        let mut d = Dumper {
+            locals: &self.locals,
+            out: String::new(),
+            indent: 0,
+        };
         d.out.push_str("main {");
         d.indent = 1;
         for s in &self.body {
@@ -507,15 +572,30 @@ impl CheckedProgram {
         d.out.push_str("\n}\n");
         out.push_str(&d.out);
         for o in &self.outputs {
-            let _ = writeln!(out, "output {} : {}{}{}", o.name, o.ty, if o.in_loop { " per iteration" } else { "" }, if o.has_labels { " (scored)" } else { "" });
+            let _ = writeln!(
+                out,
+                "output {} : {}{}{}",
+                o.name,
+                o.ty,
+                if o.in_loop { " per iteration" } else { "" },
+                if o.has_labels { " (scored)" } else { "" }
+            );
         }
         out
     }
 }
 
 pub fn dump_fn(f: &CheckedFn) -> String {
-    let mut d = Dumper { locals: &f.locals, out: String::new(), indent: 0 };
-    let ps: Vec<String> = f.params.iter().map(|p| format!("{} : {}", d.local(*p), f.locals[*p as usize].ty)).collect();
+    let mut d = Dumper {
+        locals: &f.locals,
+        out: String::new(),
+        indent: 0,
+    };
+    let ps: Vec<String> = f
+        .params
+        .iter()
+        .map(|p| format!("{} : {}", d.local(*p), f.locals[*p as usize].ty))
+        .collect();
     let _ = write!(d.out, "fn {}({}) -> {}", f.name, ps.join(", "), f.ret);
     if let Some(e) = f.exact {
         let _ = write!(d.out, " approximates {}", e.name());

@@ -31,7 +31,12 @@ impl Compilation {
 
 /// Parse and check `text` (named `name`) with modules from `src`. Parameter overrides use
 /// qualified names (`EPOCHS`, `std::softmax::R`).
-pub fn check_with(name: &str, text: &str, src: &dyn ModuleSource, overrides: BTreeMap<String, f64>) -> Compilation {
+pub fn check_with(
+    name: &str,
+    text: &str,
+    src: &dyn ModuleSource,
+    overrides: BTreeMap<String, f64>,
+) -> Compilation {
     let mut loader = Loader::new(src);
     let main = loader.add_module("main", name, text);
     let parse_errors = !loader.diags.is_empty();
@@ -43,19 +48,45 @@ pub fn check_with(name: &str, text: &str, src: &dyn ModuleSource, overrides: BTr
     if parse_errors {
         // type errors on top of a broken tree are mostly noise; keep those in other lines only
         let lines: Vec<(u32, u32)> = all.iter().map(|d| (d.span.file, d.span.start)).collect();
-        diags.retain(|d| !lines.iter().any(|(f, s)| *f == d.span.file && d.span.start <= *s && *s <= d.span.end));
+        diags.retain(|d| {
+            !lines
+                .iter()
+                .any(|(f, s)| *f == d.span.file && d.span.start <= *s && *s <= d.span.end)
+        });
     }
     all.extend(diags);
     all.sort_by_key(|d| (d.span.file, d.span.start));
-    let program = if all.iter().any(|d| d.severity == crate::diagnostics::Severity::Error) { None } else { program };
-    Compilation { sources: loader.sm, modules: loader.mods, diagnostics: all, program }
+    let program = if all
+        .iter()
+        .any(|d| d.severity == crate::diagnostics::Severity::Error)
+    {
+        None
+    } else {
+        program
+    };
+    Compilation {
+        sources: loader.sm,
+        modules: loader.mods,
+        diagnostics: all,
+        program,
+    }
 }
 
 /// Check a file from disk (modules next to it, stdlib embedded).
-pub fn check_file(path: &std::path::Path, overrides: BTreeMap<String, f64>) -> std::io::Result<Compilation> {
+pub fn check_file(
+    path: &std::path::Path,
+    overrides: BTreeMap<String, f64>,
+) -> std::io::Result<Compilation> {
     let text = std::fs::read_to_string(path)?;
-    let src = FsSource { dir: path.parent().map(|p| p.to_path_buf()) };
-    Ok(check_with(&path.display().to_string(), &text, &src, overrides))
+    let src = FsSource {
+        dir: path.parent().map(|p| p.to_path_buf()),
+    };
+    Ok(check_with(
+        &path.display().to_string(),
+        &text,
+        &src,
+        overrides,
+    ))
 }
 
 /// Check source text with only the stdlib available.

@@ -26,7 +26,10 @@ pub fn neg(a: Option<Range>) -> Option<Range> {
 pub fn mul(a: Option<Range>, b: Option<Range>) -> Option<Range> {
     let (a, b) = (a?, b?);
     let p = [a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi];
-    ok(Range::new(p.iter().cloned().fold(f64::INFINITY, f64::min), p.iter().cloned().fold(f64::NEG_INFINITY, f64::max)))
+    ok(Range::new(
+        p.iter().cloned().fold(f64::INFINITY, f64::min),
+        p.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
+    ))
 }
 pub fn div(a: Option<Range>, b: Option<Range>) -> Option<Range> {
     let b = b?;
@@ -46,7 +49,11 @@ pub fn powi(a: Option<Range>, n: u32) -> Option<Range> {
     }
     let (l, h) = (a.lo.powi(n as i32), a.hi.powi(n as i32));
     if n % 2 == 0 {
-        let lo = if a.lo <= 0.0 && a.hi >= 0.0 { 0.0 } else { l.min(h) };
+        let lo = if a.lo <= 0.0 && a.hi >= 0.0 {
+            0.0
+        } else {
+            l.min(h)
+        };
         ok(Range::new(lo, l.max(h)))
     } else {
         ok(Range::new(l, h))

@@ -22,7 +22,8 @@ impl ModuleSource for FsSource {
     fn load(&self, path: &[String]) -> Option<(String, String)> {
         if path.first().map(|s| s.as_str()) == Some("std") {
             let rest = path[1..].join("/");
-            return crate::stdlib::source(&rest).map(|t| (format!("stdlib/{rest}.bt"), t.to_string()));
+            return crate::stdlib::source(&rest)
+                .map(|t| (format!("stdlib/{rest}.bt"), t.to_string()));
         }
         let dir = self.dir.as_ref()?;
         let mut p = dir.clone();
@@ -89,7 +90,13 @@ pub struct Loader<'s> {
 
 impl<'s> Loader<'s> {
     pub fn new(src: &'s dyn ModuleSource) -> Self {
-        Loader { src, sm: SourceMap::default(), mods: vec![], diags: vec![], by_path: BTreeMap::new() }
+        Loader {
+            src,
+            sm: SourceMap::default(),
+            mods: vec![],
+            diags: vec![],
+            by_path: BTreeMap::new(),
+        }
     }
 
     /// Parse and register a module, then load its imports (depth first).
@@ -111,15 +118,33 @@ impl<'s> Loader<'s> {
             };
             if let Some(prev) = defs.get(&n.name) {
                 self.diags.push(
-                    Diagnostic::error("E0103", format!("`{}` is defined twice", n.name), n.span, "second definition")
-                        .with_note(prev.span, "first defined here")
-                        .with_help("rename one of them; names in a module must be unique"),
+                    Diagnostic::error(
+                        "E0103",
+                        format!("`{}` is defined twice", n.name),
+                        n.span,
+                        "second definition",
+                    )
+                    .with_note(prev.span, "first defined here")
+                    .with_help("rename one of them; names in a module must be unique"),
                 );
                 continue;
             }
-            defs.insert(n.name.clone(), Def { kind, item: i, span: n.span });
+            defs.insert(
+                n.name.clone(),
+                Def {
+                    kind,
+                    item: i,
+                    span: n.span,
+                },
+            );
         }
-        self.mods.push(ModInfo { path: path.to_string(), file, ast, defs, imports: BTreeMap::new() });
+        self.mods.push(ModInfo {
+            path: path.to_string(),
+            file,
+            ast,
+            defs,
+            imports: BTreeMap::new(),
+        });
         let uses: Vec<(Vec<Ident>, Span)> = self.mods[idx]
             .ast
             .items
@@ -153,11 +178,21 @@ impl<'s> Loader<'s> {
         // whole path is a module?
         if let Some(target) = self.module_index(&names, depth) {
             if target == m || self.mods[target].path == "main" {
-                self.diags.push(Diagnostic::error("E0104", "a module cannot import itself", span, "circular import").with_help("remove this `use`"));
+                self.diags.push(
+                    Diagnostic::error(
+                        "E0104",
+                        "a module cannot import itself",
+                        span,
+                        "circular import",
+                    )
+                    .with_help("remove this `use`"),
+                );
                 return;
             }
             let alias = names.last().cloned().unwrap_or_default();
-            self.mods[m].imports.insert(alias, (Import::Module(target), span));
+            self.mods[m]
+                .imports
+                .insert(alias, (Import::Module(target), span));
             return;
         }
         if names.len() >= 2 {
@@ -167,16 +202,27 @@ impl<'s> Loader<'s> {
                     let last = p.last().map(|i| i.span).unwrap_or(span);
                     let avail: Vec<String> = self.mods[target].defs.keys().cloned().collect();
                     self.diags.push(
-                        Diagnostic::error("E0102", format!("module `{}` has no item `{item}`", self.mods[target].path), last, "not found")
-                            .with_help(format!("available: {}", avail.join(", "))),
+                        Diagnostic::error(
+                            "E0102",
+                            format!("module `{}` has no item `{item}`", self.mods[target].path),
+                            last,
+                            "not found",
+                        )
+                        .with_help(format!("available: {}", avail.join(", "))),
                     );
                     return;
                 }
-                self.mods[m].imports.insert(item.clone(), (Import::Item(target, item), span));
+                self.mods[m]
+                    .imports
+                    .insert(item.clone(), (Import::Item(target, item), span));
                 return;
             }
         }
-        let std_mods = crate::stdlib::MODULES.iter().map(|(n, _)| format!("std::{n}")).collect::<Vec<_>>().join(", ");
+        let std_mods = crate::stdlib::MODULES
+            .iter()
+            .map(|(n, _)| format!("std::{n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
         self.diags.push(
             Diagnostic::error("E0102", format!("cannot find module `{}`", names.join("::")), span, "no such module")
                 .with_help(format!("stdlib modules are {std_mods}; other modules are `NAME.bt` files next to the main file")),

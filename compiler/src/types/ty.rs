@@ -74,7 +74,12 @@ pub struct TensorType {
 
 impl TensorType {
     pub fn scalar(secrecy: Secrecy, range: Option<Range>) -> Self {
-        TensorType { elem: Elem::F64, shape: vec![], secrecy, range }
+        TensorType {
+            elem: Elem::F64,
+            shape: vec![],
+            secrecy,
+            range,
+        }
     }
     pub fn is_scalar(&self) -> bool {
         self.shape.is_empty()
@@ -100,7 +105,11 @@ impl Ty {
     pub fn secrecy(&self) -> Secrecy {
         match self {
             Ty::Tensor(t) => t.secrecy,
-            Ty::Tuple(ts) => ts.iter().map(|t| t.secrecy()).max().unwrap_or(Secrecy::Public),
+            Ty::Tuple(ts) => ts
+                .iter()
+                .map(|t| t.secrecy())
+                .max()
+                .unwrap_or(Secrecy::Public),
             _ => Secrecy::Public,
         }
     }
@@ -122,7 +131,13 @@ pub fn elem_text(e: Elem) -> &'static str {
 }
 
 pub fn shape_text(s: &[Dim]) -> String {
-    format!("[{}]", s.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(", "))
+    format!(
+        "[{}]",
+        s.iter()
+            .map(|d| d.to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
 }
 
 impl fmt::Display for TensorType {
@@ -142,7 +157,14 @@ impl fmt::Display for Ty {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Ty::Tensor(t) => write!(f, "{t}"),
-            Ty::Tuple(ts) => write!(f, "({})", ts.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")),
+            Ty::Tuple(ts) => write!(
+                f,
+                "({})",
+                ts.iter()
+                    .map(|t| t.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
             Ty::Unit => write!(f, "()"),
             Ty::Error => write!(f, "{{error}}"),
         }
