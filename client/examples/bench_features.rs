@@ -19,7 +19,7 @@ fn main() {
         let weights = Weights::synthetic(&config.arch, 1);
         let model = DeiT::new(config, weights);
         let pixels = (0..n * model.arch().pixels_per_image())
-            .map(|i| (i * 2_654_435_761usize >> 7) as u8)
+            .map(|i| ((i * 2_654_435_761usize) >> 7) as u8)
             .collect::<Vec<u8>>();
         (model, pixels)
     } else {

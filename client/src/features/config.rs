@@ -214,13 +214,13 @@ impl ModelConfig {
                 return Err(bad(field, "must be positive"));
             }
         }
-        if a.img_size % a.patch_size != 0 {
+        if !a.img_size.is_multiple_of(a.patch_size) {
             return Err(bad(
                 "architecture.patch_size",
                 format!("{} does not divide img_size {}", a.patch_size, a.img_size),
             ));
         }
-        if a.embed_dim % a.num_heads != 0 {
+        if !a.embed_dim.is_multiple_of(a.num_heads) {
             return Err(bad(
                 "architecture.num_heads",
                 format!("{} does not divide embed_dim {}", a.num_heads, a.embed_dim),
@@ -253,7 +253,7 @@ impl ModelConfig {
             }
             (Some(h), None) => h,
             (None, Some(r)) => {
-                if !(r > 0.0) {
+                if r.is_nan() || r <= 0.0 {
                     return Err(bad("architecture.mlp_ratio", "must be positive"));
                 }
                 (a.embed_dim as f64 * r).round() as usize

@@ -276,7 +276,7 @@ impl DeiT {
 
         // 4. Final norm and pooling.
         let eps = a.layer_norm_eps;
-        if let Some(t) = taps.as_deref_mut() {
+        if let Some(t) = taps {
             let mut all = vec![0.0f32; rows * d];
             layer_norm(&sc.x[..rows * d], &w.norm_w, &w.norm_b, eps, &mut all);
             t.norm = all;

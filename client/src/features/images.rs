@@ -124,9 +124,9 @@ impl ImageSet {
         let is_c = |c: usize| matches!(c, 1 | 3 | 4);
         // (n, c, h, w, channels_last)
         let (n, c, h, w, last) = match shape.as_slice() {
-            &[n, h, w] => (n, 1, h, w, false),
-            &[n, c, h, w] if is_c(c) => (n, c, h, w, false),
-            &[n, h, w, c] if is_c(c) => (n, c, h, w, true),
+            [n, h, w] => (*n, 1, *h, *w, false),
+            [n, c, h, w] if is_c(*c) => (*n, *c, *h, *w, false),
+            [n, h, w, c] if is_c(*c) => (*n, *c, *h, *w, true),
             _ => {
                 return Err(img_err(
                     path,
@@ -237,7 +237,7 @@ impl ImageSet {
                     let mut fs = Vec::new();
                     walk_pngs(sd, &mut fs)?;
                     fs.sort();
-                    labels.extend(std::iter::repeat(ci).take(fs.len()));
+                    labels.extend(std::iter::repeat_n(ci, fs.len()));
                     files.extend(fs);
                     classes.push(sd.file_name().unwrap().to_string_lossy().into_owned());
                 }
