@@ -31,7 +31,17 @@ impl ChebyshevSeries {
         let n = degree + 1;
         let half_width = (b - a) / 2.0;
         let mid = (a + b) / 2.0;
-        let node = |j: usize| (std::f64::consts::PI * (j as f64 + 0.5) / n as f64).cos();
+        // u_j = cos(π(j + 1/2)/n), with u_{n-1-j} = -u_j set exactly (not recomputed), so
+        // that an odd or even f sees exactly symmetric points.
+        let node = |j: usize| {
+            if 2 * j + 1 > n {
+                -(std::f64::consts::PI * ((n - 1 - j) as f64 + 0.5) / n as f64).cos()
+            } else if 2 * j + 1 == n {
+                0.0
+            } else {
+                (std::f64::consts::PI * (j as f64 + 0.5) / n as f64).cos()
+            }
+        };
         let values: Vec<f64> = (0..n).map(|j| f(mid + half_width * node(j))).collect();
         // u_{n-1-j} = -u_j: pair the nodes so parity is exact.
         let pairs = n / 2;

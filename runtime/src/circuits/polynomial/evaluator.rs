@@ -204,7 +204,23 @@ impl<'e> PowerBasis<'e> {
         self.ensure(a)?;
         self.ensure(b)?;
         let ev = self.eval;
-        let mut prod = ev.mul_relin(&self.powers[&a], &self.powers[&b])?;
+        let (ta, tb) = (&self.powers[&a], &self.powers[&b]);
+        let level = ta.level().min(tb.level());
+        let q = ev.context().params().q()[level] as f64;
+        // With primes far from the scales (e.g. mixed 50/60-bit primes under a 2^45 scale)
+        // the power scales s_a·s_b/q would shrink geometrically and drown in the rounding
+        // noise. Then multiply T_b first by the integer X = round(s_1·q / (s_a·s_b)) (no
+        // level: an integer product), so that T_i lands near the input scale s_1. The
+        // recorded scale s_b·X is exact since X is an integer.
+        let reference = self.powers[&1].scale();
+        let natural = ta.scale() * tb.scale() / q;
+        let mut prod = if natural < reference / 2.0 {
+            let x = (reference / natural).round();
+            let tb = ev.mul_const_with_scale(&ev.drop_to_level(tb, level)?, 1.0, x)?;
+            ev.mul_relin(ta, &tb)?
+        } else {
+            ev.mul_relin(ta, tb)?
+        };
         if self.basis == Basis::Chebyshev {
             // T_{a+b} = 2·T_a·T_b − T_{a−b}, the subtraction done before the rescale.
             prod = ev.mul_integer(&prod, 2);
