@@ -12,7 +12,8 @@
 //! "vs exact input"). Measured on N = 2^12, scale 2^40, 3 runs (min): Chebyshev random
 //! series deg 7: 26.3, deg 15: 23.0, deg 30: 22.7, deg 63 on [-8,8]: 20.5, deg 119: 20.6,
 //! deg 255: 16.4; sigmoid deg 63: 25.7; power series deg 1..63: 27.7 → 24.7; mixed primes
-//! (2^45 scale) deg 7/31/100: 28.9/27.2/23.9. Floors sit ~2 bits below.
+//! (2^45 scale) deg 7/31/100: 28.9/27.2/23.9; 60-bit primes, 2^58 scale, EvalMod-like cos
+//! deg 63: 41.6. Floors sit ~2 bits below.
 
 use std::sync::Arc;
 
@@ -481,4 +482,26 @@ fn edge_cases_and_errors() {
     ));
     let nan = PowerSeries::new(vec![1.0, f64::NAN]);
     assert!(pe.evaluate_power(&ct, &nan, scale).is_err());
+}
+
+/// EvalMod-like use: 60-bit primes, input scale 2^58 (scales near but not equal to primes,
+/// constants above 2^63 once scaled), target = input scale as bootstrapping asks. Precision
+/// must rise well above what a 2^40 scale allows: nothing in the evaluator caps it.
+#[test]
+fn large_primes_eval_mod_like() {
+    let lit = literal("poly-60", vec![61, 60, 60, 60, 60, 60, 60, 60, 60], 58, 3);
+    let mut f = fixture(lit);
+    let (k, r) = (12.0, 3);
+    let g = move |u: f64| (2.0 * std::f64::consts::PI * (k * u - 0.25) / 2f64.powi(r)).cos();
+    let series = ChebyshevSeries::interpolate(g, -1.0, 1.0, 63);
+    let scale = f.ctx.params().default_scale();
+    assert_eq!(PolynomialEvaluator::depth_chebyshev(&series), 6);
+    check_chebyshev(
+        &mut f,
+        &series,
+        scale,
+        false,
+        36.0,
+        "60-bit primes, eval-mod cos deg 63",
+    );
 }

@@ -390,6 +390,10 @@ impl<'a> PolynomialEvaluator<'a> {
         if deg == 0 {
             return Ok(Value::Const(p[0]));
         }
+        if level >= pb.top {
+            // Not reachable when the level comes from the reported depth.
+            return Err(CkksError::NoLevelLeft);
+        }
         let ev = self.eval;
         let q_next = ev.context().params().q()[level + 1] as f64;
         let leaf_fits =
