@@ -27,6 +27,12 @@ pub struct Args {
     /// Slots (default: full, N/2).
     #[arg(long)]
     slots: Option<usize>,
+    /// Bootstrapping iterations to measure (2 = META-BTS: one extra bootstrap of the error).
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    iterations: Vec<usize>,
+    /// log2 of the error amplification between iterations.
+    #[arg(long, default_value_t = 12)]
+    boost: u32,
     /// Timed repetitions (median reported).
     #[arg(long, default_value_t = 1)]
     reps: usize,
@@ -44,6 +50,7 @@ struct Row {
     threads: usize,
     op: &'static str,
     input: &'static str,
+    iterations: usize,
     target_level: usize,
     ms: f64,
     precision_min_bits: f64,
@@ -99,14 +106,19 @@ pub fn run(args: Args) -> miette::Result<()> {
     let boot = Bootstrapper::new(ctx.clone(), cfg, Arc::new(keys)).map_err(|e| miette!("{e}"))?;
     spinner.finish_and_clear();
     let enc = Encoder::new(ctx.clone());
-    let mut encryptor = Encryptor::with_public_key(ctx.clone(), pk).into_diagnostic()?;
+    // The data owner encrypts with the secret key (fresh noise ≈ 2^-31 at scale 2^40), so the
+    // table measures the bootstrapping error rather than the encryption noise.
+    let _ = pk;
+    let mut encryptor = Encryptor::with_secret_key(ctx.clone(), &sk).into_diagnostic()?;
     let dec = Decryptor::new(ctx.clone(), &sk).into_diagnostic()?;
     let targets = if args.targets.is_empty() { vec![boot.max_target_level(), 0] } else { args.targets.clone() };
     let scale = ctx.params().default_scale();
     let mut rows = Vec::new();
     for &t in &threads {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build().into_diagnostic()?;
+        for &iterations in &args.iterations {
         for &target in &targets {
+            let target = if iterations > 1 { target.min(boot.max_target_level() - 1) } else { target };
             for input in ["complex", "real"] {
                 let z: Vec<Complex64> = match input {
                     "complex" => random_complex(slots, 1.0),
@@ -121,7 +133,7 @@ pub fn run(args: Args) -> miette::Result<()> {
                 let mut out = None;
                 for _ in 0..args.reps.max(1) {
                     let s = Instant::now();
-                    let r = pool.install(|| boot.bootstrap(&ct, target)).map_err(|e| miette!("{e}"))?;
+                    let r = pool.install(|| boot.bootstrap_iterated(&ct, target, iterations, args.boost)).map_err(|e| miette!("{e}"))?;
                     times.push(s.elapsed().as_secs_f64() * 1e3);
                     out = Some(r);
                 }
@@ -137,6 +149,7 @@ pub fn run(args: Args) -> miette::Result<()> {
                     threads: t,
                     op: "bootstrap",
                     input,
+                    iterations,
                     target_level: target,
                     ms: times[times.len() / 2],
                     precision_min_bits: precision_bits(&z, &got),
@@ -149,22 +162,24 @@ pub fn run(args: Args) -> miette::Result<()> {
                 });
             }
         }
+        }
     }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows).into_diagnostic()?);
         return Ok(());
     }
     println!(
-        "{:<18} {:>6} {:>6} {:>7} {:>7} {:>7} {:>11} {:>8} {:>8} {:>9} {:>9} {:>9}",
-        "set", "N", "slots", "threads", "target", "input", "median ms", "min bits", "mean bits", "key MiB", "keygen s", "peak MiB"
+        "{:<18} {:>6} {:>6} {:>7} {:>5} {:>7} {:>7} {:>11} {:>8} {:>8} {:>9} {:>9} {:>9}",
+        "set", "N", "slots", "threads", "iters", "target", "input", "median ms", "min bits", "mean bits", "key MiB", "keygen s", "peak MiB"
     );
     for r in &rows {
         println!(
-            "{:<18} {:>6} {:>6} {:>7} {:>7} {:>7} {:>11.1} {:>8.1} {:>8.1} {:>9.0} {:>9.1} {:>9.0}",
+            "{:<18} {:>6} {:>6} {:>7} {:>5} {:>7} {:>7} {:>11.1} {:>8.1} {:>8.1} {:>9.0} {:>9.1} {:>9.0}",
             r.set,
             r.n,
             r.slots,
             r.threads,
+            r.iterations,
             r.target_level,
             r.input,
             r.ms,

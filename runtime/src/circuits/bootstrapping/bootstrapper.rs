@@ -405,6 +405,41 @@ impl Bootstrapper {
         }
     }
 
+    /// Iterated bootstrapping (META-BTS): bootstrap, subtract the result from the input to get
+    /// the bootstrapping error, amplify it by `2^boost_log2` (an exact integer product at level
+    /// 0), bootstrap it one level higher, scale it back down with one constant product and
+    /// add it. Each extra iteration costs one bootstrap and adds up to `boost_log2` bits; the
+    /// amplified error must stay below 1, so `boost_log2` must be below the precision of one
+    /// bootstrap. The target must leave one level for the scaling: at most
+    /// `max_target_level() - 1` when `iterations > 1`.
+    pub fn bootstrap_iterated(
+        &self,
+        ct: &Ciphertext,
+        target_level: usize,
+        iterations: usize,
+        boost_log2: u32,
+    ) -> Result<Ciphertext, BootstrapError> {
+        let eval = &self.eval;
+        let max = self.max_target_level();
+        if iterations > 1 && target_level + 1 > max {
+            return Err(BootstrapError::TargetTooHigh {
+                target: target_level + 1,
+                max,
+            });
+        }
+        let mut out = self.bootstrap(ct, target_level)?;
+        let base = eval.drop_to_level(&eval.relinearize(ct)?, 0)?;
+        for _ in 1..iterations.max(1) {
+            let err = eval.sub(&base, &eval.drop_to_level(&out, 0)?)?;
+            let amplified = eval.mul_integer(&err, 1i64 << boost_log2.min(40));
+            let fixed = self.bootstrap(&amplified, target_level + 1)?;
+            let fixed =
+                eval.rescale(&eval.mul_const(&fixed, 2f64.powi(-(boost_log2.min(40) as i32)))?)?;
+            out = eval.add(&out, &fixed)?;
+        }
+        Ok(out)
+    }
+
     /// Refreshes `ct` to `target_level` (≤ [`max_target_level`](Self::max_target_level)),
     /// keeping its scale and slot count.
     pub fn bootstrap(
