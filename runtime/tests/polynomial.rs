@@ -139,7 +139,9 @@ fn test_coeffs(degree: usize, seed: u64) -> Vec<f64> {
 #[test]
 fn interpolation_errors_within_bounds() {
     let sigmoid = |x: f64| 1.0 / (1.0 + (-x).exp());
-    let cases: [(&str, Box<dyn Fn(f64) -> f64>, f64, f64, usize, f64); 5] = [
+    // (what, f, a, b, degree, bound on the sup-norm error)
+    type Case = (&'static str, Box<dyn Fn(f64) -> f64>, f64, f64, usize, f64);
+    let cases: [Case; 5] = [
         (
             "exp [-4,4] deg 31",
             Box::new(f64::exp),
@@ -278,7 +280,12 @@ fn check_chebyshev(
     let ct = f.encrypt(&x, level);
     let pe = PolynomialEvaluator::new(&f.eval);
     let depth = PolynomialEvaluator::depth_chebyshev(series);
+    let start = std::time::Instant::now();
     let out = pe.evaluate_chebyshev(&ct, series, target).unwrap();
+    eprintln!(
+        "MEASURED {what}: depth {depth}, {:.0} ms",
+        start.elapsed().as_secs_f64() * 1e3
+    );
     check_shape(&out, level, depth, target, what);
     let got = f.decrypt(&out);
     // Against the series at the exact inputs (includes the encryption noise of the input
