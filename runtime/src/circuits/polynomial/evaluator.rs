@@ -367,7 +367,14 @@ impl<'a> PolynomialEvaluator<'a> {
         let degree = coeffs.len() - 1;
         let k = 1usize << optimal_split(bit_len(degree));
         let mut powers = PowerBasis::new(self.eval, basis, x);
-        match self.node(&mut powers, coeffs, level, target_scale, k)? {
+        let value = self.node(&mut powers, coeffs, level, target_scale, k)?;
+        #[cfg(test)]
+        POWERS_USED.with(|used| {
+            let mut keys: Vec<usize> = powers.powers.keys().copied().collect();
+            keys.sort_unstable();
+            *used.borrow_mut() = keys;
+        });
+        match value {
             Value::Ct(mut out) => {
                 snap(&mut out, target_scale);
                 debug_assert_eq!(out.level(), level);
@@ -449,6 +456,12 @@ impl<'a> PolynomialEvaluator<'a> {
     }
 }
 
+#[cfg(test)]
+thread_local! {
+    /// Indices of the powers the last evaluation on this thread computed.
+    static POWERS_USED: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Degree after dropping negligible coefficients.
 fn effective_degree(coeffs: &[f64]) -> usize {
     clean(coeffs).map(|c| c.len() - 1).unwrap_or(0)
@@ -470,6 +483,43 @@ mod tests {
             let got = series(&q, u) * t8 + series(&r, u);
             assert!((want - got).abs() < 1e-12, "{want} vs {got}");
         }
+    }
+
+    #[test]
+    fn odd_and_even_series_skip_opposite_powers() {
+        use crate::ckks::{presets, Context, Encoder, Encryptor, KeyGenerator, Params};
+        use std::sync::Arc;
+        let ctx = Context::new(Params::new_insecure_for_tests(presets::test_insecure()).unwrap());
+        let mut keygen = KeyGenerator::new(ctx.clone());
+        let sk = keygen.gen_secret_key();
+        let evk = keygen.gen_evaluation_keys(&sk, &keygen.manifest_for_rotations(&[], false));
+        let eval = Evaluator::new(ctx.clone(), Arc::new(evk)).unwrap();
+        let enc = Encoder::new(ctx.clone());
+        let mut encryptor = Encryptor::with_secret_key(ctx.clone(), &sk).unwrap();
+        let scale = ctx.params().default_scale();
+        let pt = enc.encode(&[0.3, -0.7], ctx.max_level(), scale).unwrap();
+        let ct = encryptor.encrypt(&pt);
+        let pe = PolynomialEvaluator::new(&eval);
+        let used = || POWERS_USED.with(|u| u.borrow().clone());
+
+        let odd = ChebyshevSeries::interpolate(f64::sin, -1.0, 1.0, 31);
+        pe.evaluate_chebyshev(&ct, &odd, scale).unwrap();
+        let powers = used();
+        assert!(
+            powers.iter().all(|&i| i % 2 == 1 || i.is_power_of_two()),
+            "odd series computed {powers:?}"
+        );
+        let full = ChebyshevSeries::new((1..=32).map(|k| 1.0 / k as f64).collect(), -1.0, 1.0);
+        pe.evaluate_chebyshev(&ct, &full, scale).unwrap();
+        assert!(used().len() > powers.len(), "{:?} vs {powers:?}", used());
+
+        let even = ChebyshevSeries::interpolate(f64::cos, -1.0, 1.0, 30);
+        pe.evaluate_chebyshev(&ct, &even, scale).unwrap();
+        let powers = used();
+        assert!(
+            powers.iter().all(|&i| i % 2 == 0 || i == 1),
+            "even series computed {powers:?}"
+        );
     }
 
     #[test]
