@@ -29,6 +29,18 @@
 //! * split: `q` is evaluated for level `ℓ+1` and scale `S·q_{ℓ+1} / scale(T_m)`, multiplied
 //!   by `T_m` (scale `S·q_{ℓ+1}`) and rescaled to `S`; `r` is evaluated for `(ℓ, S)`.
 //!
+//! Power scales are `s_a·s_b/q`; when primes are far above the scales (mixed 50/60-bit
+//! primes under a 2^45 scale) they would shrink level after level, so `T_b` is first
+//! multiplied by an integer (no level) bringing `T_{a+b}` back near the input scale.
+//!
+//! # Limitations
+//!
+//! * A scale well *above* the primes (say 2^60 under 40-bit primes) makes power scales grow
+//!   (`s²/q > s`); nothing can shrink a scale without a level, so keep the input scale at
+//!   most about the size of the primes the powers consume (bootstrapping: scale ≈ prime).
+//! * Precision for high degrees is bounded by conditioning: the rescale noise of `T_2`
+//!   reaches `T_k` amplified by up to `k²/4` near `u = ±1`.
+//!
 //! The only scale the code sets by hand is after a rescale (or at the end), replacing a
 //! float that differs from the intended value by a few ulps (checked < 1e-12 relative) with
 //! that value, so that rounding in `f64` does not accumulate.
