@@ -99,27 +99,45 @@ impl NttTable {
 
     /// Forward NTT leaving outputs in `[0, 4q)`.
     pub fn forward_lazy(&self, a: &mut [u64]) {
-        debug_assert_eq!(a.len(), self.n);
-        let m_ = &self.modulus;
-        let q = m_.value();
-        let two_q = 2 * q;
+        assert_eq!(a.len(), self.n);
+        let m_ = self.modulus;
+        let two_q = 2 * m_.value();
         let n = self.n;
+        let roots = &self.roots[..n];
+        #[inline(always)]
+        fn butterfly(x: &mut u64, y: &mut u64, w: ShoupConst, m_: &Modulus, two_q: u64) {
+            let mut u = *x;
+            if u >= two_q {
+                u -= two_q;
+            }
+            let v = m_.mul_shoup_lazy(*y, w);
+            *x = u + v;
+            *y = u + two_q - v;
+        }
         let mut t = n;
         let mut m = 1;
         while m < n {
             t >>= 1;
-            for i in 0..m {
-                let w = self.roots[m + i];
-                let j1 = 2 * i * t;
-                let (lo, hi) = a[j1..j1 + 2 * t].split_at_mut(t);
-                for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
-                    let mut u = *x;
-                    if u >= two_q {
-                        u -= two_q;
+            if t >= 4 {
+                for (i, block) in a.chunks_exact_mut(2 * t).enumerate() {
+                    let w = roots[m + i];
+                    let (lo, hi) = block.split_at_mut(t);
+                    for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
+                        butterfly(x, y, w, &m_, two_q);
                     }
-                    let v = m_.mul_shoup_lazy(*y, w);
-                    *x = u + v;
-                    *y = u + two_q - v;
+                }
+            } else if t == 2 {
+                for (block, &w) in a.chunks_exact_mut(4).zip(&roots[m..2 * m]) {
+                    let (lo, hi) = block.split_at_mut(2);
+                    let (x0, x1) = lo.split_at_mut(1);
+                    let (y0, y1) = hi.split_at_mut(1);
+                    butterfly(&mut x0[0], &mut y0[0], w, &m_, two_q);
+                    butterfly(&mut x1[0], &mut y1[0], w, &m_, two_q);
+                }
+            } else {
+                for (pair, &w) in a.chunks_exact_mut(2).zip(&roots[m..2 * m]) {
+                    let (x, y) = pair.split_at_mut(1);
+                    butterfly(&mut x[0], &mut y[0], w, &m_, two_q);
                 }
             }
             m <<= 1;
@@ -128,36 +146,47 @@ impl NttTable {
 
     /// In-place inverse NTT; input in `[0, 2q)`, output in `[0, q)`.
     pub fn inverse(&self, a: &mut [u64]) {
-        debug_assert_eq!(a.len(), self.n);
-        let m_ = &self.modulus;
+        assert_eq!(a.len(), self.n);
+        let m_ = self.modulus;
         let q = m_.value();
         let two_q = 2 * q;
         let n = self.n;
+        let inv_roots = &self.inv_roots[..n];
+        #[inline(always)]
+        fn butterfly(x: &mut u64, y: &mut u64, w: ShoupConst, m_: &Modulus, two_q: u64) {
+            let u = *x;
+            let v = *y;
+            let mut s = u + v;
+            if s >= two_q {
+                s -= two_q;
+            }
+            *x = s;
+            *y = m_.mul_shoup_lazy(u + two_q - v, w);
+        }
         let mut t = 1;
         let mut m = n;
         while m > 1 {
             let h = m >> 1;
-            let mut j1 = 0;
-            for i in 0..h {
-                let w = self.inv_roots[h + i];
-                let (lo, hi) = a[j1..j1 + 2 * t].split_at_mut(t);
-                for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
-                    let u = *x;
-                    let v = *y;
-                    let mut s = u + v;
-                    if s >= two_q {
-                        s -= two_q;
-                    }
-                    *x = s;
-                    *y = m_.mul_shoup_lazy(u + two_q - v, w);
+            if t == 1 {
+                for (pair, &w) in a.chunks_exact_mut(2).zip(&inv_roots[h..2 * h]) {
+                    let (x, y) = pair.split_at_mut(1);
+                    butterfly(&mut x[0], &mut y[0], w, &m_, two_q);
                 }
-                j1 += 2 * t;
+            } else {
+                for (i, block) in a.chunks_exact_mut(2 * t).enumerate() {
+                    let w = inv_roots[h + i];
+                    let (lo, hi) = block.split_at_mut(t);
+                    for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
+                        butterfly(x, y, w, &m_, two_q);
+                    }
+                }
             }
             t <<= 1;
             m = h;
         }
+        let n_inv = self.n_inv;
         for x in a.iter_mut() {
-            let v = m_.mul_shoup_lazy(*x, self.n_inv);
+            let v = m_.mul_shoup_lazy(*x, n_inv);
             *x = if v >= q { v - q } else { v };
         }
     }
