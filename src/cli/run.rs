@@ -185,11 +185,17 @@ pub fn run(args: Args) -> Result<()> {
         println!("== approximate vs exact");
         for (a, e) in results[0].outputs.iter().zip(&results[1].outputs) {
             if let (Some(x), Some(y)) = (a.values.last(), e.values.last()) {
-                let d = x
-                    .iter()
-                    .zip(y.iter())
-                    .map(|(p, q)| (p - q).abs())
-                    .fold(0.0, f64::max);
+                let d =
+                    x.iter()
+                        .zip(y.iter())
+                        .map(|(p, q)| (p - q).abs())
+                        .fold(0.0, |m: f64, d| {
+                            if m.is_nan() || d.is_nan() {
+                                f64::NAN
+                            } else {
+                                m.max(d)
+                            }
+                        });
                 print!("output {}: max |approx - exact| {d:.3e}", a.name);
                 if let (Some(sa), Some(se)) = (a.scores.last(), e.scores.last()) {
                     print!(

@@ -658,6 +658,22 @@ impl<'p, 'o> Interp<'p, 'o> {
 /// Accuracy (argmax) and mean cross-entropy of logits [n, c] against integer labels [n].
 pub fn score(logits: &ArrayD<f64>, labels: &ArrayD<f64>) -> Score {
     let n = logits.shape()[0];
+    if labels.ndim() == 2 {
+        // binary: scores [n, 1] against 0/1 labels [n, 1]
+        let mut correct = 0usize;
+        let mut loss = 0.0;
+        for (&z, &y) in logits.iter().zip(labels.iter()) {
+            if (z > 0.0) == (y > 0.5) {
+                correct += 1;
+            }
+            // log(1 + e^z) - y z, stably
+            loss += z.max(0.0) + (-z.abs()).exp().ln_1p() - y * z;
+        }
+        return Score {
+            accuracy: correct as f64 / n.max(1) as f64,
+            loss: loss / n.max(1) as f64,
+        };
+    }
     let mut correct = 0usize;
     let mut loss = 0.0;
     let labels: Vec<f64> = labels.iter().copied().collect();

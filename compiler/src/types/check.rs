@@ -777,9 +777,13 @@ impl<'m> Checker<'m> {
                 let labels = against.as_ref().map(|a| self.expr(frame, a));
                 if let (Some(l), Ty::Tensor(vt)) = (&labels, &v.ty) {
                     if let Ty::Tensor(lt) = &l.ty {
-                        let ok = vt.shape.len() == 2
+                        let multi = vt.shape.len() == 2
                             && lt.shape.len() == 1
                             && vt.shape[0] == lt.shape[0];
+                        let binary = vt.shape.len() == 2
+                            && vt.shape[1] == Dim::Const(1)
+                            && lt.shape == vt.shape;
+                        let ok = multi || binary;
                         if !ok {
                             self.err(
                                 Diagnostic::error(
@@ -793,7 +797,7 @@ impl<'m> Checker<'m> {
                                     "labels here",
                                 )
                                 .with_help(
-                                    "`against` needs logits [n, classes] and integer labels [n]",
+                                    "`against` needs logits [n, classes] with integer labels [n], or scores [n, 1] with 0/1 labels [n, 1]",
                                 ),
                             );
                         }
