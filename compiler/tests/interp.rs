@@ -306,3 +306,94 @@ fn chebyshev_approx_meets_its_error_target() {
         );
     }
 }
+
+fn tiny(src: &str) -> blindtune_compiler::CheckedProgram {
+    let c = types::check_source("tiny.bt", src);
+    let r = c.rendered_diagnostics();
+    c.program.unwrap_or_else(|| panic!("{r}"))
+}
+
+fn tensor(v: Vec<f64>, shape: &[usize], integer: bool) -> interp::Tensor {
+    interp::Tensor {
+        data: ndarray::ArrayD::from_shape_vec(shape, v).unwrap(),
+        integer,
+    }
+}
+
+#[test]
+fn data_errors_name_the_tensor() {
+    let p = tiny("param D: int = 3;\ninput x: secret f64[N, D];\ninput y: secret f64[N, 2];\noutput s = x * 2;\n");
+    let mut ds = interp::DataSet::new();
+    ds.insert("x".into(), tensor(vec![0.0; 8], &[2, 4], false));
+    let e = interp::run(&p, &ds, &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("input `x`") && e.contains("axis 1 should be 3"),
+        "{e}"
+    );
+    ds.insert("x".into(), tensor(vec![0.0; 6], &[2, 3], false));
+    let e = interp::run(&p, &ds, &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("`y`") && e.contains("not in the data"), "{e}");
+    ds.insert("y".into(), tensor(vec![0.0, 5.0], &[2], true));
+    let e = interp::run(&p, &ds, &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("input `y`") && e.contains("label 5"), "{e}");
+    ds.insert("y".into(), tensor(vec![0.0, 1.0, 1.0], &[3], true));
+    let e = interp::run(&p, &ds, &Options::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("input `y`") && e.contains("`N` = 2"), "{e}");
+    ds.insert("y".into(), tensor(vec![0.0, 1.0], &[2], true));
+    let r = interp::run(&p, &ds, &Options::default()).unwrap();
+    assert_eq!(r.output("s").unwrap().values[0].shape(), &[2, 3]);
+}
+
+#[test]
+fn range_assumptions_are_checked_at_run_time() {
+    let p = tiny("input x: secret f64[N];\nlet z: in [-1, 1] = x * 2;\noutput z = z;\n");
+    let mut ds = interp::DataSet::new();
+    ds.insert("x".into(), tensor(vec![0.1, 0.7, -0.2], &[3], false));
+    let r = interp::run(&p, &ds, &Options::default()).unwrap();
+    assert_eq!(r.range_checks.len(), 1);
+    assert_eq!(r.range_checks[0].violations, 1);
+    assert!((r.range_checks[0].observed.hi - 1.4).abs() < 1e-12);
+}
+
+#[test]
+fn loops_batches_and_scores() {
+    // 5 rows in batches of 2 (last batch of 1 kept), no shuffle: the carried sum sees all rows
+    let p = tiny(
+        "input x: secret f64[N, 2];\ninput l: public i64[N];\nlet s = for (r) in batches(x) size 2 carry (acc = zeros(2)) { output rows_seen = zeros(rows(r)); acc + sum(r, 0) };\noutput s = s;\noutput logits = x against l;\n",
+    );
+    let mut ds = interp::DataSet::new();
+    ds.insert(
+        "x".into(),
+        tensor(
+            vec![1.0, 0.0, 0.0, 1.0, 2.0, 0.0, 0.0, 3.0, 1.0, 1.0],
+            &[5, 2],
+            false,
+        ),
+    );
+    ds.insert(
+        "l".into(),
+        tensor(vec![0.0, 1.0, 1.0, 1.0, 0.0], &[5], true),
+    );
+    let r = interp::run(&p, &ds, &Options::default()).unwrap();
+    let s = &r.output("s").unwrap().values[0];
+    assert_eq!(s.iter().copied().collect::<Vec<_>>(), vec![4.0, 5.0]);
+    let sizes: Vec<usize> = r
+        .output("rows_seen")
+        .unwrap()
+        .values
+        .iter()
+        .map(|v| v.len())
+        .collect();
+    assert_eq!(sizes, vec![2, 2, 1]);
+    // argmax rows: [1,0]->0 ok, [0,1]->1 ok, [2,0]->0 vs 1 wrong, [0,3]->1 ok, [1,1]->0 ok
+    let acc = r.output("logits").unwrap().scores[0].accuracy;
+    assert!((acc - 0.8).abs() < 1e-12, "{acc}");
+}

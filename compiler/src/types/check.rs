@@ -1371,6 +1371,16 @@ impl<'m> Checker<'m> {
     }
 
     fn dims_arg(&mut self, frame: &mut Frame, e: &Expr) -> Option<Dim> {
+        if let ExprKind::Call(p, _) = &e.kind {
+            if p.len() == 1 && (p[0].name == "rows" || p[0].name == "cols") {
+                let t = self.expr(frame, e);
+                return match t.kind {
+                    TKind::DimValue(d) => Some(d),
+                    TKind::Const(v) => Some(Dim::Const(v as u64)),
+                    _ => None,
+                };
+            }
+        }
         if let ExprKind::Path(p) = &e.kind {
             if p.len() == 1
                 && frame.dim_syms.contains(&p[0].name)
