@@ -87,12 +87,12 @@ impl Evaluator {
                 to: level,
             });
         }
-        let mut out = ct.clone();
-        for p in out.parts.iter_mut() {
-            p.truncate_limbs(level + 1);
-        }
-        out.level = level;
-        Ok(out)
+        Ok(Ciphertext {
+            parts: ct.parts.iter().map(|p| p.prefix(level + 1)).collect(),
+            level,
+            scale: ct.scale,
+            slots: ct.slots,
+        })
     }
 
     fn aligned<'a>(
@@ -209,8 +209,10 @@ impl Evaluator {
         out
     }
 
-    fn plain_at(&self, pt: &Plaintext, level: usize) -> Poly {
-        pt.poly.prefix(level + 1)
+    /// The plaintext's polynomial; operations zip limb by limb, so limbs above `level` are
+    /// simply not read (no copy).
+    fn plain_at<'p>(&self, pt: &'p Plaintext, _level: usize) -> &'p Poly {
+        &pt.poly
     }
 
     pub fn add_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
@@ -221,7 +223,7 @@ impl Evaluator {
         out.parts[0].add_assign(
             self.ctx.basis(),
             &self.q_idx(level),
-            &self.plain_at(pt, level),
+            self.plain_at(pt, level),
         );
         Ok(out)
     }
@@ -234,7 +236,7 @@ impl Evaluator {
         out.parts[0].sub_assign(
             self.ctx.basis(),
             &self.q_idx(level),
-            &self.plain_at(pt, level),
+            self.plain_at(pt, level),
         );
         Ok(out)
     }
@@ -322,14 +324,58 @@ impl Evaluator {
     pub fn mul_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
         check_slots(a.slots, pt.slots)?;
         let level = a.level.min(pt.level);
-        let mut out = self.drop_to_level(a, level)?;
         let idx = self.q_idx(level);
-        let p = self.plain_at(pt, level);
-        for part in out.parts.iter_mut() {
-            part.mul_assign(self.ctx.basis(), &idx, &p);
+        let parts = a
+            .parts
+            .iter()
+            .map(|p| Poly::mul_new(self.ctx.basis(), &idx, p, &pt.poly))
+            .collect();
+        Ok(Ciphertext {
+            parts,
+            level,
+            scale: a.scale * pt.scale,
+            slots: a.slots,
+        })
+    }
+
+    /// `acc += a ⊙ pt` in place (the inner loop of linear transforms). `acc` must already hold
+    /// a product at the same level and scale.
+    pub fn mul_plain_add_assign(
+        &self,
+        acc: &mut Ciphertext,
+        a: &Ciphertext,
+        pt: &Plaintext,
+    ) -> Result<(), CkksError> {
+        check_slots(a.slots, pt.slots)?;
+        check_scales(acc.scale, a.scale * pt.scale)?;
+        if a.level < acc.level || pt.level < acc.level || acc.parts.len() != a.parts.len() {
+            return Err(CkksError::InvalidLevelDrop {
+                from: a.level.min(pt.level),
+                to: acc.level,
+            });
         }
-        out.scale = a.scale * pt.scale;
-        Ok(out)
+        let idx = self.q_idx(acc.level);
+        for (o, p) in acc.parts.iter_mut().zip(&a.parts) {
+            o.mul_add_assign(self.ctx.basis(), &idx, p, &pt.poly);
+        }
+        Ok(())
+    }
+
+    /// `acc += b` in place; `b` may be at a higher level (its extra limbs are ignored).
+    pub fn add_assign(&self, acc: &mut Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
+        check_scales(acc.scale, b.scale)?;
+        check_slots(acc.slots, b.slots)?;
+        if b.level < acc.level {
+            *acc = self.drop_to_level(acc, b.level)?;
+        }
+        while acc.parts.len() < b.parts.len() {
+            acc.parts.push(Poly::zero(self.ctx.n(), acc.level + 1));
+        }
+        let idx = self.q_idx(acc.level);
+        for (o, p) in acc.parts.iter_mut().zip(&b.parts) {
+            o.add_assign(self.ctx.basis(), &idx, p);
+        }
+        Ok(())
     }
 
     /// Tensor product of two degree-1 ciphertexts: a degree-2 ciphertext (3 parts).

@@ -145,7 +145,11 @@ impl LinearTransform {
     /// `M·ct` before its final rescale (scale `input · pt_scale`): callers that apply more
     /// key switches (e.g. a conjugation) can do so while the scale is large, where the
     /// key-switching noise is negligible, and rescale afterwards.
-    pub fn evaluate_without_rescale(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
+    pub fn evaluate_without_rescale(
+        &self,
+        eval: &Evaluator,
+        ct: &Ciphertext,
+    ) -> Result<Ciphertext, CkksError> {
         if ct.slots() != self.slots {
             return Err(CkksError::SlotMismatch {
                 left: ct.slots(),
@@ -186,11 +190,10 @@ impl LinearTransform {
         for (&g, terms) in &self.giant {
             let mut inner: Option<Ciphertext> = None;
             for (b, pt) in terms {
-                let t = eval.mul_plain(&rotated[b], pt)?;
-                inner = Some(match inner {
-                    None => t,
-                    Some(x) => eval.add(&x, &t)?,
-                });
+                match inner.as_mut() {
+                    None => inner = Some(eval.mul_plain(&rotated[b], pt)?),
+                    Some(x) => eval.mul_plain_add_assign(x, &rotated[b], pt)?,
+                }
             }
             let inner = inner.expect("every giant step has a term");
             let inner = if g == 0 {
@@ -198,11 +201,14 @@ impl LinearTransform {
             } else {
                 eval.rotate(&inner, (g * self.n1) as i64)?
             };
-            acc = Some(match acc {
-                None => inner,
-                Some(x) => eval.add(&x, &inner)?,
-            });
+            match acc.as_mut() {
+                None => acc = Some(inner),
+                Some(x) => eval.add_assign(x, &inner)?,
+            }
         }
-        acc.ok_or(CkksError::InvalidLevelDrop { from: ct.level(), to: self.level })
+        acc.ok_or(CkksError::InvalidLevelDrop {
+            from: ct.level(),
+            to: self.level,
+        })
     }
 }

@@ -59,11 +59,22 @@ impl BaseConverter {
         let a_mod = (0..total)
             .map(|t| {
                 let mt = basis.modulus(t);
-                from.iter().fold(1u64, |acc, &k| mt.mul(acc, mt.reduce(basis.modulus(k).value())))
+                from.iter().fold(1u64, |acc, &k| {
+                    mt.mul(acc, mt.reduce(basis.modulus(k).value()))
+                })
             })
             .collect();
-        let inv_f64 = from.iter().map(|&i| 1.0 / basis.modulus(i).value() as f64).collect();
-        BaseConverter { from: from.to_vec(), hat_inv, hat_mod, a_mod, inv_f64 }
+        let inv_f64 = from
+            .iter()
+            .map(|&i| 1.0 / basis.modulus(i).value() as f64)
+            .collect();
+        BaseConverter {
+            from: from.to_vec(),
+            hat_inv,
+            hat_mod,
+            a_mod,
+            inv_f64,
+        }
     }
 
     pub fn from(&self) -> &[usize] {
@@ -73,7 +84,13 @@ impl BaseConverter {
     /// Converts the source limbs `input` (coefficient domain, one slice per source limb, in
     /// the order of `from`) to the target limbs `targets`, writing `outputs[t]` for each.
     /// Fast conversion: the result is `x + u·A` for some `0 ≤ u < |A|`.
-    pub fn convert(&self, basis: &RnsBasis, input: &[&[u64]], targets: &[usize], outputs: &mut [&mut [u64]]) {
+    pub fn convert(
+        &self,
+        basis: &RnsBasis,
+        input: &[&[u64]],
+        targets: &[usize],
+        outputs: &mut [&mut [u64]],
+    ) {
         self.convert_impl(basis, input, targets, outputs, false)
     }
 
@@ -81,42 +98,69 @@ impl BaseConverter {
     /// of `x` in `(-A/2, A/2]` (up to a floating-point tie), found by estimating `u` as
     /// `round(Σ_i y_i / a_i)`. ModDown uses it so that division by `P` rounds instead of
     /// carrying an error of up to `|P|` limbs.
-    pub fn convert_centered(&self, basis: &RnsBasis, input: &[&[u64]], targets: &[usize], outputs: &mut [&mut [u64]]) {
+    pub fn convert_centered(
+        &self,
+        basis: &RnsBasis,
+        input: &[&[u64]],
+        targets: &[usize],
+        outputs: &mut [&mut [u64]],
+    ) {
         self.convert_impl(basis, input, targets, outputs, true)
     }
 
-    fn convert_impl(&self, basis: &RnsBasis, input: &[&[u64]], targets: &[usize], outputs: &mut [&mut [u64]], centered: bool) {
+    fn convert_impl(
+        &self,
+        basis: &RnsBasis,
+        input: &[&[u64]],
+        targets: &[usize],
+        outputs: &mut [&mut [u64]],
+        centered: bool,
+    ) {
         let alpha = self.from.len();
         let n = basis.n();
         debug_assert_eq!(input.len(), alpha);
         debug_assert_eq!(targets.len(), outputs.len());
         // y[k*alpha + i] = x_i[k] * Â_i^{-1} mod a_i, coefficient-major for a contiguous inner loop.
-        let mut y = vec![0u64; n * alpha];
-        for (i, x) in input.iter().enumerate() {
-            let m = basis.modulus(self.from[i]);
-            let c = self.hat_inv[i];
-            for (k, &v) in x.iter().enumerate() {
-                y[k * alpha + i] = m.mul_shoup(v, c);
+        let consts: Vec<(crate::ckks::math::Modulus, ShoupConst)> = (0..alpha)
+            .map(|i| (*basis.modulus(self.from[i]), self.hat_inv[i]))
+            .collect();
+        let mut y = Vec::with_capacity(n * alpha);
+        for k in 0..n {
+            for (x, (m, c)) in input.iter().zip(&consts) {
+                y.push(m.mul_shoup(x[k], *c));
             }
         }
         // Multiples of A to subtract: round(Σ y_i / a_i) (exact conversion, centered).
         let multiples: Vec<u8> = if centered {
-            y.chunks_exact(alpha).map(|ys| ys.iter().zip(&self.inv_f64).map(|(&v, &inv)| v as f64 * inv).sum::<f64>().round() as u8).collect()
+            y.chunks_exact(alpha)
+                .map(|ys| {
+                    ys.iter()
+                        .zip(&self.inv_f64)
+                        .map(|(&v, &inv)| v as f64 * inv)
+                        .sum::<f64>()
+                        .round() as u8
+                })
+                .collect()
         } else {
             Vec::new()
         };
-        outputs.par_iter_mut().zip(targets.par_iter()).for_each(|(out, &t)| {
-            let m = basis.modulus(t);
-            let consts = &self.hat_mod[t];
-            convert_one(&y, alpha, consts, m, out);
-            if centered {
-                let a = self.a_mod[t];
-                let table: Vec<u64> = (0..=alpha as u64).map(|r| m.reduce_u128(a as u128 * r as u128)).collect();
-                for (o, &r) in out.iter_mut().zip(&multiples) {
-                    *o = m.sub(*o, table[r as usize]);
+        outputs
+            .par_iter_mut()
+            .zip(targets.par_iter())
+            .for_each(|(out, &t)| {
+                let m = basis.modulus(t);
+                let consts = &self.hat_mod[t];
+                convert_one(&y, alpha, consts, m, out);
+                if centered {
+                    let a = self.a_mod[t];
+                    let table: Vec<u64> = (0..=alpha as u64)
+                        .map(|r| m.reduce_u128(a as u128 * r as u128))
+                        .collect();
+                    for (o, &r) in out.iter_mut().zip(&multiples) {
+                        *o = m.sub(*o, table[r as usize]);
+                    }
                 }
-            }
-        });
+            });
     }
 }
 

@@ -124,6 +124,31 @@ impl Poly {
             });
     }
 
+    /// `a ⊙ b` into a fresh polynomial with `idx.len()` limbs (operands may hold more limbs;
+    /// the extra ones are ignored).
+    pub fn mul_new(basis: &RnsBasis, idx: &[usize], a: &Poly, b: &Poly) -> Poly {
+        let n = a.n;
+        let mut data = Vec::with_capacity(n * idx.len());
+        // SAFETY-free fast path: fill limb by limb in parallel into a zeroed buffer would cost a
+        // memset; collect per-limb vectors instead and concatenate.
+        let limbs: Vec<Vec<u64>> = idx
+            .par_iter()
+            .enumerate()
+            .map(|(j, &i)| {
+                let m = basis.modulus(i);
+                a.limb(j)
+                    .iter()
+                    .zip(b.limb(j))
+                    .map(|(x, y)| m.mul(*x, *y))
+                    .collect()
+            })
+            .collect();
+        for l in limbs {
+            data.extend_from_slice(&l);
+        }
+        Poly { n, data }
+    }
+
     /// `self += a ⊙ b` (NTT domain).
     pub fn mul_add_assign(&mut self, basis: &RnsBasis, idx: &[usize], a: &Poly, b: &Poly) {
         self.par_limbs_mut(idx)

@@ -1,0 +1,27 @@
+//! A fixed key-switching workload (3 relinearization key switches at the top level of `n14`)
+//! for instruction counting with `valgrind --tool=callgrind`.
+use blindtune_runtime::ckks::keyswitch;
+use blindtune_runtime::ckks::*;
+
+fn main() {
+    let ctx = Context::new(Params::new(presets::n14()).unwrap());
+    let mut kg = KeyGenerator::new(ctx.clone());
+    let sk = kg.gen_secret_key();
+    let evk = kg.gen_evaluation_keys(
+        &sk,
+        &KeyManifest {
+            relinearization: true,
+            galois_elements: vec![],
+        },
+    );
+    let key = evk.relinearization_key().unwrap().switching_key();
+    let level = ctx.max_level();
+    let basis = ctx.basis();
+    let d = sampling::Sampler::new().uniform_poly(basis, &basis.q_indices(level));
+    let mut acc = 0u64;
+    for _ in 0..3 {
+        let (a, b) = keyswitch::switch_key(&ctx, level, &d, key);
+        acc ^= a.data()[7] ^ b.data()[11];
+    }
+    println!("{acc}");
+}
