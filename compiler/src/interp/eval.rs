@@ -250,6 +250,9 @@ pub fn run(prog: &CheckedProgram, data: &DataSet, opts: &Options) -> Result<RunR
         it.stmt(&mut frame, s)?;
     }
     let mut range_checks: Vec<RangeViolation> = it.ranges.into_values().collect();
+    for v in range_checks.iter().filter(|v| v.violations > 0) {
+        tracing::warn!(declared = %v.declared, observed = %v.observed, violations = v.violations, "range annotation violated");
+    }
     range_checks.sort_by_key(|r| (r.span.file, r.span.start));
     Ok(RunResult {
         outputs: it.outputs,
@@ -533,10 +536,19 @@ impl<'p, 'o> Interp<'p, 'o> {
                 for v in vs {
                     shape.push(scalar_of(v, span)? as usize);
                 }
+                let total = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                if total.is_none_or(|t| t > 1 << 32) {
+                    return err(span, format!("tensor of shape {shape:?} is too large"));
+                }
                 Value::t(ArrayD::from_elem(
                     IxDyn(&shape),
                     if b == Builtin::Zeros { 0.0 } else { 1.0 },
                 ))
+            }
+            Builtin::Softmax | Builtin::RowMax | Builtin::RowSum | Builtin::Roll
+                if arg(0)?.ndim() == 0 =>
+            {
+                return err(span, format!("`{}` needs a tensor of rank >= 1", b.name()));
             }
             Builtin::Softmax => Value::t(ops::softmax(arg(0)?)),
             Builtin::RowMax => Value::t(ops::row_reduce(arg(0)?, |l| {

@@ -64,6 +64,13 @@ pub fn check_with(
     } else {
         program
     };
+    tracing::debug!(
+        file = name,
+        modules = loader.mods.len(),
+        diagnostics = all.len(),
+        ok = program.is_some(),
+        "checked"
+    );
     Compilation {
         sources: loader.sm,
         modules: loader.mods,
