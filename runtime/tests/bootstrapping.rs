@@ -140,3 +140,47 @@ fn iterated_bootstrap_adds_precision() {
         "{min1:.1}/{mean1:.1} -> {min2:.1}/{mean2:.1}"
     );
 }
+
+#[test]
+fn bootstrapping_keys_round_trip_through_the_file_format() {
+    use blindtune_runtime::ckks::serialization::{FormatError, Serializable};
+    let ctx = Context::new(Params::new_insecure_for_tests(test_boot_insecure()).unwrap());
+    let config = BootstrappingConfig {
+        slots: 8,
+        ..test_boot_config(ctx.n())
+    };
+    let mut kg = KeyGenerator::new(ctx.clone());
+    let sk = kg.gen_secret_key();
+    let keys =
+        BootstrappingKeys::generate(&mut kg, &sk, &Bootstrapper::key_manifest(&ctx, &config), 32);
+    let bytes = keys.to_bytes(&ctx);
+    eprintln!(
+        "MEASURED bootstrapping key file: {:.1} MiB ({} residue bytes)",
+        bytes.len() as f64 / (1 << 20) as f64,
+        keys.size_bytes()
+    );
+    let back = BootstrappingKeys::from_bytes(&ctx, &bytes).unwrap();
+    assert_eq!(back, keys);
+    // The reloaded keys bootstrap.
+    let enc = Encoder::new(ctx.clone());
+    let z = random_complex(8, 1.0);
+    let ct = Encryptor::with_secret_key(ctx.clone(), &sk)
+        .unwrap()
+        .encrypt(
+            &enc.encode_complex(&z, 0, ctx.params().default_scale())
+                .unwrap(),
+        );
+    let boot = Bootstrapper::new(ctx.clone(), config, Arc::new(back)).unwrap();
+    let out = boot.bootstrap(&ct, boot.max_target_level()).unwrap();
+    let got = enc.decode_complex(&Decryptor::new(ctx.clone(), &sk).unwrap().decrypt(&out));
+    assert!(precision_bits(&z, &got) >= 15.0);
+    // Loaders of other kinds refuse it; a secret key is refused as bootstrapping material.
+    assert!(matches!(
+        EvaluationKeys::from_bytes(&ctx, &bytes),
+        Err(FormatError::WrongKind { .. })
+    ));
+    assert!(matches!(
+        BootstrappingKeys::from_bytes(&ctx, &sk.to_bytes(&ctx)),
+        Err(FormatError::SecretKeyRefused)
+    ));
+}

@@ -135,7 +135,8 @@ pub fn mod_down(ctx: &Context, level: usize, mut p: Poly) -> Poly {
     {
         let inputs: Vec<&[u64]> = pp.limbs().collect();
         let mut outs: Vec<&mut [u64]> = conv.data_mut().chunks_mut(n).collect();
-        ctx.moddown_converter().convert_centered(basis, &inputs, &q_idx, &mut outs);
+        ctx.moddown_converter()
+            .convert_centered(basis, &inputs, &q_idx, &mut outs);
     }
     conv.ntt(basis, &q_idx);
     p.truncate_limbs(num_q);

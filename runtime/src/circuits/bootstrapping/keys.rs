@@ -5,8 +5,12 @@
 //! the limbs of `q_0` and `P` (every other limb is zero), the small modulus at which ModRaise
 //! happens. The sparse→dense key is an ordinary switching key under the dense main secret.
 
+use crate::ckks::context::Context;
 use crate::ckks::keygen::KeyGenerator;
 use crate::ckks::keys::{EvaluationKeys, KeyManifest, SecretKey, SwitchingKey};
+use crate::ckks::serialization::codec::{Reader, Writer};
+use crate::ckks::serialization::objects::{read_switching_key, write_switching_key};
+use crate::ckks::serialization::{FormatError, ObjectKind, Serializable};
 
 /// Key material a cloud needs to bootstrap. Contains no secret.
 #[derive(Clone, Debug, PartialEq)]
@@ -63,5 +67,40 @@ impl BootstrappingKeys {
         self.evaluation.size_bytes()
             + self.dense_to_sparse.size_bytes()
             + self.sparse_to_dense.size_bytes()
+    }
+}
+
+/// Stored like every other key file (kind `bootstrapping keys`): the evaluation keys' payload,
+/// then the sparse→dense and dense→sparse switching keys.
+impl Serializable for BootstrappingKeys {
+    const KIND: ObjectKind = ObjectKind::BootstrappingKeys;
+    fn write_payload(&self, w: &mut Writer) {
+        self.evaluation.write_payload(w);
+        write_switching_key(w, &self.sparse_to_dense);
+        write_switching_key(w, &self.dense_to_sparse);
+    }
+    fn read_payload(ctx: &Context, r: &mut Reader<'_>) -> Result<Self, FormatError> {
+        let evaluation = EvaluationKeys::read_payload(ctx, r)?;
+        let sparse_to_dense = read_switching_key(ctx, r)?;
+        let dense_to_sparse = read_switching_key(ctx, r)?;
+        // The encapsulation key must not exist above q_0 (its secret is sparse).
+        for (j, (b, a)) in dense_to_sparse.b.iter().zip(&dense_to_sparse.a).enumerate() {
+            for limb in 0..ctx.basis().num_q() {
+                if (j != 0 || limb != 0)
+                    && (b.limb(limb).iter().any(|&x| x != 0)
+                        || a.limb(limb).iter().any(|&x| x != 0))
+                {
+                    return Err(FormatError::Malformed {
+                        field: "dense-to-sparse key",
+                        reason: format!("digit {j} has data on limb {limb}: the sparse-secret key may only live on q_0 and P"),
+                    });
+                }
+            }
+        }
+        Ok(BootstrappingKeys {
+            evaluation,
+            dense_to_sparse,
+            sparse_to_dense,
+        })
     }
 }

@@ -29,6 +29,7 @@ pub enum ObjectKind {
     EvaluationKeys = 4,
     Plaintext = 5,
     Ciphertext = 6,
+    BootstrappingKeys = 7,
 }
 
 impl ObjectKind {
@@ -40,6 +41,7 @@ impl ObjectKind {
             4 => ObjectKind::EvaluationKeys,
             5 => ObjectKind::Plaintext,
             6 => ObjectKind::Ciphertext,
+            7 => ObjectKind::BootstrappingKeys,
             _ => return None,
         })
     }
@@ -52,6 +54,7 @@ impl ObjectKind {
             ObjectKind::EvaluationKeys => "evaluation keys",
             ObjectKind::Plaintext => "plaintext",
             ObjectKind::Ciphertext => "ciphertext",
+            ObjectKind::BootstrappingKeys => "bootstrapping keys",
         }
     }
 

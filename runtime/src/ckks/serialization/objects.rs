@@ -320,7 +320,7 @@ impl Serializable for SecretKey {
     }
 }
 
-fn write_switching_key(w: &mut Writer, k: &SwitchingKey) {
+pub(crate) fn write_switching_key(w: &mut Writer, k: &SwitchingKey) {
     w.u32(k.b.len() as u32);
     for (b, a) in k.b.iter().zip(&k.a) {
         write_poly(w, b);
@@ -328,7 +328,10 @@ fn write_switching_key(w: &mut Writer, k: &SwitchingKey) {
     }
 }
 
-fn read_switching_key(ctx: &Context, r: &mut Reader<'_>) -> Result<SwitchingKey, FormatError> {
+pub(crate) fn read_switching_key(
+    ctx: &Context,
+    r: &mut Reader<'_>,
+) -> Result<SwitchingKey, FormatError> {
     let dnum = r.u32("key digits")? as usize;
     let expected = ctx.digits(ctx.max_level()).len();
     if dnum != expected {
