@@ -1,4 +1,4 @@
-//! A fixed key-switching workload (3 relinearization key switches at the top level of `n14`)
+//! A fixed key-switching workload (12 relinearization key switches at the top level of `n14`)
 //! for instruction counting with `valgrind --tool=callgrind`.
 use blindtune_runtime::ckks::keyswitch;
 use blindtune_runtime::ckks::*;
@@ -19,7 +19,7 @@ fn main() {
     let basis = ctx.basis();
     let d = sampling::Sampler::new().uniform_poly(basis, &basis.q_indices(level));
     let mut acc = 0u64;
-    for _ in 0..3 {
+    for _ in 0..12 {
         let (a, b) = keyswitch::switch_key(&ctx, level, &d, key);
         acc ^= a.data()[7] ^ b.data()[11];
     }
