@@ -23,6 +23,37 @@ fn roundtrip(text: &str) {
     assert_eq!(pretty::module(&m2), printed);
 }
 
+/// `blindtune fmt` keeps every comment, is idempotent and does not change the tree.
+#[test]
+fn formatting_keeps_comments() {
+    let mut texts: Vec<String> = common::EXAMPLES
+        .iter()
+        .map(|n| std::fs::read_to_string(common::example_path(n)).unwrap())
+        .collect();
+    texts.extend(
+        blindtune_compiler::stdlib::MODULES
+            .iter()
+            .map(|(_, t)| t.to_string()),
+    );
+    for text in texts {
+        let f1 = syntax::format_source("a.bt", &text).unwrap();
+        let f2 = syntax::format_source("a.bt", &f1).unwrap();
+        assert_eq!(f1, f2, "not idempotent");
+        for line in text.lines() {
+            if let Some(i) = line.find("//") {
+                assert!(
+                    f1.contains(line[i..].trim_end()),
+                    "lost comment {:?}\n{f1}",
+                    &line[i..]
+                );
+            }
+        }
+        let (a, _) = syntax::parse(0, &text);
+        let (b, _) = syntax::parse(0, &f1);
+        assert_eq!(common::tree(&a), common::tree(&b));
+    }
+}
+
 #[test]
 fn examples_and_stdlib_roundtrip() {
     for name in common::EXAMPLES {

@@ -35,9 +35,6 @@ pub fn run(args: Args) -> Result<()> {
         return Ok(());
     }
     if args.write {
-        if blindtune_compiler::syntax::has_comments(&text) {
-            return Err(miette!("{} has comments, which `fmt` does not preserve yet; not rewriting (print with `blindtune fmt FILE`)", args.file.display()));
-        }
         std::fs::write(&args.file, formatted)
             .map_err(|e| miette!("cannot write {}: {e}", args.file.display()))?;
     } else {

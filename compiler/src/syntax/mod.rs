@@ -235,7 +235,7 @@ pub fn format_source(name: &str, src: &str) -> Result<String, String> {
     if !diags.is_empty() {
         return Err(crate::diagnostics::render_all(&diags, &sm));
     }
-    Ok(pretty::module(&m))
+    Ok(pretty::module_with_comments(&m, src))
 }
 
 /// Whether the source contains `//` comments (which `format_source` does not preserve).

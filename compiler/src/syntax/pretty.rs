@@ -4,22 +4,91 @@
 use super::ast::*;
 
 pub fn module(m: &Module) -> String {
+    module_with_comments(m, "")
+}
+
+/// Pretty-print keeping the `//` comments of `src` (the text `m` was parsed from): comments
+/// before an item or statement stay before it, end-of-line comments stay at the end of the
+/// line; a comment inside an expression moves to before the next statement.
+pub fn module_with_comments(m: &Module, src: &str) -> String {
     let mut p = Printer {
         out: String::new(),
         indent: 0,
+        comments: find_comments(src),
+        next: 0,
+        src,
     };
     let mut prev: Option<&'static str> = None;
+    let mut prev_end = 0usize;
     for item in &m.items {
         let kind = item_kind(item);
+        let span = item_span(item);
         if let Some(pk) = prev {
-            if pk != kind || kind == "fn" {
+            // keep the author's blank lines; without source, separate kinds of items
+            let blank = match src.get(prev_end..span.start as usize) {
+                Some(gap) if !src.is_empty() => {
+                    let lines: Vec<&str> = gap.split('\n').collect();
+                    lines.len() > 2
+                        && lines[1..lines.len() - 1]
+                            .iter()
+                            .any(|l| l.trim().is_empty())
+                }
+                _ => pk != kind || kind == "fn",
+            };
+            if blank || kind == "fn" || pk == "fn" {
                 p.out.push('\n');
             }
         }
         prev = Some(kind);
+        prev_end = span.end as usize;
+        p.leading(span.start as usize, true);
         p.item(item);
+        if let Some(c) = p.trailing(span.end as usize) {
+            p.out.pop();
+            p.out.push_str(&format!(" {c}\n"));
+        }
     }
+    p.leading(usize::MAX, true);
     p.out
+}
+
+struct Comment {
+    start: usize,
+    text: String,
+}
+
+fn find_comments(src: &str) -> Vec<Comment> {
+    let mut out = vec![];
+    let mut offset = 0;
+    for line in src.split_inclusive('\n') {
+        if let Some(i) = line.find("//") {
+            out.push(Comment {
+                start: offset + i,
+                text: line[i..].trim_end().to_string(),
+            });
+        }
+        offset += line.len();
+    }
+    out
+}
+
+fn item_span(i: &Item) -> super::span::Span {
+    match i {
+        Item::Use { span, .. }
+        | Item::Param { span, .. }
+        | Item::Input { span, .. }
+        | Item::Approx { span, .. }
+        | Item::Poly { span, .. }
+        | Item::Error(span) => *span,
+        Item::Fn(f) => f.span,
+        Item::Stmt(s) => stmt_span(s),
+    }
+}
+
+fn stmt_span(s: &Stmt) -> super::span::Span {
+    match s {
+        Stmt::Let { span, .. } | Stmt::Output { span, .. } | Stmt::Error(span) => *span,
+    }
 }
 
 fn item_kind(i: &Item) -> &'static str {
@@ -37,6 +106,9 @@ pub fn expr(e: &Expr) -> String {
     let mut p = Printer {
         out: String::new(),
         indent: 0,
+        comments: vec![],
+        next: 0,
+        src: "",
     };
     p.expr(e, 0);
     p.out
@@ -46,6 +118,9 @@ pub fn type_expr(t: &TypeExpr) -> String {
     let mut p = Printer {
         out: String::new(),
         indent: 0,
+        comments: vec![],
+        next: 0,
+        src: "",
     };
     p.ty(t);
     p.out
@@ -54,11 +129,13 @@ pub fn type_expr(t: &TypeExpr) -> String {
 /// Shortest text that parses back to the same f64.
 pub fn number(n: f64) -> String {
     if n.is_finite() {
-        let s = format!("{n}");
-        if s.len() > 18 {
-            format!("{n:e}")
+        // the shorter of plain and exponent notation; both parse back to the same f64
+        let plain = format!("{n}");
+        let exp = format!("{n:e}");
+        if exp.len() < plain.len() {
+            exp
         } else {
-            s
+            plain
         }
     } else {
         // not representable in source; print something that parses (1e999 is inf)
@@ -66,12 +143,38 @@ pub fn number(n: f64) -> String {
     }
 }
 
-struct Printer {
+struct Printer<'s> {
     out: String,
     indent: usize,
+    comments: Vec<Comment>,
+    next: usize,
+    src: &'s str,
 }
 
-impl Printer {
+impl Printer<'_> {
+    /// Print the comments that start before `pos`, each on its own line.
+    fn leading(&mut self, pos: usize, top: bool) {
+        while self.next < self.comments.len() && self.comments[self.next].start < pos {
+            let text = self.comments[self.next].text.clone();
+            self.next += 1;
+            self.out.push_str(&text);
+            if top {
+                self.out.push('\n');
+            } else {
+                self.nl();
+            }
+        }
+    }
+    /// The comment on the same line right after `end`, if any (consumed).
+    fn trailing(&mut self, end: usize) -> Option<String> {
+        let c = self.comments.get(self.next)?;
+        let gap = self.src.get(end.min(c.start)..c.start)?;
+        if c.start >= end && !gap.contains('\n') {
+            self.next += 1;
+            return Some(self.comments[self.next - 1].text.clone());
+        }
+        None
+    }
     fn nl(&mut self) {
         self.out.push('\n');
         for _ in 0..self.indent {
@@ -280,11 +383,33 @@ impl Printer {
         self.indent += 1;
         for s in &b.stmts {
             self.nl();
+            let span = stmt_span(s);
+            self.leading(span.start as usize, false);
             self.stmt(s);
+            if let Some(c) = self.trailing(span.end as usize) {
+                self.out.push_str(&format!(" {c}"));
+            }
         }
         if let Some(t) = &b.tail {
             self.nl();
+            self.leading(t.span.start as usize, false);
             self.expr(t, 0);
+            if let Some(c) = self.trailing(t.span.end as usize) {
+                self.out.push_str(&format!(" {c}"));
+            }
+        }
+        if !self.src.is_empty()
+            && self.next < self.comments.len()
+            && self.comments[self.next].start < b.span.end as usize
+        {
+            self.nl();
+            let end = b.span.end as usize;
+            self.leading(end, false);
+            // `leading` ended with a newline+indent for the next line; drop that indentation
+            while self.out.ends_with(' ') {
+                self.out.pop();
+            }
+            self.out.pop();
         }
         self.indent -= 1;
         self.nl();
