@@ -119,11 +119,16 @@ impl NttTable {
         while m < n {
             t >>= 1;
             if t >= 4 {
-                for (i, block) in a.chunks_exact_mut(2 * t).enumerate() {
-                    let w = roots[m + i];
-                    let (lo, hi) = block.split_at_mut(t);
-                    for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
-                        butterfly(x, y, w, &m_, two_q);
+                let ptr = a.as_mut_ptr();
+                for (i, &w) in roots[m..2 * m].iter().enumerate() {
+                    // SAFETY: block i covers [2·i·t, 2·i·t + 2t) ⊂ [0, n) because m·2t = n; the
+                    // two halves are disjoint.
+                    unsafe {
+                        let x = ptr.add(2 * i * t);
+                        let y = x.add(t);
+                        for j in 0..t {
+                            butterfly(&mut *x.add(j), &mut *y.add(j), w, &m_, two_q);
+                        }
                     }
                 }
             } else if t == 2 {
@@ -173,11 +178,16 @@ impl NttTable {
                     butterfly(&mut x[0], &mut y[0], w, &m_, two_q);
                 }
             } else {
-                for (i, block) in a.chunks_exact_mut(2 * t).enumerate() {
-                    let w = inv_roots[h + i];
-                    let (lo, hi) = block.split_at_mut(t);
-                    for (x, y) in lo.iter_mut().zip(hi.iter_mut()) {
-                        butterfly(x, y, w, &m_, two_q);
+                let ptr = a.as_mut_ptr();
+                for (i, &w) in inv_roots[h..2 * h].iter().enumerate() {
+                    // SAFETY: block i covers [2·i·t, 2·i·t + 2t) ⊂ [0, n) because h·2t = n; the
+                    // two halves are disjoint.
+                    unsafe {
+                        let x = ptr.add(2 * i * t);
+                        let y = x.add(t);
+                        for j in 0..t {
+                            butterfly(&mut *x.add(j), &mut *y.add(j), w, &m_, two_q);
+                        }
                     }
                 }
             }

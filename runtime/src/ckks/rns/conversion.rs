@@ -166,27 +166,43 @@ impl BaseConverter {
     }
 }
 
+/// `out[k] = Σ_i y[k·α + i]·consts[i] mod m`, with the digit size as a constant so the inner
+/// product is fully unrolled (up to 8 products of 61-bit values fit in 128 bits).
+#[inline(always)]
+fn convert_fixed<const A: usize>(y: &[u64], consts: &[u64], m: &Modulus, out: &mut [u64]) {
+    let c: [u64; A] = consts[..A].try_into().expect("A constants");
+    for (o, ys) in out.iter_mut().zip(y.chunks_exact(A)) {
+        let mut acc = 0u128;
+        for i in 0..A {
+            acc += ys[i] as u128 * c[i] as u128;
+        }
+        *o = m.reduce_u128(acc);
+    }
+}
+
 #[inline]
 fn convert_one(y: &[u64], alpha: usize, consts: &[u64], m: &Modulus, out: &mut [u64]) {
-    if alpha <= 8 {
-        for (o, ys) in out.iter_mut().zip(y.chunks_exact(alpha)) {
-            let mut acc = 0u128;
-            for (a, c) in ys.iter().zip(consts) {
-                acc += *a as u128 * *c as u128;
-            }
-            *o = m.reduce_u128(acc);
-        }
-    } else {
-        for (o, ys) in out.iter_mut().zip(y.chunks_exact(alpha)) {
-            let mut r = 0u64;
-            for (yc, cc) in ys.chunks(8).zip(consts.chunks(8)) {
-                let mut acc = r as u128;
-                for (a, c) in yc.iter().zip(cc) {
-                    acc += *a as u128 * *c as u128;
+    match alpha {
+        1 => convert_fixed::<1>(y, consts, m, out),
+        2 => convert_fixed::<2>(y, consts, m, out),
+        3 => convert_fixed::<3>(y, consts, m, out),
+        4 => convert_fixed::<4>(y, consts, m, out),
+        5 => convert_fixed::<5>(y, consts, m, out),
+        6 => convert_fixed::<6>(y, consts, m, out),
+        7 => convert_fixed::<7>(y, consts, m, out),
+        8 => convert_fixed::<8>(y, consts, m, out),
+        _ => {
+            for (o, ys) in out.iter_mut().zip(y.chunks_exact(alpha)) {
+                let mut r = 0u64;
+                for (yc, cc) in ys.chunks(8).zip(consts.chunks(8)) {
+                    let mut acc = r as u128;
+                    for (a, c) in yc.iter().zip(cc) {
+                        acc += *a as u128 * *c as u128;
+                    }
+                    r = m.reduce_u128(acc);
                 }
-                r = m.reduce_u128(acc);
+                *o = r;
             }
-            *o = r;
         }
     }
 }
