@@ -1,6 +1,7 @@
 //! One module per subcommand.
 
 pub mod bench;
+pub mod bench_bootstrap;
 pub mod check;
 pub mod fmt;
 pub mod run;
