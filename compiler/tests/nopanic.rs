@@ -11,6 +11,11 @@ fn check(text: &str) {
     if let Some(p) = &c.program {
         let _ = p.dump();
     }
+    if let Ok(f) = blindtune_compiler::syntax::format_source("fuzz.bt", text) {
+        // what fmt prints parses again
+        let (_, d) = blindtune_compiler::syntax::parse(0, &f);
+        assert!(d.is_empty(), "formatted text does not parse: {d:?}\n{f}");
+    }
 }
 
 fn token() -> impl Strategy<Value = String> {

@@ -225,9 +225,7 @@ pub fn parse_expr(file: FileId, src: &str) -> Result<ast::Expr, Diagnostic> {
     r.map_err(|e| convert(file, src.len(), e, &|_| None))
 }
 
-/// Parse and pretty-print. Errors come back rendered. Comments are not kept yet, so a file
-/// with comments is refused with `Err` when `keep_comments` matters to the caller (see
-/// [`has_comments`]).
+/// Parse and pretty-print keeping comments (`blindtune fmt`). Syntax errors come back rendered.
 pub fn format_source(name: &str, src: &str) -> Result<String, String> {
     let mut sm = crate::diagnostics::SourceMap::default();
     let f = sm.add(name, src);
@@ -236,15 +234,4 @@ pub fn format_source(name: &str, src: &str) -> Result<String, String> {
         return Err(crate::diagnostics::render_all(&diags, &sm));
     }
     Ok(pretty::module_with_comments(&m, src))
-}
-
-/// Whether the source contains `//` comments (which `format_source` does not preserve).
-pub fn has_comments(src: &str) -> bool {
-    lexer::lex(src).windows(2).any(|w| {
-        src.get(w[0].2..w[1].0)
-            .is_some_and(|gap| gap.contains("//"))
-    }) || src.trim_start().starts_with("//")
-        || lexer::lex(src)
-            .last()
-            .is_some_and(|t| src.get(t.2..).is_some_and(|g| g.contains("//")))
 }
