@@ -1860,6 +1860,13 @@ impl<'m> Checker<'m> {
                 let Ty::Tensor(t) = &a.ty else {
                     return mk(TKind::Const(0.0), Ty::Error);
                 };
+                if is_any(&t.shape) {
+                    self.err(
+                        Diagnostic::error("E0303", format!("`{name}` of a rank-polymorphic `[..]` tensor"), a.span, "rank unknown here")
+                            .with_help("`[..]` parameters only support elementwise operations; give the parameter a concrete shape"),
+                    );
+                    return mk(TKind::Const(0.0), Ty::Error);
+                }
                 let idx = if name == "rows" {
                     0
                 } else {
