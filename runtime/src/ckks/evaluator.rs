@@ -439,11 +439,10 @@ impl Evaluator {
             .ok_or(CkksError::MissingRelinearizationKey)?
             .key;
         let idx = self.q_idx(a.level);
-        let (u0, u1) = keyswitch::switch_key(&self.ctx, a.level, &a.parts[2], key);
-        let mut c0 = a.parts[0].clone();
-        let mut c1 = a.parts[1].clone();
-        c0.add_assign(self.ctx.basis(), &idx, &u0);
-        c1.add_assign(self.ctx.basis(), &idx, &u1);
+        // Add into the key-switch outputs (fresh buffers) rather than cloning the inputs.
+        let (mut c0, mut c1) = keyswitch::switch_key(&self.ctx, a.level, &a.parts[2], key);
+        c0.add_assign(self.ctx.basis(), &idx, &a.parts[0]);
+        c1.add_assign(self.ctx.basis(), &idx, &a.parts[1]);
         Ok(Ciphertext {
             parts: vec![c0, c1],
             level: a.level,
@@ -492,12 +491,8 @@ impl Evaluator {
         let perm = self.ctx.galois_permutation(element);
         let (b, a) = keyswitch::inner_product(&self.ctx, dec, key, Some(&perm));
         let idx = self.q_idx(ct.level);
-        let mut c0 = ct.parts[0].permute(&perm);
-        c0.add_assign(
-            self.ctx.basis(),
-            &idx,
-            &keyswitch::mod_down(&self.ctx, ct.level, b),
-        );
+        let mut c0 = keyswitch::mod_down(&self.ctx, ct.level, b);
+        c0.add_permuted_assign(self.ctx.basis(), &idx, &ct.parts[0], &perm);
         let c1 = keyswitch::mod_down(&self.ctx, ct.level, a);
         Ok(Ciphertext {
             parts: vec![c0, c1],

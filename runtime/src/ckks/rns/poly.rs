@@ -196,6 +196,24 @@ impl Poly {
         p
     }
 
+    /// `self += permute(other, perm)` without materialising the permuted copy.
+    pub fn add_permuted_assign(
+        &mut self,
+        basis: &RnsBasis,
+        idx: &[usize],
+        other: &Poly,
+        perm: &[u32],
+    ) {
+        self.par_limbs_mut(idx)
+            .zip(other.data.par_chunks(other.n))
+            .for_each(|((a, &i), b)| {
+                let m = basis.modulus(i);
+                for (x, &p) in a.iter_mut().zip(perm) {
+                    *x = m.add(*x, b[p as usize]);
+                }
+            });
+    }
+
     /// Applies the permutation `perm` (new[k] = old[perm[k]]) to every limb.
     pub fn permute(&self, perm: &[u32]) -> Poly {
         let mut out = Poly::zero(self.n, self.num_limbs());
