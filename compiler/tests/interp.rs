@@ -397,3 +397,24 @@ fn loops_batches_and_scores() {
     let acc = r.output("logits").unwrap().scores[0].accuracy;
     assert!((acc - 0.8).abs() < 1e-12, "{acc}");
 }
+
+#[test]
+fn npy_inputs_load_and_bad_files_are_named() {
+    use ndarray_npy::WriteNpyExt;
+    let dir = std::env::temp_dir().join(format!("bt-npy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("x.npy");
+    let a = ndarray::Array2::<f32>::from_shape_fn((3, 2), |(i, j)| (i * 2 + j) as f32);
+    a.write_npy(std::fs::File::create(&p).unwrap()).unwrap();
+    let t = interp::load_npy(&p).unwrap();
+    assert_eq!(t.data.shape(), &[3, 2]);
+    assert_eq!(t.data[[2, 1]], 5.0);
+    assert!(!t.integer);
+    let bad = dir.join("bad.npy");
+    std::fs::write(&bad, b"not numpy").unwrap();
+    let e = interp::load_npy(&bad).unwrap_err().to_string();
+    assert!(e.contains("bad.npy"), "{e}");
+    let e = interp::load_safetensors(&bad).unwrap_err().to_string();
+    assert!(e.contains("bad.npy") && e.contains("safetensors"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
