@@ -33,6 +33,9 @@ pub struct Args {
     /// log2 of the error amplification between iterations.
     #[arg(long, default_value_t = 12)]
     boost: u32,
+    /// Input kinds: uniform complex values in [-1,1] and/or real values in [-1,1].
+    #[arg(long, value_delimiter = ',', default_value = "complex,real")]
+    inputs: Vec<String>,
     /// Timed repetitions (median reported).
     #[arg(long, default_value_t = 1)]
     reps: usize,
@@ -120,6 +123,9 @@ pub fn run(args: Args) -> miette::Result<()> {
         for &target in &targets {
             let target = if iterations > 1 { target.min(boot.max_target_level() - 1) } else { target };
             for input in ["complex", "real"] {
+                if !args.inputs.iter().any(|i| i == input) {
+                    continue;
+                }
                 let z: Vec<Complex64> = match input {
                     "complex" => random_complex(slots, 1.0),
                     _ => random_real(slots, 1.0).into_iter().map(|x| Complex64::new(x, 0.0)).collect(),
