@@ -8,7 +8,11 @@ mod cli;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "blindtune", version, about = "Compile and run encrypted (CKKS) training of classifier heads")]
+#[command(
+    name = "blindtune",
+    version,
+    about = "Compile and run encrypted (CKKS) training of classifier heads"
+)]
 struct Cli {
     /// Log filter (tracing env-filter syntax), e.g. `info` or `blindtune_runtime=debug`.
     #[arg(long, global = true, default_value = "warn", env = "BLINDTUNE_LOG")]

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use blindtune_runtime::circuits::bootstrapping::config::{self, BootstrappingConfig};
 use blindtune_runtime::circuits::bootstrapping::{Bootstrapper, BootstrappingKeys};
-use blindtune_runtime::ckks::testing::{mean_precision_bits, precision_bits, random_complex, random_real};
+use blindtune_runtime::ckks::testing::{
+    mean_precision_bits, precision_bits, random_complex, random_real,
+};
 use blindtune_runtime::ckks::*;
 use indicatif::ProgressBar;
 use miette::{miette, IntoDiagnostic};
@@ -69,7 +71,11 @@ struct Row {
 pub fn peak_rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
 }
@@ -78,7 +84,12 @@ pub fn run(args: Args) -> miette::Result<()> {
     let lit = config::presets()
         .into_iter()
         .find(|p| p.name == args.set)
-        .ok_or_else(|| miette!("--set: `{}` is not a bootstrappable parameter set (see `blindtune params`)", args.set))?;
+        .ok_or_else(|| {
+            miette!(
+                "--set: `{}` is not a bootstrappable parameter set (see `blindtune params`)",
+                args.set
+            )
+        })?;
     let params = match Params::new(lit.clone()) {
         Ok(p) => p,
         Err(_) => Params::new_insecure_for_tests(lit).map_err(|e| miette!("{e}"))?,
@@ -86,17 +97,31 @@ pub fn run(args: Args) -> miette::Result<()> {
     let ctx = Context::new(params);
     let n = ctx.n();
     let slots = args.slots.unwrap_or(n / 2);
-    let cfg = if args.set.starts_with("test") { config::test_boot_config(n) } else { BootstrappingConfig::full_slots(n) };
+    let cfg = if args.set.starts_with("test") {
+        config::test_boot_config(n)
+    } else {
+        BootstrappingConfig::full_slots(n)
+    };
     let cfg = BootstrappingConfig { slots, ..cfg };
-    let all = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let all = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mut threads: Vec<usize> = args
         .threads
         .iter()
-        .map(|t| if t == "all" { Ok(all) } else { t.parse::<usize>().map_err(|_| miette!("--threads: `{t}` is not a number or `all`")) })
+        .map(|t| {
+            if t == "all" {
+                Ok(all)
+            } else {
+                t.parse::<usize>()
+                    .map_err(|_| miette!("--threads: `{t}` is not a number or `all`"))
+            }
+        })
         .collect::<Result<_, _>>()?;
     threads.dedup();
 
-    let spinner = ProgressBar::new_spinner().with_message(format!("{}: generating bootstrapping keys", args.set));
+    let spinner = ProgressBar::new_spinner()
+        .with_message(format!("{}: generating bootstrapping keys", args.set));
     spinner.enable_steady_tick(std::time::Duration::from_millis(200));
     let t0 = Instant::now();
     let mut kg = KeyGenerator::new(ctx.clone());
@@ -114,60 +139,84 @@ pub fn run(args: Args) -> miette::Result<()> {
     let _ = pk;
     let mut encryptor = Encryptor::with_secret_key(ctx.clone(), &sk).into_diagnostic()?;
     let dec = Decryptor::new(ctx.clone(), &sk).into_diagnostic()?;
-    let targets = if args.targets.is_empty() { vec![boot.max_target_level(), 0] } else { args.targets.clone() };
+    let targets = if args.targets.is_empty() {
+        vec![boot.max_target_level(), 0]
+    } else {
+        args.targets.clone()
+    };
     let scale = ctx.params().default_scale();
     let mut rows = Vec::new();
     for &t in &threads {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build().into_diagnostic()?;
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(t)
+            .build()
+            .into_diagnostic()?;
         for &iterations in &args.iterations {
-        for &target in &targets {
-            let target = if iterations > 1 { target.min(boot.max_target_level() - 1) } else { target };
-            for input in ["complex", "real"] {
-                if !args.inputs.iter().any(|i| i == input) {
-                    continue;
-                }
-                let z: Vec<Complex64> = match input {
-                    "complex" => random_complex(slots, 1.0),
-                    _ => random_real(slots, 1.0).into_iter().map(|x| Complex64::new(x, 0.0)).collect(),
+            for &target in &targets {
+                let target = if iterations > 1 {
+                    target.min(boot.max_target_level() - 1)
+                } else {
+                    target
                 };
-                let ct = encryptor.encrypt(&enc.encode_complex(&z, 0, scale).map_err(|e| miette!("{e}"))?);
-                let bar = ProgressBar::new_spinner().with_message(format!("bootstrap: {t} thread(s), target {target}, {input}"));
-                bar.enable_steady_tick(std::time::Duration::from_millis(200));
-                // Prepare (encode the transforms for this target) outside the timing.
-                pool.install(|| boot.prepare(target, scale)).map_err(|e| miette!("{e}"))?;
-                let mut times = Vec::new();
-                let mut out = None;
-                for _ in 0..args.reps.max(1) {
-                    let s = Instant::now();
-                    let r = pool.install(|| boot.bootstrap_iterated(&ct, target, iterations, args.boost)).map_err(|e| miette!("{e}"))?;
-                    times.push(s.elapsed().as_secs_f64() * 1e3);
-                    out = Some(r);
+                for input in ["complex", "real"] {
+                    if !args.inputs.iter().any(|i| i == input) {
+                        continue;
+                    }
+                    let z: Vec<Complex64> = match input {
+                        "complex" => random_complex(slots, 1.0),
+                        _ => random_real(slots, 1.0)
+                            .into_iter()
+                            .map(|x| Complex64::new(x, 0.0))
+                            .collect(),
+                    };
+                    let ct = encryptor.encrypt(
+                        &enc.encode_complex(&z, 0, scale)
+                            .map_err(|e| miette!("{e}"))?,
+                    );
+                    let bar = ProgressBar::new_spinner().with_message(format!(
+                        "bootstrap: {t} thread(s), target {target}, {input}"
+                    ));
+                    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+                    // Prepare (encode the transforms for this target) outside the timing.
+                    pool.install(|| boot.prepare(target, scale))
+                        .map_err(|e| miette!("{e}"))?;
+                    let mut times = Vec::new();
+                    let mut out = None;
+                    for _ in 0..args.reps.max(1) {
+                        let s = Instant::now();
+                        let r = pool
+                            .install(|| {
+                                boot.bootstrap_iterated(&ct, target, iterations, args.boost)
+                            })
+                            .map_err(|e| miette!("{e}"))?;
+                        times.push(s.elapsed().as_secs_f64() * 1e3);
+                        out = Some(r);
+                    }
+                    bar.finish_and_clear();
+                    times.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
+                    let out = out.expect("at least one repetition");
+                    let got = enc.decode_complex(&dec.decrypt(&out));
+                    rows.push(Row {
+                        library: "blindtune",
+                        set: args.set.clone(),
+                        n,
+                        slots,
+                        threads: t,
+                        op: "bootstrap",
+                        input,
+                        iterations,
+                        target_level: target,
+                        ms: times[times.len() / 2],
+                        precision_min_bits: precision_bits(&z, &got),
+                        precision_mean_bits: mean_precision_bits(&z, &got),
+                        levels_after: out.level(),
+                        log_qp: ctx.params().log_qp(),
+                        key_bytes,
+                        keygen_s,
+                        peak_rss_mib: peak_rss_mib(),
+                    });
                 }
-                bar.finish_and_clear();
-                times.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
-                let out = out.expect("at least one repetition");
-                let got = enc.decode_complex(&dec.decrypt(&out));
-                rows.push(Row {
-                    library: "blindtune",
-                    set: args.set.clone(),
-                    n,
-                    slots,
-                    threads: t,
-                    op: "bootstrap",
-                    input,
-                    iterations,
-                    target_level: target,
-                    ms: times[times.len() / 2],
-                    precision_min_bits: precision_bits(&z, &got),
-                    precision_mean_bits: mean_precision_bits(&z, &got),
-                    levels_after: out.level(),
-                    log_qp: ctx.params().log_qp(),
-                    key_bytes,
-                    keygen_s,
-                    peak_rss_mib: peak_rss_mib(),
-                });
             }
-        }
         }
     }
     if args.json {
@@ -176,7 +225,19 @@ pub fn run(args: Args) -> miette::Result<()> {
     }
     println!(
         "{:<18} {:>6} {:>6} {:>7} {:>5} {:>7} {:>7} {:>11} {:>8} {:>8} {:>9} {:>9} {:>9}",
-        "set", "N", "slots", "threads", "iters", "target", "input", "median ms", "min bits", "mean bits", "key MiB", "keygen s", "peak MiB"
+        "set",
+        "N",
+        "slots",
+        "threads",
+        "iters",
+        "target",
+        "input",
+        "median ms",
+        "min bits",
+        "mean bits",
+        "key MiB",
+        "keygen s",
+        "peak MiB"
     );
     for r in &rows {
         println!(

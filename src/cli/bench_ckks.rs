@@ -59,27 +59,45 @@ fn median_ms<T>(reps: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 pub const HOISTED: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
 
 pub fn run(args: Args) -> miette::Result<()> {
-    let all = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let all = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let threads: Vec<usize> = args
         .threads
         .iter()
-        .map(|t| if t == "all" { Ok(all) } else { t.parse::<usize>().map_err(|_| miette!("--threads: `{t}` is not a number or `all`")) })
+        .map(|t| {
+            if t == "all" {
+                Ok(all)
+            } else {
+                t.parse::<usize>()
+                    .map_err(|_| miette!("--threads: `{t}` is not a number or `all`"))
+            }
+        })
         .collect::<Result<_, _>>()?;
     let mut threads_dedup = threads.clone();
     threads_dedup.dedup();
     let mut rows = Vec::new();
     for set in &args.sets {
-        let lit = presets::by_name(set).ok_or_else(|| miette!("--sets: unknown parameter set `{set}` (see `blindtune params`)"))?;
+        let lit = presets::by_name(set).ok_or_else(|| {
+            miette!("--sets: unknown parameter set `{set}` (see `blindtune params`)")
+        })?;
         let params = match Params::new(lit.clone()) {
             Ok(p) => p,
             Err(_) => Params::new_insecure_for_tests(lit).map_err(|e| miette!("{e}"))?,
         };
         let ctx = Context::new(params);
         let max_level = ctx.max_level();
-        let limbs: Vec<usize> = if args.limbs.is_empty() { vec![max_level + 1, max_level / 2 + 1] } else { args.limbs.clone() };
+        let limbs: Vec<usize> = if args.limbs.is_empty() {
+            vec![max_level + 1, max_level / 2 + 1]
+        } else {
+            args.limbs.clone()
+        };
         for &l in &limbs {
             if l == 0 || l > max_level + 1 {
-                return Err(miette!("--limbs: {l} is outside 1..={} for set `{set}`", max_level + 1));
+                return Err(miette!(
+                    "--limbs: {l} is outside 1..={} for set `{set}`",
+                    max_level + 1
+                ));
             }
         }
         let spinner = ProgressBar::new_spinner().with_message(format!("{set}: generating keys"));
@@ -100,13 +118,19 @@ pub fn run(args: Args) -> miette::Result<()> {
             ctx: ctx.clone(),
         };
         let total = (threads_dedup.len() * limbs.len() * 8) as u64;
-        let bar = ProgressBar::new(total).with_style(ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ops").expect("template"));
+        let bar = ProgressBar::new(total).with_style(
+            ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ops").expect("template"),
+        );
         for &t in &threads_dedup {
-            let pool = rayon::ThreadPoolBuilder::new().num_threads(t).build().into_diagnostic()?;
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(t)
+                .build()
+                .into_diagnostic()?;
             for &l in &limbs {
                 bar.set_message(format!("{set} {l} limbs {t} thread(s)"));
                 let level = l - 1;
-                let mut new_rows = pool.install(|| measure(&mut tools, set, level, t, r, args.reps, &bar))?;
+                let mut new_rows =
+                    pool.install(|| measure(&mut tools, set, level, t, r, args.reps, &bar))?;
                 rows.append(&mut new_rows);
             }
         }
@@ -115,7 +139,10 @@ pub fn run(args: Args) -> miette::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows).into_diagnostic()?);
     } else {
-        println!("{:<6} {:>7} {:>6} {:>8} {:<18} {:>11} {:>9}", "set", "N", "limbs", "threads", "op", "median ms", "bits");
+        println!(
+            "{:<6} {:>7} {:>6} {:>8} {:<18} {:>11} {:>9}",
+            "set", "N", "limbs", "threads", "op", "median ms", "bits"
+        );
         for r in &rows {
             println!(
                 "{:<6} {:>7} {:>6} {:>8} {:<18} {:>11.3} {:>9}",
@@ -125,7 +152,9 @@ pub fn run(args: Args) -> miette::Result<()> {
                 r.threads,
                 r.op,
                 r.ms,
-                r.precision_bits.map(|b| format!("{b:.1}")).unwrap_or_else(|| "-".into())
+                r.precision_bits
+                    .map(|b| format!("{b:.1}"))
+                    .unwrap_or_else(|| "-".into())
             );
         }
     }
@@ -140,8 +169,22 @@ struct Tools {
     eval: Evaluator,
 }
 
-fn measure(tools: &mut Tools, set: &str, level: usize, threads: usize, r: i64, reps: usize, bar: &ProgressBar) -> miette::Result<Vec<Row>> {
-    let Tools { ctx, enc, encryptor, dec, eval } = tools;
+fn measure(
+    tools: &mut Tools,
+    set: &str,
+    level: usize,
+    threads: usize,
+    r: i64,
+    reps: usize,
+    bar: &ProgressBar,
+) -> miette::Result<Vec<Row>> {
+    let Tools {
+        ctx,
+        enc,
+        encryptor,
+        dec,
+        eval,
+    } = tools;
     let slots = ctx.n() / 2;
     let scale = ctx.params().default_scale();
     let x = random_complex(slots, 1.0);
@@ -149,7 +192,16 @@ fn measure(tools: &mut Tools, set: &str, level: usize, threads: usize, r: i64, r
     let decrypt = |ct: &Ciphertext| enc.decode_complex(&dec.decrypt(ct));
     let mut rows = Vec::new();
     let mut push = |op: &'static str, ms: f64, bits: Option<f64>| {
-        rows.push(Row { library: "blindtune", set: set.to_string(), n: ctx.n(), limbs: level + 1, threads, op, ms, precision_bits: bits });
+        rows.push(Row {
+            library: "blindtune",
+            set: set.to_string(),
+            n: ctx.n(),
+            limbs: level + 1,
+            threads,
+            op,
+            ms,
+            precision_bits: bits,
+        });
         bar.inc(1);
     };
     let e = |e: CkksError| miette!("{e}");
@@ -159,7 +211,11 @@ fn measure(tools: &mut Tools, set: &str, level: usize, threads: usize, r: i64, r
         let pt = enc.encode_complex(&x, level, scale).expect("encode");
         encryptor.encrypt(&pt)
     });
-    push("encode_encrypt", ms, Some(precision_bits(&x, &decrypt(&cx))));
+    push(
+        "encode_encrypt",
+        ms,
+        Some(precision_bits(&x, &decrypt(&cx))),
+    );
     let cy = encryptor.encrypt(&enc.encode_complex(&y, level, scale).map_err(e)?);
 
     // add
@@ -171,7 +227,14 @@ fn measure(tools: &mut Tools, set: &str, level: usize, threads: usize, r: i64, r
     let prod: Vec<Complex64> = x.iter().zip(&y).map(|(a, b)| a * b).collect();
     let pt = enc.encode_complex(&y, level, scale).map_err(e)?;
     let (ms, m) = median_ms(reps, || eval.mul_plain(&cx, &pt).expect("mul_plain"));
-    let bits = if level > 0 { Some(precision_bits(&prod, &decrypt(&eval.rescale(&m).map_err(e)?))) } else { Some(precision_bits(&prod, &decrypt(&m))) };
+    let bits = if level > 0 {
+        Some(precision_bits(
+            &prod,
+            &decrypt(&eval.rescale(&m).map_err(e)?),
+        ))
+    } else {
+        Some(precision_bits(&prod, &decrypt(&m)))
+    };
     push("mul_plain", ms, bits);
 
     // ct-ct multiplication with relinearization
@@ -188,13 +251,27 @@ fn measure(tools: &mut Tools, set: &str, level: usize, threads: usize, r: i64, r
     }
 
     // rotate by a random index
-    let shifted = |k: i64| -> Vec<Complex64> { (0..slots).map(|i| x[(i as i64 + k).rem_euclid(slots as i64) as usize]).collect() };
+    let shifted = |k: i64| -> Vec<Complex64> {
+        (0..slots)
+            .map(|i| x[(i as i64 + k).rem_euclid(slots as i64) as usize])
+            .collect()
+    };
     let (ms, rot) = median_ms(reps, || eval.rotate(&cx, r).expect("rotate"));
-    push("rotate", ms, Some(precision_bits(&shifted(r), &decrypt(&rot))));
+    push(
+        "rotate",
+        ms,
+        Some(precision_bits(&shifted(r), &decrypt(&rot))),
+    );
 
     // 8 hoisted rotations
-    let (ms, rots) = median_ms(reps, || eval.rotate_hoisted(&cx, &HOISTED).expect("hoisted"));
-    let bits = HOISTED.iter().zip(&rots).map(|(&k, ct)| precision_bits(&shifted(k), &decrypt(ct))).fold(f64::INFINITY, f64::min);
+    let (ms, rots) = median_ms(reps, || {
+        eval.rotate_hoisted(&cx, &HOISTED).expect("hoisted")
+    });
+    let bits = HOISTED
+        .iter()
+        .zip(&rots)
+        .map(|(&k, ct)| precision_bits(&shifted(k), &decrypt(ct)))
+        .fold(f64::INFINITY, f64::min);
     push("rotate_hoisted_8", ms, Some(bits));
 
     // decrypt (+ decode)

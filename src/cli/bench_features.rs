@@ -57,8 +57,14 @@ pub fn run(args: Args) -> miette::Result<()> {
         (model, pixels)
     } else {
         let model = DeiT::load(&args.model, &args.config).map_err(err)?;
-        let set = ImageSet::load(&args.images, model.arch(), &model.config.input, "images", "labels")
-            .map_err(err)?;
+        let set = ImageSet::load(
+            &args.images,
+            model.arch(),
+            &model.config.input,
+            "images",
+            "labels",
+        )
+        .map_err(err)?;
         let set = set.select(&(0..args.n.min(set.n)).collect::<Vec<_>>());
         (model, set.pixels)
     };
@@ -98,7 +104,11 @@ pub fn run(args: Args) -> miette::Result<()> {
         model.arch().img_size,
         model.arch().depth,
         model.arch().embed_dim,
-        if args.synthetic { ", synthetic weights" } else { "" }
+        if args.synthetic {
+            ", synthetic weights"
+        } else {
+            ""
+        }
     );
     println!(
         "{:>7} {:>6} {:>7} {:>9} {:>10} {:>12} {:>16}",

@@ -16,12 +16,16 @@ pub fn run(args: Args) -> miette::Result<()> {
         let secure = Params::new(lit.clone());
         let params = match &secure {
             Ok(p) => p.clone(),
-            Err(_) => Params::new_insecure_for_tests(lit.clone()).map_err(|e| miette::miette!("{e}"))?,
+            Err(_) => {
+                Params::new_insecure_for_tests(lit.clone()).map_err(|e| miette::miette!("{e}"))?
+            }
         };
         let bound = max_log_qp_128(lit.log_n);
         let secret = match lit.secret {
             SecretDistribution::UniformTernary => "ternary".to_string(),
-            SecretDistribution::SparseTernary { hamming_weight } => format!("sparse h={hamming_weight}"),
+            SecretDistribution::SparseTernary { hamming_weight } => {
+                format!("sparse h={hamming_weight}")
+            }
         };
         rows.push(serde_json::json!({
             "name": lit.name,
@@ -46,7 +50,17 @@ pub fn run(args: Args) -> miette::Result<()> {
     }
     println!(
         "{:<19} {:>7} {:>7} {:>6} {:>7} {:>8} {:>7} {:>5} {:>6} {:>9} {:>11}",
-        "name", "N", "slots", "levels", "Q bits", "QP bits", "scale", "dnum", "P", "secret", "128-bit"
+        "name",
+        "N",
+        "slots",
+        "levels",
+        "Q bits",
+        "QP bits",
+        "scale",
+        "dnum",
+        "P",
+        "secret",
+        "128-bit"
     );
     for r in &rows {
         println!(

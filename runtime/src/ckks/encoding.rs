@@ -44,7 +44,7 @@ pub fn bit_reverse_in_place<T>(v: &mut [T]) {
 
 /// Residue of the integer nearest to `x` modulo `q` (any magnitude).
 #[inline]
-fn f64_to_residue(x: f64, m: &crate::ckks::math::Modulus) -> u64 {
+pub(crate) fn f64_to_residue(x: f64, m: &crate::ckks::math::Modulus) -> u64 {
     if x.abs() < 9.2e18 {
         m.reduce_i64(x as i64)
     } else {

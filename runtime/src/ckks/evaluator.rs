@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use super::ciphertext::Ciphertext;
 use super::context::Context;
+use super::encoding::f64_to_residue;
 use super::error::CkksError;
 use super::keys::{EvaluationKeys, SwitchingKey};
 use super::keyswitch::{self, Decomposition};
@@ -249,23 +250,7 @@ impl Evaluator {
         }
         let basis = self.ctx.basis();
         Ok((0..=level)
-            .map(|i| {
-                let m = basis.modulus(i);
-                if v.abs() < 9.2e18 {
-                    m.reduce_i64(v as i64)
-                } else {
-                    // Large constants: reduce through the exact binary expansion.
-                    let bits = v.abs().to_bits();
-                    let exp = ((bits >> 52) & 0x7ff) as u64 - 1075;
-                    let mant = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
-                    let r = m.mul(m.reduce(mant), m.pow(2, exp));
-                    if v < 0.0 {
-                        m.neg(r)
-                    } else {
-                        r
-                    }
-                }
-            })
+            .map(|i| f64_to_residue(v, basis.modulus(i)))
             .collect())
     }
 

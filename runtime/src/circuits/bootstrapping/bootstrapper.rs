@@ -36,7 +36,7 @@ use super::keys::BootstrappingKeys;
 
 /// Transforms encoded for one starting level.
 struct Prepared {
-    cts: Vec<LinearTransform>,
+    cts: Arc<Vec<LinearTransform>>,
     stc: Vec<LinearTransform>,
 }
 
@@ -249,6 +249,8 @@ impl Bootstrapper {
         })
     }
 
+    /// The encoded transforms for `target_level` and an input scale. CoeffsToSlots depends
+    /// only on the input scale and is shared by every target; SlotsToCoeffs is per target.
     fn prepared(
         &self,
         target_level: usize,
@@ -256,47 +258,30 @@ impl Bootstrapper {
         cts_out_scale_ratio: f64,
         stc_ratio: f64,
     ) -> Result<Arc<Prepared>, CkksError> {
-        let start_level = self.ctx.max_level();
         let key = (target_level, input_scale.to_bits());
         if let Some(p) = self.prepared.lock().expect("cache poisoned").get(&key) {
             return Ok(p.clone());
         }
-        let q = self.ctx.params().q();
-        let cts_groups = self.cts_matrices.len() as f64;
-        let cts_levels: Vec<usize> = (0..self.cts_matrices.len())
-            .map(|g| start_level - g)
-            .collect();
-        let cts = self
-            .cts_matrices
-            .par_iter()
-            .zip(cts_levels.par_iter())
-            .map(|(m, &l)| {
-                LinearTransform::with_plaintext_scale(
-                    &self.encoder,
-                    m,
-                    l,
-                    q[l] as f64 * cts_out_scale_ratio.powf(1.0 / cts_groups),
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let stc_start = target_level + self.config.stc_levels;
-        let stc_groups = self.stc_matrices.len() as f64;
-        let stc_levels: Vec<usize> = (0..self.stc_matrices.len())
-            .map(|g| stc_start - g)
-            .collect();
-        let stc = self
-            .stc_matrices
-            .par_iter()
-            .zip(stc_levels.par_iter())
-            .map(|(m, &l)| {
-                LinearTransform::with_plaintext_scale(
-                    &self.encoder,
-                    m,
-                    l,
-                    q[l] as f64 * stc_ratio.powf(1.0 / stc_groups),
-                )
-            })
-            .collect::<Result<Vec<_>, _>>()?;
+        let shared_cts = self
+            .prepared
+            .lock()
+            .expect("cache poisoned")
+            .iter()
+            .find(|((_, s), _)| *s == key.1)
+            .map(|(_, p)| p.cts.clone());
+        let cts = match shared_cts {
+            Some(c) => c,
+            None => Arc::new(self.encode_group(
+                &self.cts_matrices,
+                self.ctx.max_level(),
+                cts_out_scale_ratio,
+            )?),
+        };
+        let stc = self.encode_group(
+            &self.stc_matrices,
+            target_level + self.config.stc_levels,
+            stc_ratio,
+        )?;
         let p = Arc::new(Prepared { cts, stc });
         self.prepared
             .lock()
@@ -315,6 +300,26 @@ impl Bootstrapper {
         } else {
             1.0
         }
+    }
+
+    /// Encodes consecutive transforms starting at `start_level` (one level each) so that the
+    /// group as a whole multiplies the scale by `ratio` (spread evenly over its levels).
+    fn encode_group(
+        &self,
+        matrices: &[DiagonalMatrix],
+        start_level: usize,
+        ratio: f64,
+    ) -> Result<Vec<LinearTransform>, CkksError> {
+        let q = self.ctx.params().q();
+        let per_level = ratio.powf(1.0 / matrices.len() as f64);
+        matrices
+            .par_iter()
+            .enumerate()
+            .map(|(g, m)| {
+                let l = start_level - g;
+                LinearTransform::with_plaintext_scale(&self.encoder, m, l, q[l] as f64 * per_level)
+            })
+            .collect()
     }
 
     /// Scale ratios for the transforms at `start_level` (CtS: EvalMod scale / reinterpreted

@@ -74,6 +74,17 @@ impl RnsBasis {
         v
     }
 
+    /// `Π_{k ∈ set, k ≠ skip} q_k  mod q_target`: the punctured products (`Â_i`) behind base
+    /// conversion and CRT reconstruction (`skip = None` for the full product).
+    pub fn product_mod(&self, set: &[usize], skip: Option<usize>, target: usize) -> u64 {
+        let mt = self.modulus(target);
+        set.iter()
+            .filter(|&&k| Some(k) != skip)
+            .fold(1 % mt.value(), |acc, &k| {
+                mt.mul(acc, mt.reduce(self.modulus(k).value()))
+            })
+    }
+
     /// Indices of a key polynomial stored over the whole of Q ∪ P.
     pub fn all_indices(&self) -> Vec<usize> {
         (0..self.num_q + self.num_p).collect()

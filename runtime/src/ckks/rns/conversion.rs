@@ -31,38 +31,18 @@ impl BaseConverter {
             .iter()
             .map(|&i| {
                 let mi = basis.modulus(i);
-                let mut prod = 1u64;
-                for &k in from {
-                    if k != i {
-                        prod = mi.mul(prod, mi.reduce(basis.modulus(k).value()));
-                    }
-                }
-                mi.shoup(mi.inv(prod))
+                mi.shoup(mi.inv(basis.product_mod(from, Some(i), i)))
             })
             .collect();
         let hat_mod = (0..total)
             .map(|t| {
-                let mt = basis.modulus(t);
                 from.iter()
-                    .map(|&i| {
-                        let mut prod = 1u64;
-                        for &k in from {
-                            if k != i {
-                                prod = mt.mul(prod, mt.reduce(basis.modulus(k).value()));
-                            }
-                        }
-                        prod
-                    })
+                    .map(|&i| basis.product_mod(from, Some(i), t))
                     .collect()
             })
             .collect();
         let a_mod = (0..total)
-            .map(|t| {
-                let mt = basis.modulus(t);
-                from.iter().fold(1u64, |acc, &k| {
-                    mt.mul(acc, mt.reduce(basis.modulus(k).value()))
-                })
-            })
+            .map(|t| basis.product_mod(from, None, t))
             .collect();
         let inv_f64 = from
             .iter()

@@ -91,13 +91,7 @@ impl CrtReconstructor {
             .iter()
             .map(|&i| {
                 let m = basis.modulus(i);
-                let mut prod = 1u64;
-                for &k in limbs {
-                    if k != i {
-                        prod = m.mul(prod, m.reduce(basis.modulus(k).value()));
-                    }
-                }
-                m.shoup(m.inv(prod))
+                m.shoup(m.inv(basis.product_mod(limbs, Some(i), i)))
             })
             .collect();
         let mut half = modulus.clone();
