@@ -184,3 +184,25 @@ fn bootstrapping_keys_round_trip_through_the_file_format() {
         Err(FormatError::SecretKeyRefused)
     ));
 }
+
+#[test]
+fn default_circuit_fits_the_shipped_chains() {
+    use blindtune_runtime::circuits::bootstrapping::config::{n16_boot, DEFAULT_EVAL_MOD_LEVELS};
+    use blindtune_runtime::circuits::bootstrapping::{EvalMod, EvalModConfig};
+    // EvalMod must use exactly the 60-bit primes the chains reserve for it; one level more
+    // would run a double angle on a 40-bit prime and one level less would waste one.
+    assert_eq!(
+        EvalMod::new(EvalModConfig::default()).depth(),
+        DEFAULT_EVAL_MOD_LEVELS
+    );
+    let lit = n16_boot();
+    let config = BootstrappingConfig::full_slots(1 << lit.log_n);
+    let depth = config.cts_levels + DEFAULT_EVAL_MOD_LEVELS + config.stc_levels;
+    let user = lit.log_q.len() - 1 - depth;
+    assert_eq!(user, 10, "n16-boot leaves {user} user levels");
+    assert!(lit.log_q[1..=user].iter().all(|&b| b == 40));
+    assert!(
+        Params::new(lit).is_ok(),
+        "n16-boot must pass the 128-bit check"
+    );
+}

@@ -17,8 +17,8 @@ impl Default for EvalModConfig {
     fn default() -> Self {
         EvalModConfig {
             k: 16.0,
-            double_angle: 3,
-            degree: 44,
+            double_angle: 2,
+            degree: 60,
         }
     }
 }
