@@ -19,3 +19,35 @@ pub fn run(cmd: BenchCommand) -> miette::Result<()> {
         BenchCommand::Features(args) => super::bench_features::run(args),
     }
 }
+
+/// Parses `--threads` values (numbers or `all`), in order, without repeats.
+pub fn parse_threads(values: &[String]) -> miette::Result<Vec<usize>> {
+    let all = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mut out: Vec<usize> = Vec::new();
+    for t in values {
+        let n = if t == "all" {
+            all
+        } else {
+            t.parse::<usize>()
+                .map_err(|_| miette::miette!("--threads: `{t}` is not a number or `all`"))?
+        };
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    Ok(out)
+}
+
+/// Builds a shipped parameter set: through the 128-bit check when it passes, and through the
+/// explicitly insecure constructor for the test sets (benchmarks measure those too).
+pub fn bench_params(
+    lit: blindtune_runtime::ckks::ParamsLiteral,
+) -> miette::Result<blindtune_runtime::ckks::Params> {
+    use blindtune_runtime::ckks::Params;
+    match Params::new(lit.clone()) {
+        Ok(p) => Ok(p),
+        Err(_) => Params::new_insecure_for_tests(lit).map_err(|e| miette::miette!("{e}")),
+    }
+}

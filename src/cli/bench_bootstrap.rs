@@ -90,10 +90,7 @@ pub fn run(args: Args) -> miette::Result<()> {
                 args.set
             )
         })?;
-    let params = match Params::new(lit.clone()) {
-        Ok(p) => p,
-        Err(_) => Params::new_insecure_for_tests(lit).map_err(|e| miette!("{e}"))?,
-    };
+    let params = super::bench::bench_params(lit)?;
     let ctx = Context::new(params);
     let n = ctx.n();
     let slots = args.slots.unwrap_or(n / 2);
@@ -103,22 +100,7 @@ pub fn run(args: Args) -> miette::Result<()> {
         BootstrappingConfig::full_slots(n)
     };
     let cfg = BootstrappingConfig { slots, ..cfg };
-    let all = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let mut threads: Vec<usize> = args
-        .threads
-        .iter()
-        .map(|t| {
-            if t == "all" {
-                Ok(all)
-            } else {
-                t.parse::<usize>()
-                    .map_err(|_| miette!("--threads: `{t}` is not a number or `all`"))
-            }
-        })
-        .collect::<Result<_, _>>()?;
-    threads.dedup();
+    let threads = super::bench::parse_threads(&args.threads)?;
 
     let spinner = ProgressBar::new_spinner()
         .with_message(format!("{}: generating bootstrapping keys", args.set));

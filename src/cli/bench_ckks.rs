@@ -59,32 +59,14 @@ fn median_ms<T>(reps: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 pub const HOISTED: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
 
 pub fn run(args: Args) -> miette::Result<()> {
-    let all = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1);
-    let threads: Vec<usize> = args
-        .threads
-        .iter()
-        .map(|t| {
-            if t == "all" {
-                Ok(all)
-            } else {
-                t.parse::<usize>()
-                    .map_err(|_| miette!("--threads: `{t}` is not a number or `all`"))
-            }
-        })
-        .collect::<Result<_, _>>()?;
-    let mut threads_dedup = threads.clone();
-    threads_dedup.dedup();
+    let threads = super::bench::parse_threads(&args.threads)?;
+    let threads_dedup = threads.clone();
     let mut rows = Vec::new();
     for set in &args.sets {
         let lit = presets::by_name(set).ok_or_else(|| {
             miette!("--sets: unknown parameter set `{set}` (see `blindtune params`)")
         })?;
-        let params = match Params::new(lit.clone()) {
-            Ok(p) => p,
-            Err(_) => Params::new_insecure_for_tests(lit).map_err(|e| miette!("{e}"))?,
-        };
+        let params = super::bench::bench_params(lit)?;
         let ctx = Context::new(params);
         let max_level = ctx.max_level();
         let limbs: Vec<usize> = if args.limbs.is_empty() {
