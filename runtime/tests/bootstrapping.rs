@@ -43,15 +43,22 @@ fn report(label: &str, want: &[Complex64], got: &[Complex64]) -> (f64, f64) {
     (min, mean)
 }
 
-#[test]
-fn full_slot_bootstrap_restores_levels_with_precision() {
-    let mut s = setup(test_boot_config);
-    let slots = s.ctx.n() / 2;
+/// Fresh uniform complex values in [-1, 1] and their public-key encryption at level 0.
+fn fresh_input(s: &mut Setup, slots: usize) -> (Vec<Complex64>, Ciphertext) {
     let z = random_complex(slots, 1.0);
     let scale = s.ctx.params().default_scale();
     let ct = s
         .encryptor
         .encrypt(&s.enc.encode_complex(&z, 0, scale).unwrap());
+    (z, ct)
+}
+
+#[test]
+fn full_slot_bootstrap_restores_levels_with_precision() {
+    let mut s = setup(test_boot_config);
+    let slots = s.ctx.n() / 2;
+    let (z, ct) = fresh_input(&mut s, slots);
+    let scale = s.ctx.params().default_scale();
     let target = s.boot.max_target_level();
     let out = s.boot.bootstrap(&ct, target).unwrap();
     assert_eq!(out.level(), target);
@@ -78,11 +85,7 @@ fn lower_target_level_and_sparse_slots() {
         slots: 64,
         ..test_boot_config(n)
     });
-    let z = random_complex(64, 1.0);
-    let scale = s.ctx.params().default_scale();
-    let ct = s
-        .encryptor
-        .encrypt(&s.enc.encode_complex(&z, 0, scale).unwrap());
+    let (z, ct) = fresh_input(&mut s, 64);
     for target in [0, s.boot.max_target_level()] {
         let out = s.boot.bootstrap(&ct, target).unwrap();
         assert_eq!(out.level(), target);
@@ -118,11 +121,7 @@ fn eval_mod_model_is_accurate() {
 fn iterated_bootstrap_adds_precision() {
     let mut s = setup(test_boot_config);
     let slots = s.ctx.n() / 2;
-    let z = random_complex(slots, 1.0);
-    let scale = s.ctx.params().default_scale();
-    let ct = s
-        .encryptor
-        .encrypt(&s.enc.encode_complex(&z, 0, scale).unwrap());
+    let (_, ct) = fresh_input(&mut s, slots);
     // Reference: the message the ciphertext actually holds (fresh public-key encryption at
     // 2^40 is itself only ~24 bits away from z), so the bootstrapping error alone is measured.
     let held = s.enc.decode_complex(&s.dec.decrypt(&ct));

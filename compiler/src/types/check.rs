@@ -2201,6 +2201,14 @@ impl<'m> Checker<'m> {
             // compare the body's result with the carried state
             let mut upgrade = false;
             if !carry.is_empty() {
+                let carry_help = format!(
+                    "end the body with `({})`",
+                    carry
+                        .iter()
+                        .map(|c| c.name.name.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
                 let results: Vec<(Ty, Span)> = match &tb.tail {
                     None => {
                         self.err(
@@ -2210,14 +2218,7 @@ impl<'m> Checker<'m> {
                                 body.span,
                                 "no final expression",
                             )
-                            .with_help(format!(
-                                "end the body with `({})`",
-                                carry
-                                    .iter()
-                                    .map(|c| c.name.name.as_str())
-                                    .collect::<Vec<_>>()
-                                    .join(", ")
-                            )),
+                            .with_help(carry_help.clone()),
                         );
                         vec![]
                     }
@@ -2242,14 +2243,7 @@ impl<'m> Checker<'m> {
                                     t.span,
                                     "wrong arity",
                                 )
-                                .with_help(format!(
-                                    "end the body with `({})`",
-                                    carry
-                                        .iter()
-                                        .map(|c| c.name.name.as_str())
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                )),
+                                .with_help(carry_help.clone()),
                             );
                             vec![]
                         }

@@ -339,7 +339,7 @@ impl Bootstrapper {
         // Scale after EvalMod: the Chebyshev part returns at s_em, each double angle squares
         // and divides by the prime it removes.
         let mut s = s_em;
-        let mut level = eval_mod_level - PolynomialDepth::of(&self.eval_mod);
+        let mut level = eval_mod_level - self.eval_mod.chebyshev_depth();
         for _ in 0..self.config.eval_mod.double_angle {
             s = s * s / q[level] as f64;
             level -= 1;
@@ -527,13 +527,5 @@ impl Bootstrapper {
             y = eval.drop_to_level(&y, target_level)?;
         }
         Ok(y)
-    }
-}
-
-/// Depth of the Chebyshev part of EvalMod.
-struct PolynomialDepth;
-impl PolynomialDepth {
-    fn of(em: &EvalMod) -> usize {
-        em.depth() - em.config().double_angle
     }
 }

@@ -33,6 +33,11 @@ impl EvalMod {
         PolynomialEvaluator::depth_chebyshev(&self.series) + self.config.double_angle
     }
 
+    /// Levels consumed by the Chebyshev part alone (before the double angles).
+    pub fn chebyshev_depth(&self) -> usize {
+        PolynomialEvaluator::depth_chebyshev(&self.series)
+    }
+
     /// Plaintext model of the circuit at `u = x/K` (returns ≈ `sin(2πx)`).
     pub fn reference(&self, u: f64) -> f64 {
         let mut c = self.series.eval(u);
