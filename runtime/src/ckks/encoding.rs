@@ -12,6 +12,7 @@ use rayon::prelude::*;
 
 use super::context::Context;
 use super::error::CkksError;
+use super::extended::ExtendedPlaintext;
 use super::plaintext::Plaintext;
 use super::rns::Poly;
 
@@ -156,6 +157,42 @@ impl Encoder {
         level: usize,
         scale: f64,
     ) -> Result<Plaintext, CkksError> {
+        let (coeffs, slots) = self.integer_coefficients(values, level, scale)?;
+        let idx = self.ctx.basis().q_indices(level);
+        Ok(Plaintext {
+            poly: self.residues(&coeffs, &idx),
+            level,
+            scale,
+            slots,
+        })
+    }
+
+    /// As [`encode_complex`](Self::encode_complex), over the extended basis `Q_level ∪ P`:
+    /// the operand of products with [`ExtendedCiphertext`](super::ExtendedCiphertext)s.
+    pub fn encode_complex_extended(
+        &self,
+        values: &[Complex64],
+        level: usize,
+        scale: f64,
+    ) -> Result<ExtendedPlaintext, CkksError> {
+        let (coeffs, slots) = self.integer_coefficients(values, level, scale)?;
+        let idx = self.ctx.basis().qp_indices(level);
+        Ok(ExtendedPlaintext {
+            poly: self.residues(&coeffs, &idx),
+            level,
+            scale,
+            slots,
+        })
+    }
+
+    /// The rounded coefficients `round(Δ·FFT⁻¹(values))` and the slot count, checked to fit
+    /// below `Q_level`.
+    fn integer_coefficients(
+        &self,
+        values: &[Complex64],
+        level: usize,
+        scale: f64,
+    ) -> Result<(Vec<f64>, usize), CkksError> {
         if level > self.ctx.max_level() {
             return Err(CkksError::LevelOutOfRange {
                 level,
@@ -195,25 +232,25 @@ impl Encoder {
                 log_q: bound + 1.0,
             });
         }
+        Ok((coeffs, slots))
+    }
+
+    /// The NTT-domain residues of integer coefficients over the limbs `idx`.
+    fn residues(&self, coeffs: &[f64], idx: &[usize]) -> Poly {
         let basis = self.ctx.basis();
-        let idx = basis.q_indices(level);
+        let n = self.ctx.n();
         let mut poly = Poly::zero(n, idx.len());
         poly.data_mut()
             .par_chunks_mut(n)
             .zip(idx.par_iter())
             .for_each(|(limb, &i)| {
                 let m = basis.modulus(i);
-                for (x, &c) in limb.iter_mut().zip(&coeffs) {
+                for (x, &c) in limb.iter_mut().zip(coeffs) {
                     *x = f64_to_residue(c, m);
                 }
             });
-        poly.ntt(basis, &idx);
-        Ok(Plaintext {
-            poly,
-            level,
-            scale,
-            slots,
-        })
+        poly.ntt(basis, idx);
+        poly
     }
 
     /// Encodes real values (imaginary parts zero).

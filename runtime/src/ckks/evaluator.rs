@@ -29,7 +29,7 @@ pub struct Evaluator {
     keys: Arc<EvaluationKeys>,
 }
 
-fn check_scales(a: f64, b: f64) -> Result<(), CkksError> {
+pub(crate) fn check_scales(a: f64, b: f64) -> Result<(), CkksError> {
     let gap = (a / b - 1.0).abs();
     if gap > SCALE_TOLERANCE {
         return Err(CkksError::ScaleMismatch {
@@ -41,7 +41,7 @@ fn check_scales(a: f64, b: f64) -> Result<(), CkksError> {
     Ok(())
 }
 
-fn check_slots(a: usize, b: usize) -> Result<(), CkksError> {
+pub(crate) fn check_slots(a: usize, b: usize) -> Result<(), CkksError> {
     if a != b {
         return Err(CkksError::SlotMismatch { left: a, right: b });
     }
@@ -443,7 +443,11 @@ impl Evaluator {
 
     // ---------------------------------------------------------------- automorphisms
 
-    fn galois_key(&self, element: u64, steps: Option<i64>) -> Result<&SwitchingKey, CkksError> {
+    pub(crate) fn galois_key(
+        &self,
+        element: u64,
+        steps: Option<i64>,
+    ) -> Result<&SwitchingKey, CkksError> {
         self.keys
             .galois
             .get(&element)

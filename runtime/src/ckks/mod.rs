@@ -7,6 +7,7 @@
 //! * [`keys`], [`keygen`]: key material by role, key generation.
 //! * [`encryption`]: encryption and decryption.
 //! * [`keyswitch`], [`evaluator`], [`galois`]: hybrid key switching and homomorphic evaluation.
+//! * [`extended`]: ciphertexts kept over `Q ∪ P` between key switches (double hoisting).
 //! * [`serialization`]: the versioned binary file format.
 
 pub mod ciphertext;
@@ -15,6 +16,7 @@ pub mod encoding;
 pub mod encryption;
 pub mod error;
 pub mod evaluator;
+pub mod extended;
 pub mod galois;
 pub mod keygen;
 pub mod keys;
@@ -33,6 +35,7 @@ pub use encoding::Encoder;
 pub use encryption::{Decryptor, Encryptor};
 pub use error::CkksError;
 pub use evaluator::Evaluator;
+pub use extended::{ExtendedCiphertext, ExtendedPlaintext};
 pub use keygen::KeyGenerator;
 pub use keys::{
     EvaluationKeys, GaloisKey, KeyManifest, PublicKey, RelinearizationKey, SecretKey, SwitchingKey,

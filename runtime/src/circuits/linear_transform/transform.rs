@@ -1,15 +1,23 @@
-//! Homomorphic evaluation of a [`DiagonalMatrix`] with baby-step giant-step and hoisting.
+//! Homomorphic evaluation of a [`DiagonalMatrix`] with baby-step giant-step and double
+//! hoisting.
 //!
-//! With `k = g·n1 + b`, `M·v = Σ_g rot_{g·n1}( Σ_b rot_{-g·n1}(diag_k) ⊙ rot_b(v) )`: the
-//! baby-step rotations `rot_b(v)` share one key-switch decomposition (hoisting), and each
-//! giant step costs one rotation. Pre-rotated diagonals are encoded once, at the level the
-//! transform runs at, with scale `q_level`, so the single rescale at the end restores the
-//! input scale exactly.
+//! With `k = g·n1 + b`, `M·v = Σ_g rot_{g·n1}( Σ_b rot_{-g·n1}(diag_k) ⊙ rot_b(v) )`:
+//!
+//! * the baby-step rotations `rot_b(v)` share one key-switch decomposition (hoisting) and
+//!   stay over `Q ∪ P` without their ModDown;
+//! * the inner sums are computed there, against diagonals encoded over `Q ∪ P`;
+//! * each giant step rotates its inner sum while staying extended (double hoisting), and a
+//!   single ModDown ends the transform (see [`crate::ckks::extended`]).
+//!
+//! Pre-rotated diagonals are encoded once, at the level the transform runs at, with scale
+//! `q_level`, so the single rescale at the end restores the input scale exactly.
 
 use std::collections::BTreeMap;
 
 use crate::ckks::keys::KeyManifest;
-use crate::ckks::{Ciphertext, CkksError, Encoder, Evaluator, Plaintext};
+use crate::ckks::{
+    Ciphertext, CkksError, Encoder, Evaluator, ExtendedCiphertext, ExtendedPlaintext,
+};
 
 use super::DiagonalMatrix;
 
@@ -20,7 +28,7 @@ pub struct LinearTransform {
     level: usize,
     n1: usize,
     /// giant step g → [(baby step b, pre-rotated diagonal)]
-    giant: BTreeMap<usize, Vec<(usize, Plaintext)>>,
+    giant: BTreeMap<usize, Vec<(usize, ExtendedPlaintext)>>,
 }
 
 /// The baby-step size minimising the number of rotations for the diagonals `ks` (mod `n`).
@@ -75,13 +83,13 @@ impl LinearTransform {
         let ks: Vec<usize> = m.diagonals().keys().copied().collect();
         let n1 = best_baby_step(&ks, n);
         let scale = pt_scale;
-        let mut giant: BTreeMap<usize, Vec<(usize, Plaintext)>> = BTreeMap::new();
+        let mut giant: BTreeMap<usize, Vec<(usize, ExtendedPlaintext)>> = BTreeMap::new();
         for (&k, d) in m.diagonals() {
             let (g, b) = (k / n1, k % n1);
             let shift = g * n1;
             // rot_{-shift}(d)[i] = d[(i - shift) mod n]
             let rotated: Vec<_> = (0..n).map(|i| d[(i + n - shift % n) % n]).collect();
-            let pt = encoder.encode_complex(&rotated, level, scale)?;
+            let pt = encoder.encode_complex_extended(&rotated, level, scale)?;
             giant.entry(g).or_default().push((b, pt));
         }
         Ok(LinearTransform {
@@ -166,46 +174,56 @@ impl LinearTransform {
         } else {
             ct.clone()
         };
-        // Baby steps, hoisted.
+        // Baby steps, hoisted, left over Q ∪ P.
         let mut babies: Vec<usize> = self.giant.values().flatten().map(|(b, _)| *b).collect();
         babies.sort_unstable();
         babies.dedup();
         let dec = eval.decompose(&ct)?;
         let ctx = eval.context();
-        let mut rotated: BTreeMap<usize, Ciphertext> = BTreeMap::new();
+        let mut rotated: BTreeMap<usize, ExtendedCiphertext> = BTreeMap::new();
         for &b in &babies {
-            let r = if b == 0 {
-                ct.clone()
-            } else {
-                eval.apply_galois_hoisted(
-                    &ct,
-                    &dec,
-                    ctx.rotation_element(b as i64),
-                    Some(b as i64),
-                )?
-            };
+            let element = ctx.rotation_element(b as i64);
+            let r = eval.apply_galois_hoisted_extended(&ct, &dec, element, Some(b as i64))?;
             rotated.insert(b, r);
         }
-        let mut acc: Option<Ciphertext> = None;
+        drop(dec);
+        // Giant steps: inner sums over Q ∪ P, rotated without leaving it.
+        let mut acc: Option<ExtendedCiphertext> = None;
         for (&g, terms) in &self.giant {
-            let mut inner: Option<Ciphertext> = None;
+            let mut inner: Option<ExtendedCiphertext> = None;
             for (b, pt) in terms {
                 match inner.as_mut() {
-                    None => inner = Some(eval.mul_plain(&rotated[b], pt)?),
-                    Some(x) => eval.mul_plain_add_assign(x, &rotated[b], pt)?,
+                    None => inner = Some(eval.mul_plain_extended(&rotated[b], pt)?),
+                    Some(x) => eval.mul_plain_add_assign_extended(x, &rotated[b], pt)?,
                 }
             }
             let inner = inner.expect("every giant step has a term");
-            let inner = if g == 0 {
-                inner
-            } else {
-                eval.rotate(&inner, (g * self.n1) as i64)?
-            };
             match acc.as_mut() {
-                None => acc = Some(inner),
-                Some(x) => eval.add_assign(x, &inner)?,
+                None if g == 0 => acc = Some(inner),
+                None => {
+                    let mut zero = inner.clone();
+                    zero.parts.iter_mut().for_each(|p| p.data_mut().fill(0));
+                    let steps = (g * self.n1) as i64;
+                    eval.apply_galois_add_assign_extended(
+                        &mut zero,
+                        &inner,
+                        ctx.rotation_element(steps),
+                        Some(steps),
+                    )?;
+                    acc = Some(zero);
+                }
+                Some(x) => {
+                    let steps = (g * self.n1) as i64;
+                    eval.apply_galois_add_assign_extended(
+                        x,
+                        &inner,
+                        ctx.rotation_element(steps),
+                        Some(steps),
+                    )?;
+                }
             }
         }
+        let acc = acc.map(|a| eval.mod_down_extended(a));
         acc.ok_or(CkksError::InvalidLevelDrop {
             from: ct.level(),
             to: self.level,

@@ -1,0 +1,284 @@
+//! Ciphertexts kept over the extended basis `Q_ℓ ∪ P`, between key switches: the data type
+//! and the evaluator operations behind double hoisting (Bossuat et al., Eurocrypt 2021).
+//!
+//! An [`ExtendedCiphertext`] `(X_0, X_1)` over `Q_ℓ ∪ P` stands for the ciphertext
+//! `ModDown(X_0, X_1) ≈ (X_0, X_1)/P` over `Q_ℓ`. A key switch produces exactly this form
+//! before its ModDown, so a linear transform can
+//!
+//! * rotate its input by every baby step from one decomposition, skipping the ModDowns;
+//! * multiply the rotations by diagonals encoded over `Q_ℓ ∪ P` and sum them there;
+//! * rotate each giant-step sum while staying extended (one ModDown of the second part
+//!   only, to decompose it);
+//! * divide by `P` once at the very end.
+//!
+//! A ModDown costs two inverse NTTs on the `P` limbs and two forward NTTs on the `Q` limbs,
+//! about as much as the decomposition itself, so this removes most of the NTTs of the
+//! baby steps; it also rounds once instead of once per rotation, so the transform is
+//! slightly less noisy.
+
+use rayon::prelude::*;
+
+use super::ciphertext::Ciphertext;
+use super::error::CkksError;
+use super::evaluator::{check_scales, check_slots, Evaluator};
+use super::keyswitch::{self, Decomposition};
+use super::rns::Poly;
+
+/// `P·ct` (up to key-switching noise) over `Q_level ∪ P`, in the NTT domain.
+#[derive(Clone, Debug)]
+pub struct ExtendedCiphertext {
+    pub(crate) parts: [Poly; 2],
+    pub(crate) level: usize,
+    pub(crate) scale: f64,
+    pub(crate) slots: usize,
+}
+
+impl ExtendedCiphertext {
+    pub fn level(&self) -> usize {
+        self.level
+    }
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+}
+
+/// An encoded message over `Q_level ∪ P` (the same integer polynomial as a
+/// [`Plaintext`](super::Plaintext), with residues for the special primes too).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ExtendedPlaintext {
+    pub(crate) poly: Poly,
+    pub(crate) level: usize,
+    pub(crate) scale: f64,
+    pub(crate) slots: usize,
+}
+
+impl ExtendedPlaintext {
+    pub fn level(&self) -> usize {
+        self.level
+    }
+    pub fn scale(&self) -> f64 {
+        self.scale
+    }
+    pub fn slots(&self) -> usize {
+        self.slots
+    }
+    /// Bytes of residues held.
+    pub fn size_bytes(&self) -> usize {
+        self.poly.data().len() * 8
+    }
+}
+
+impl Evaluator {
+    /// `P·σ(c)` over `Q_level ∪ P` for a polynomial `c` over `Q_level` (NTT domain), with `σ`
+    /// an optional NTT-domain permutation: exact, and zero on the `P` limbs.
+    fn lift_times_p(&self, level: usize, c: &Poly, perm: Option<&[u32]>) -> Poly {
+        let ctx = self.context();
+        let basis = ctx.basis();
+        let n = ctx.n();
+        let mut out = Poly::zero(n, level + 1 + basis.num_p());
+        out.data_mut()
+            .par_chunks_mut(n)
+            .take(level + 1)
+            .enumerate()
+            .for_each(|(i, o)| {
+                let m = basis.modulus(i);
+                let p = m.shoup(ctx.p_mod_q(i));
+                let src = c.limb(i);
+                match perm {
+                    Some(perm) => {
+                        for (x, &k) in o.iter_mut().zip(perm) {
+                            *x = m.mul_shoup(src[k as usize], p);
+                        }
+                    }
+                    None => {
+                        for (x, &v) in o.iter_mut().zip(src) {
+                            *x = m.mul_shoup(v, p);
+                        }
+                    }
+                }
+            });
+        out
+    }
+
+    /// `P·ct` over `Q_ℓ ∪ P` (exact).
+    pub fn extend(&self, ct: &Ciphertext) -> Result<ExtendedCiphertext, CkksError> {
+        if ct.degree() != 1 {
+            return Err(CkksError::NeedsRelinearization {
+                degree: ct.degree(),
+            });
+        }
+        Ok(ExtendedCiphertext {
+            parts: [
+                self.lift_times_p(ct.level, &ct.parts[0], None),
+                self.lift_times_p(ct.level, &ct.parts[1], None),
+            ],
+            level: ct.level,
+            scale: ct.scale,
+            slots: ct.slots,
+        })
+    }
+
+    /// `X ↦ X^g` applied to `ct` from the decomposition of its second part, left over
+    /// `Q_ℓ ∪ P` (no ModDown). `steps` only labels a missing-key error.
+    pub fn apply_galois_hoisted_extended(
+        &self,
+        ct: &Ciphertext,
+        dec: &Decomposition,
+        element: u64,
+        steps: Option<i64>,
+    ) -> Result<ExtendedCiphertext, CkksError> {
+        if element == 1 {
+            return self.extend(ct);
+        }
+        if dec.level() != ct.level {
+            return Err(CkksError::InvalidLevelDrop {
+                from: dec.level(),
+                to: ct.level,
+            });
+        }
+        let ctx = self.context();
+        let key = self.galois_key(element, steps)?;
+        let perm = ctx.galois_permutation(element);
+        let (mut b, a) = keyswitch::inner_product(ctx, dec, key, Some(&perm));
+        let lifted = self.lift_times_p(ct.level, &ct.parts[0], Some(&perm));
+        b.add_assign(ctx.basis(), &ctx.basis().qp_indices(ct.level), &lifted);
+        Ok(ExtendedCiphertext {
+            parts: [b, a],
+            level: ct.level,
+            scale: ct.scale,
+            slots: ct.slots,
+        })
+    }
+
+    fn check_extended(
+        &self,
+        x: &ExtendedCiphertext,
+        level: usize,
+        scale: f64,
+        slots: usize,
+    ) -> Result<(), CkksError> {
+        check_slots(x.slots, slots)?;
+        check_scales(x.scale, scale)?;
+        if x.level != level {
+            return Err(CkksError::InvalidLevelDrop {
+                from: x.level,
+                to: level,
+            });
+        }
+        Ok(())
+    }
+
+    /// `a ⊙ pt` over `Q_ℓ ∪ P`; both must be at the same level.
+    pub fn mul_plain_extended(
+        &self,
+        a: &ExtendedCiphertext,
+        pt: &ExtendedPlaintext,
+    ) -> Result<ExtendedCiphertext, CkksError> {
+        check_slots(a.slots, pt.slots)?;
+        if a.level != pt.level {
+            return Err(CkksError::InvalidLevelDrop {
+                from: pt.level,
+                to: a.level,
+            });
+        }
+        let basis = self.context().basis();
+        let idx = basis.qp_indices(a.level);
+        let [x0, x1] = &a.parts;
+        Ok(ExtendedCiphertext {
+            parts: [
+                Poly::mul_new(basis, &idx, x0, &pt.poly),
+                Poly::mul_new(basis, &idx, x1, &pt.poly),
+            ],
+            level: a.level,
+            scale: a.scale * pt.scale,
+            slots: a.slots,
+        })
+    }
+
+    /// `acc += a ⊙ pt` over `Q_ℓ ∪ P`.
+    pub fn mul_plain_add_assign_extended(
+        &self,
+        acc: &mut ExtendedCiphertext,
+        a: &ExtendedCiphertext,
+        pt: &ExtendedPlaintext,
+    ) -> Result<(), CkksError> {
+        check_slots(a.slots, pt.slots)?;
+        self.check_extended(acc, a.level, a.scale * pt.scale, a.slots)?;
+        if pt.level != a.level {
+            return Err(CkksError::InvalidLevelDrop {
+                from: pt.level,
+                to: a.level,
+            });
+        }
+        let basis = self.context().basis();
+        let idx = basis.qp_indices(a.level);
+        for (o, p) in acc.parts.iter_mut().zip(&a.parts) {
+            o.mul_add_assign(basis, &idx, p, &pt.poly);
+        }
+        Ok(())
+    }
+
+    /// `acc += x` over `Q_ℓ ∪ P`.
+    pub fn add_assign_extended(
+        &self,
+        acc: &mut ExtendedCiphertext,
+        x: &ExtendedCiphertext,
+    ) -> Result<(), CkksError> {
+        self.check_extended(acc, x.level, x.scale, x.slots)?;
+        let basis = self.context().basis();
+        let idx = basis.qp_indices(x.level);
+        for (o, p) in acc.parts.iter_mut().zip(&x.parts) {
+            o.add_assign(basis, &idx, p);
+        }
+        Ok(())
+    }
+
+    /// `acc += σ_g(x)` with both kept over `Q_ℓ ∪ P`: the second part of `x` is divided by
+    /// `P` (one ModDown) and decomposed, the key switch's output is left extended, and the
+    /// first part is permuted in place (an automorphism commutes with the NTT-domain
+    /// representation on every limb).
+    pub fn apply_galois_add_assign_extended(
+        &self,
+        acc: &mut ExtendedCiphertext,
+        x: &ExtendedCiphertext,
+        element: u64,
+        steps: Option<i64>,
+    ) -> Result<(), CkksError> {
+        if element == 1 {
+            return self.add_assign_extended(acc, x);
+        }
+        self.check_extended(acc, x.level, x.scale, x.slots)?;
+        let ctx = self.context();
+        let key = self.galois_key(element, steps)?;
+        let perm = ctx.galois_permutation(element);
+        let c1 = keyswitch::mod_down(ctx, x.level, x.parts[1].clone());
+        let dec = keyswitch::decompose(ctx, x.level, &c1);
+        let (v0, v1) = keyswitch::inner_product(ctx, &dec, key, Some(&perm));
+        let basis = ctx.basis();
+        let idx = basis.qp_indices(x.level);
+        let [a0, a1] = &mut acc.parts;
+        a0.add_permuted_assign(basis, &idx, &x.parts[0], &perm);
+        a0.add_assign(basis, &idx, &v0);
+        a1.add_assign(basis, &idx, &v1);
+        Ok(())
+    }
+
+    /// Divides by `P` with rounding (one ModDown per part): the ciphertext over `Q_ℓ`.
+    pub fn mod_down_extended(&self, x: ExtendedCiphertext) -> Ciphertext {
+        let ctx = self.context();
+        let [x0, x1] = x.parts;
+        let (c0, c1) = rayon::join(
+            || keyswitch::mod_down(ctx, x.level, x0),
+            || keyswitch::mod_down(ctx, x.level, x1),
+        );
+        Ciphertext {
+            parts: vec![c0, c1],
+            level: x.level,
+            scale: x.scale,
+            slots: x.slots,
+        }
+    }
+}

@@ -1,0 +1,139 @@
+//! Linear transforms (BSGS with double hoisting) and the extended-basis operations behind
+//! them, against f64 references on fresh random inputs (N = 2^12, insecure).
+
+use std::sync::Arc;
+
+use blindtune_runtime::circuits::linear_transform::{DiagonalMatrix, LinearTransform};
+use blindtune_runtime::ckks::testing::{
+    mean_precision_bits, precision_bits, random_complex, random_index,
+};
+use blindtune_runtime::ckks::*;
+use num_complex::Complex64;
+
+struct Setup {
+    ctx: Arc<Context>,
+    enc: Encoder,
+    encryptor: Encryptor,
+    dec: Decryptor,
+    sk: SecretKey,
+    kg: KeyGenerator,
+}
+
+fn setup() -> Setup {
+    let ctx = Context::new(Params::new_insecure_for_tests(presets::test_insecure()).unwrap());
+    let mut kg = KeyGenerator::new(ctx.clone());
+    let sk = kg.gen_secret_key();
+    Setup {
+        enc: Encoder::new(ctx.clone()),
+        encryptor: Encryptor::with_secret_key(ctx.clone(), &sk).unwrap(),
+        dec: Decryptor::new(ctx.clone(), &sk).unwrap(),
+        sk,
+        kg,
+        ctx,
+    }
+}
+
+/// A matrix with `count` random diagonals (always including 0) of entries in the unit disc.
+fn random_matrix(n: usize, count: usize) -> DiagonalMatrix {
+    let mut m = DiagonalMatrix::zero(n);
+    let mut ks = vec![0usize];
+    while ks.len() < count {
+        let k = 1 + random_index(n - 1);
+        if !ks.contains(&k) {
+            ks.push(k);
+        }
+    }
+    for k in ks {
+        for (row, v) in random_complex(n, 0.7).into_iter().enumerate() {
+            m.add_entry(row, k, v);
+        }
+    }
+    m
+}
+
+#[test]
+fn bsgs_transform_matches_the_dense_product() {
+    let mut s = setup();
+    let slots = s.ctx.n() / 2;
+    let level = s.ctx.max_level();
+    let scale = s.ctx.params().default_scale();
+    for count in [1, 7, 40] {
+        let m = random_matrix(slots, count);
+        let t = LinearTransform::new(&s.enc, &m, level).unwrap();
+        let manifest = t.key_manifest(&s.enc);
+        let evk = s.kg.gen_evaluation_keys(&s.sk, &manifest);
+        let eval = Evaluator::new(s.ctx.clone(), Arc::new(evk)).unwrap();
+        let z = random_complex(slots, 1.0);
+        let ct = s
+            .encryptor
+            .encrypt(&s.enc.encode_complex(&z, level, scale).unwrap());
+        let out = t.evaluate(&eval, &ct).unwrap();
+        assert_eq!(out.level(), level - 1);
+        assert!((out.scale() / scale - 1.0).abs() < 1e-12);
+        let want = m.apply(&z);
+        let got = s.enc.decode_complex(&s.dec.decrypt(&out));
+        // Entries are O(1) and each output sums `count` products: normalise by the largest.
+        let norm = want.iter().fold(1f64, |a, w| a.max(w.norm()));
+        let want_n: Vec<_> = want.iter().map(|w| w / norm).collect();
+        let got_n: Vec<_> = got.iter().map(|g| g / norm).collect();
+        let (min, mean) = (
+            precision_bits(&want_n, &got_n),
+            mean_precision_bits(&want_n, &got_n),
+        );
+        eprintln!(
+            "MEASURED transform with {count} diagonals ({} rotation keys): min {min:.1}, mean {mean:.1} bits",
+            manifest.galois_elements.len()
+        );
+        assert!(
+            min >= 25.0 && mean >= 27.0,
+            "{count} diagonals: {min:.1}/{mean:.1}"
+        );
+    }
+}
+
+#[test]
+fn extended_rotations_agree_with_ordinary_ones() {
+    let mut s = setup();
+    let slots = s.ctx.n() / 2;
+    let level = s.ctx.max_level() - 1;
+    let scale = s.ctx.params().default_scale();
+    let k1 = 1 + random_index(slots - 1) as i64;
+    let k2 = 1 + random_index(slots - 1) as i64;
+    let manifest = s.kg.manifest_for_rotations(&[k1, k2, k1 + k2], false);
+    let evk = s.kg.gen_evaluation_keys(&s.sk, &manifest);
+    let eval = Evaluator::new(s.ctx.clone(), Arc::new(evk)).unwrap();
+    let z = random_complex(slots, 1.0);
+    let ct = s
+        .encryptor
+        .encrypt(&s.enc.encode_complex(&z, level, scale).unwrap());
+    let rot = |v: &[Complex64], k: i64| -> Vec<Complex64> {
+        (0..slots).map(|i| v[(i + k as usize) % slots]).collect()
+    };
+    // σ_{k2}(σ_{k1}(ct)), all in the extended basis, then one ModDown.
+    let dec = eval.decompose(&ct).unwrap();
+    let first = eval
+        .apply_galois_hoisted_extended(&ct, &dec, s.ctx.rotation_element(k1), Some(k1))
+        .unwrap();
+    let mut acc = eval.extend(&ct).unwrap();
+    eval.apply_galois_add_assign_extended(&mut acc, &first, s.ctx.rotation_element(k2), Some(k2))
+        .unwrap();
+    let out = eval.mod_down_extended(acc);
+    let want: Vec<Complex64> = z.iter().zip(rot(&z, k1 + k2)).map(|(a, b)| a + b).collect();
+    let got = s.enc.decode_complex(&s.dec.decrypt(&out));
+    let (min, mean) = (
+        precision_bits(&want, &got),
+        mean_precision_bits(&want, &got),
+    );
+    eprintln!(
+        "MEASURED z + rot_(k1+k2)(z) in the extended basis: min {min:.1}, mean {mean:.1} bits"
+    );
+    assert!(min >= 25.0 && mean >= 27.0, "{min:.1}/{mean:.1}");
+
+    // A missing key is an error naming the rotation, not a panic.
+    let held = [k1, k2, (k1 + k2) % slots as i64];
+    let missing = (1..).find(|r| !held.contains(r)).unwrap();
+    let err = eval
+        .apply_galois_hoisted_extended(&ct, &dec, s.ctx.rotation_element(missing), Some(missing))
+        .unwrap_err();
+    assert!(matches!(err, CkksError::MissingGaloisKey { .. }), "{err}");
+}
