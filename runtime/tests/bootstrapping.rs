@@ -65,7 +65,7 @@ fn full_slot_bootstrap_restores_levels_with_precision() {
     assert_eq!(out.scale(), scale);
     let got = s.enc.decode_complex(&s.dec.decrypt(&out));
     let (min, mean) = report("full-slot bootstrap", &z, &got);
-    assert!(min >= 15.0 && mean >= 18.0, "min {min:.1} mean {mean:.1}");
+    assert!(min >= 20.0 && mean >= 23.0, "min {min:.1} mean {mean:.1}");
     // The refreshed ciphertext supports the promised multiplications.
     let eval = s.boot.evaluator();
     let mut ct2 = out;
@@ -76,15 +76,12 @@ fn full_slot_bootstrap_restores_levels_with_precision() {
     }
     let got2 = s.enc.decode_complex(&s.dec.decrypt(&ct2));
     let (min2, _) = report("squarings after bootstrap", &want, &got2);
-    assert!(min2 >= 14.0, "{min2:.1}");
+    assert!(min2 >= 22.0, "{min2:.1}");
 }
 
 #[test]
 fn lower_target_level_and_sparse_slots() {
-    let mut s = setup(|n| BootstrappingConfig {
-        slots: 64,
-        ..test_boot_config(n)
-    });
+    let mut s = setup(|n| test_boot_config(n).with_slots(64));
     let (z, ct) = fresh_input(&mut s, 64);
     for target in [0, s.boot.max_target_level()] {
         let out = s.boot.bootstrap(&ct, target).unwrap();
@@ -92,7 +89,7 @@ fn lower_target_level_and_sparse_slots() {
         let got = s.enc.decode_complex(&s.dec.decrypt(&out));
         let (min, mean) = report(&format!("sparse bootstrap to level {target}"), &z, &got);
         assert!(
-            min >= 15.0 && mean >= 18.0,
+            min >= 24.0 && mean >= 26.0,
             "target {target}: min {min:.1} mean {mean:.1}"
         );
     }
@@ -114,12 +111,63 @@ fn eval_mod_model_is_accurate() {
         "MEASURED EvalMod plaintext model error: 2^{:.1}",
         err.log2()
     );
-    assert!(err < 2f64.powi(-30), "{err:e}");
+    assert!(err < 2f64.powi(-40), "{err:e}");
+}
+
+#[test]
+fn harmonic_correction_cancels_the_cubic_error_of_the_sine() {
+    use blindtune_runtime::circuits::bootstrapping::{EvalMod, EvalModConfig};
+    let harmonic = EvalMod::new(EvalModConfig::default());
+    let sine = EvalMod::new(EvalModConfig {
+        harmonic_correction: false,
+        ..EvalModConfig::default()
+    });
+    assert_eq!(harmonic.depth(), sine.depth() + 1);
+    // At |x mod 1| ≤ 2^-8 the sine is off by (2π)²δ³/6 ≈ 2^-21.3 and the pair of harmonics
+    // by (2π)⁴δ⁵/30 ≈ 2^-34.3 (both in units of q_0).
+    let delta = 2f64.powi(-8);
+    let (h, s) = (harmonic.model_error(delta), sine.model_error(delta));
+    eprintln!(
+        "MEASURED model error at 2^-8: sine 2^{:.1}, harmonics 2^{:.1}",
+        s.log2(),
+        h.log2()
+    );
+    let cubic = (2.0 * std::f64::consts::PI).powi(2) * delta.powi(3) / 6.0;
+    let quintic = (2.0 * std::f64::consts::PI).powi(4) * delta.powi(5) / 30.0;
+    assert!((s / cubic - 1.0).abs() < 0.05, "sine {s:e} vs {cubic:e}");
+    assert!(h < 1.1 * quintic, "harmonics {h:e} vs {quintic:e}");
+}
+
+#[test]
+fn constant_messages_are_the_worst_case_and_stay_usable() {
+    // A constant vector is a single coefficient c·Δ, the input that strains EvalMod's
+    // approximation most at the default message ratio (see `default_log_message_ratio`).
+    let mut s = setup(test_boot_config);
+    let slots = s.ctx.n() / 2;
+    let scale = s.ctx.params().default_scale();
+    for c in [0.97, -0.6] {
+        let z = vec![Complex64::new(c, 0.0); slots];
+        let ct = s
+            .encryptor
+            .encrypt(&s.enc.encode_complex(&z, 0, scale).unwrap());
+        let out = s.boot.bootstrap(&ct, s.boot.max_target_level()).unwrap();
+        let got = s.enc.decode_complex(&s.dec.decrypt(&out));
+        let (min, _) = report(&format!("constant {c}"), &z, &got);
+        assert!(min >= 18.0, "constant {c}: {min:.1} bits");
+    }
 }
 
 #[test]
 fn iterated_bootstrap_adds_precision() {
-    let mut s = setup(test_boot_config);
+    // A deliberately coarse bootstrap (sine only, message far below q_0: ~20 bits), so that
+    // the gain of the second iteration is visible below the ~30-bit floor of the 2^40 scale
+    // at N = 2^12.
+    let mut s = setup(|n| {
+        let mut c = test_boot_config(n);
+        c.eval_mod.harmonic_correction = false;
+        c.log_message_ratio = 15;
+        c
+    });
     let slots = s.ctx.n() / 2;
     let (_, ct) = fresh_input(&mut s, slots);
     // Reference: the message the ciphertext actually holds (fresh public-key encryption at
@@ -144,10 +192,7 @@ fn iterated_bootstrap_adds_precision() {
 fn bootstrapping_keys_round_trip_through_the_file_format() {
     use blindtune_runtime::ckks::serialization::{FormatError, Serializable};
     let ctx = Context::new(Params::new_insecure_for_tests(test_boot_insecure()).unwrap());
-    let config = BootstrappingConfig {
-        slots: 8,
-        ..test_boot_config(ctx.n())
-    };
+    let config = test_boot_config(ctx.n()).with_slots(8);
     let mut kg = KeyGenerator::new(ctx.clone());
     let sk = kg.gen_secret_key();
     let keys =
@@ -198,7 +243,7 @@ fn default_circuit_fits_the_shipped_chains() {
     let config = BootstrappingConfig::full_slots(1 << lit.log_n);
     let depth = config.cts_levels + DEFAULT_EVAL_MOD_LEVELS + config.stc_levels;
     let user = lit.log_q.len() - 1 - depth;
-    assert_eq!(user, 10, "n16-boot leaves {user} user levels");
+    assert_eq!(user, 9, "n16-boot leaves {user} user levels");
     assert!(lit.log_q[1..=user].iter().all(|&b| b == 40));
     assert!(
         Params::new(lit).is_ok(),

@@ -35,7 +35,8 @@ pub struct Args {
     /// log2 of the error amplification between iterations.
     #[arg(long, default_value_t = 12)]
     boost: u32,
-    /// Input kinds: uniform complex values in [-1,1] and/or real values in [-1,1].
+    /// Input kinds: uniform complex values in [-1,1], real values in [-1,1], and/or
+    /// `constant` (0.97 in every slot: EvalMod's worst case, see `default_log_message_ratio`).
     #[arg(long, value_delimiter = ',', default_value = "complex,real")]
     inputs: Vec<String>,
     /// Timed repetitions (median reported).
@@ -44,6 +45,13 @@ pub struct Args {
     /// Print JSON rows instead of a table.
     #[arg(long)]
     json: bool,
+    /// Override log2(q_0 / Δ), the headroom ModRaise leaves above the message (default: the
+    /// configuration's, chosen from the slot count).
+    #[arg(long)]
+    message_ratio: Option<u32>,
+    /// EvalMod without the harmonic correction (one level less, lower precision).
+    #[arg(long)]
+    sine_only: bool,
 }
 
 #[derive(Serialize)]
@@ -99,7 +107,13 @@ pub fn run(args: Args) -> miette::Result<()> {
     } else {
         BootstrappingConfig::full_slots(n)
     };
-    let cfg = BootstrappingConfig { slots, ..cfg };
+    let mut cfg = cfg.with_slots(slots);
+    if let Some(r) = args.message_ratio {
+        cfg.log_message_ratio = r;
+    }
+    if args.sine_only {
+        cfg.eval_mod.harmonic_correction = false;
+    }
     let threads = super::bench::parse_threads(&args.threads)?;
 
     let spinner = ProgressBar::new_spinner()
@@ -140,12 +154,14 @@ pub fn run(args: Args) -> miette::Result<()> {
                 } else {
                     target
                 };
-                for input in ["complex", "real"] {
+                for input in ["complex", "real", "constant"] {
                     if !args.inputs.iter().any(|i| i == input) {
                         continue;
                     }
                     let z: Vec<Complex64> = match input {
                         "complex" => random_complex(slots, 1.0),
+                        // The worst case for EvalMod: one coefficient holds the whole message.
+                        "constant" => vec![Complex64::new(0.97, 0.0); slots],
                         _ => random_real(slots, 1.0)
                             .into_iter()
                             .map(|x| Complex64::new(x, 0.0))

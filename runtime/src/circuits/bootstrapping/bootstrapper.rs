@@ -22,7 +22,7 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::circuits::linear_transform::transform::rotations_for;
+use crate::circuits::linear_transform::transform::{bsgs_shape, rotations_for};
 use crate::circuits::linear_transform::{DiagonalMatrix, LinearTransform};
 use crate::ckks::keys::KeyManifest;
 use crate::ckks::keyswitch;
@@ -41,14 +41,22 @@ struct Prepared {
 }
 
 /// Static description of the work one bootstrap does at a target level (for the compiler's
-/// cost model).
+/// cost model). Key switching splits into its three phases, which double hoisting counts
+/// separately: a decomposition (ModUp) per distinct input, an inner product with a key per
+/// key switch, and ModDowns (counted per polynomial part) only where a result leaves the
+/// extended basis.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct BootstrapCost {
     pub target_level: usize,
     /// Level ModRaise lands at.
     pub start_level: usize,
-    /// Key switches (rotations, conjugations, relinearizations, encapsulation switches).
+    /// Key switches (rotations, conjugations, relinearizations, encapsulation switches):
+    /// one inner product with a switching key each.
     pub key_switches: usize,
+    /// Decompositions (ModUp of one polynomial into `dnum` digits over `Q_ℓ ∪ P`).
+    pub decompositions: usize,
+    /// ModDowns of one polynomial part.
+    pub mod_downs: usize,
     /// Plaintext-ciphertext products in the transforms.
     pub plaintext_products: usize,
     /// Sum over key switches of the limbs they run at (a proxy for time).
@@ -201,52 +209,59 @@ impl Bootstrapper {
             });
         }
         let start = self.ctx.max_level();
-        let mut ks = 2; // encapsulation switches
-        let mut ks_limbs = 1 + start + 1;
-        let mut pt = 0;
+        let mut c = BootstrapCost {
+            target_level,
+            start_level: start,
+            key_switches: 0,
+            decompositions: 0,
+            mod_downs: 0,
+            plaintext_products: 0,
+            key_switch_limbs: 0,
+        };
+        // An ordinary key switch at `level`.
+        let plain = |c: &mut BootstrapCost, level: usize, count: usize| {
+            c.key_switches += count;
+            c.decompositions += count;
+            c.mod_downs += 2 * count;
+            c.key_switch_limbs += count * (level + 1);
+        };
+        // A double-hoisted transform at `level`.
+        let transform = |c: &mut BootstrapCost, m: &DiagonalMatrix, level: usize| {
+            let (babies, giants) = bsgs_shape(m);
+            c.key_switches += babies + giants;
+            c.decompositions += usize::from(babies > 0) + giants;
+            c.mod_downs += giants + 2;
+            c.key_switch_limbs += (babies + giants) * (level + 1);
+            c.plaintext_products += m.num_diagonals();
+        };
+        plain(&mut c, 0, 1); // dense → sparse at level 0
+        plain(&mut c, start, 1); // sparse → dense after ModRaise
         let mut level = start;
         let mut fold = self.config.slots;
         while fold < self.ctx.n() / 2 {
-            ks += 1;
-            ks_limbs += level + 1;
+            plain(&mut c, level, 1);
             fold *= 2;
         }
-        let transform = |m: &DiagonalMatrix, level: usize| {
-            let r = rotations_for(m).len();
-            (r, r * (level + 1), m.num_diagonals())
-        };
         for m in &self.cts_matrices {
-            let (a, b, c) = transform(m, level);
-            ks += a;
-            ks_limbs += b;
-            pt += c;
+            transform(&mut c, m, level);
             level -= 1;
         }
-        ks += 1; // conjugation
-        ks_limbs += level + 1;
+        plain(&mut c, level + 1, 1); // conjugation, before the last CtS rescale
+                                     // Relinearizations in EvalMod for both parts: about 2·sqrt(degree) for the Chebyshev
+                                     // BSGS (one more per extra harmonic series) plus the double angles and correction,
+                                     // counted at the middle of EvalMod's levels.
         let em_depth = self.eval_mod.depth();
-        // Relinearizations in EvalMod for both parts: about 2·sqrt(degree) for the Chebyshev
-        // BSGS plus one per double angle.
+        let series = 1 + usize::from(self.config.eval_mod.harmonic_correction);
         let relin = 2
-            * (2 * (self.config.eval_mod.degree as f64).sqrt().ceil() as usize
-                + self.config.eval_mod.double_angle);
-        ks += relin;
-        ks_limbs += relin * (level + 1 - em_depth / 2);
+            * ((1 + series) * (self.config.eval_mod.degree as f64).sqrt().ceil() as usize
+                + self.eval_mod.extra_products());
+        plain(&mut c, level - em_depth / 2, relin);
         level = target_level + self.config.stc_levels;
         for m in &self.stc_matrices {
-            let (a, b, c) = transform(m, level);
-            ks += a;
-            ks_limbs += b;
-            pt += c;
+            transform(&mut c, m, level);
             level -= 1;
         }
-        Ok(BootstrapCost {
-            target_level,
-            start_level: start,
-            key_switches: ks,
-            plaintext_products: pt,
-            key_switch_limbs: ks_limbs,
-        })
+        Ok(c)
     }
 
     /// The encoded transforms for `target_level` and an input scale. CoeffsToSlots depends
@@ -336,15 +351,8 @@ impl Bootstrapper {
         let s0 = self.config.eval_mod.k * q0 * n;
         let eval_mod_level = start_level - self.config.cts_levels;
         let s_em = q[eval_mod_level] as f64;
-        // Scale after EvalMod: the Chebyshev part returns at s_em, each double angle squares
-        // and divides by the prime it removes.
-        let mut s = s_em;
-        let mut level = eval_mod_level - self.eval_mod.chebyshev_depth();
-        for _ in 0..self.config.eval_mod.double_angle {
-            s = s * s / q[level] as f64;
-            level -= 1;
-        }
-        let s_after = s * 2.0 * std::f64::consts::PI * input_scale / q0;
+        let s = self.eval_mod.output_scale(s_em, eval_mod_level, q);
+        let s_after = s * self.eval_mod.gain() * input_scale / q0;
         (s0, s_em / s0, output_scale / s_after)
     }
 
@@ -510,8 +518,7 @@ impl Bootstrapper {
         );
         let (re, im) = (re?, im?);
         let mut y = eval.add(&re, &eval.mul_by_i(&im))?;
-        let s_after =
-            y.scale() * 2.0 * std::f64::consts::PI * boosted / self.ctx.params().q()[0] as f64;
+        let s_after = y.scale() * self.eval_mod.gain() * boosted / self.ctx.params().q()[0] as f64;
         y.set_scale(s_after);
 
         // SlotsToCoeffs, on as few limbs as the target allows.

@@ -9,8 +9,11 @@ pub struct EvalModConfig {
     pub k: f64,
     /// Number of double-angle steps `r`.
     pub double_angle: usize,
-    /// Degree of the Chebyshev interpolant of the scaled cosine.
+    /// Degree of the Chebyshev interpolant(s) of the scaled cosine (and sine).
     pub degree: usize,
+    /// Cancel the cubic error of the sine with a second harmonic (one more level): the
+    /// output is `sin θ·(4 − cos θ)/3 = θ + O(θ⁵)` instead of `sin θ = θ + O(θ³)`.
+    pub harmonic_correction: bool,
 }
 
 impl Default for EvalModConfig {
@@ -19,6 +22,7 @@ impl Default for EvalModConfig {
             k: 16.0,
             double_angle: 2,
             degree: 60,
+            harmonic_correction: true,
         }
     }
 }
@@ -35,11 +39,32 @@ pub struct BootstrappingConfig {
     pub eval_mod: EvalModConfig,
     /// Hamming weight of the ephemeral sparse secret used for ModRaise.
     pub ephemeral_hamming_weight: usize,
-    /// log2 of `q_0 / |m|` for a message of magnitude 1: before ModRaise the message is
-    /// multiplied (exactly, by a power of two) up to this ratio, so EvalMod's errors shrink
-    /// relative to it while the sine stays linear to ~`(2π·2^-ratio)²/6`. Inputs must satisfy
-    /// `|z| ≤ 1` slot-wise, as in every CKKS bootstrapping.
+    /// log2 of `q_0 / Δ`: before ModRaise the message is multiplied (exactly, by a power of
+    /// two) until its scale `Δ` is this far below `q_0`. Inputs must satisfy `|z| ≤ 1`
+    /// slot-wise, as in every CKKS bootstrapping. See [`default_log_message_ratio`] for the
+    /// trade-off.
     pub log_message_ratio: u32,
+}
+
+/// The default `log2(q_0/Δ)` for `slots` slots with the harmonic correction:
+/// `⌈(27 − log2 slots)/2⌉`, at least 5 (6 for full slots at N = 2^16).
+///
+/// EvalMod sees the message's *coefficients* `x = m_j/q_0`. Its noise is fixed in absolute
+/// terms, so the closer the coefficients are to `q_0` the better, until the harmonic
+/// approximation's relative error `(2πx)⁴/30` takes over. For slot values of magnitude
+/// about 1 with no structure, coefficients are about `Δ/√slots`, so the ratio can fall by
+/// half a bit per doubling of the slot count.
+///
+/// Measured at N = 2^16, full slots, uniform complex inputs (min/mean bits): ratio 3:
+/// 23.3/26.2, 5: 23.5/25.9, 6: 23.2/25.4, 7: 22.7/24.6 (the 2^40 output scale caps the mean
+/// near 26). The price of a small ratio is paid by messages whose energy sits in few
+/// coefficients: a constant vector `z = c` is the single coefficient `cΔ`, whose error is
+/// `c·(2πc/2^ratio)⁴/30`: about 18 bits for `|c| ≈ 1` at ratio 6 but 14 at ratio 5.
+/// Replicated packings (a block repeated across the slots) sit in between. Ratio 6 keeps
+/// the worst case usable for half a bit of generic precision.
+pub fn default_log_message_ratio(slots: usize) -> u32 {
+    let log_slots = slots.max(1).trailing_zeros() as i64;
+    ((27 - log_slots).max(0) as f64 / 2.0).ceil().max(5.0) as u32
 }
 
 impl BootstrappingConfig {
@@ -51,15 +76,24 @@ impl BootstrappingConfig {
             stc_levels: 3,
             eval_mod: EvalModConfig::default(),
             ephemeral_hamming_weight: 32,
-            log_message_ratio: 15,
+            log_message_ratio: default_log_message_ratio(n / 2),
+        }
+    }
+
+    /// The same configuration for `slots` slots, with the message ratio suited to them.
+    pub fn with_slots(self, slots: usize) -> Self {
+        BootstrappingConfig {
+            slots,
+            log_message_ratio: default_log_message_ratio(slots),
+            ..self
         }
     }
 }
 
-/// Number of EvalMod levels the default configuration consumes (Chebyshev degree 60 → 6
-/// levels, plus 2 double-angle steps). Measured: degree 44 with 3 double angles (9 levels)
-/// gives the same precision, so the cheaper circuit is the default.
-pub const DEFAULT_EVAL_MOD_LEVELS: usize = 8;
+/// Number of EvalMod levels the default configuration consumes: Chebyshev degree 60 → 6
+/// levels, 2 double-angle steps, 1 for the harmonic correction. (Measured: degree 44 with 3
+/// double angles gives the same precision for one more level.)
+pub const DEFAULT_EVAL_MOD_LEVELS: usize = 9;
 
 /// Builds a modulus chain for bootstrapping: `q_0`, the user levels, then the SlotsToCoeffs,
 /// EvalMod and CoeffsToSlots primes (consumed top-down in the reverse order).
@@ -79,16 +113,16 @@ pub fn bootstrapping_chain(
 }
 
 /// 128-bit bootstrappable set at N = 2^16 with a dense ternary main secret: q_0 of 60 bits,
-/// 10 user levels of 2^40, SlotsToCoeffs 3 × 40 bits, EvalMod 8 × 60 bits, CoeffsToSlots
+/// 9 user levels of 2^40, SlotsToCoeffs 3 × 40 bits, EvalMod 9 × 60 bits, CoeffsToSlots
 /// 4 × 58 bits, P = 7 × 61 bits (above the largest 420-bit digit), dnum 4;
-/// log QP ≈ 1719 ≤ 1747.
+/// log QP ≈ 1739 ≤ 1747.
 pub fn n16_boot() -> ParamsLiteral {
     ParamsLiteral {
         name: "n16-boot".into(),
         log_n: 16,
         log_q: bootstrapping_chain(
             60,
-            &[40; 10],
+            &[40; 9],
             &[40; 3],
             &[60; DEFAULT_EVAL_MOD_LEVELS],
             &[58; 4],
@@ -134,6 +168,6 @@ pub fn test_boot_config(n: usize) -> BootstrappingConfig {
         stc_levels: 2,
         eval_mod: EvalModConfig::default(),
         ephemeral_hamming_weight: 32,
-        log_message_ratio: 15,
+        log_message_ratio: default_log_message_ratio(n / 2),
     }
 }

@@ -1,7 +1,21 @@
-//! EvalMod: the homomorphic reduction `x ↦ x mod 1` for `x = m/q_0 + I`, `|I| ≤ K`, computed as
-//! `sin(2πx)` (≈ `2π·m/q_0` when `|m| ≪ q_0`): a Chebyshev interpolant of
-//! `cos(2π(x − 1/4)/2^r)` on `[-K, K]`, then `r` double-angle steps `cos 2θ = 2cos²θ − 1`.
+//! EvalMod: the homomorphic reduction `x ↦ x mod 1` for `x = m/q_0 + I`, `|I| ≤ K`, near the
+//! integers (`|m/q_0| ≪ 1`). With `θ = 2πx`:
+//!
+//! * **Sine only** (one harmonic): a Chebyshev interpolant of `cos((θ − π/2)/2^r)` on
+//!   `x ∈ [-K, K]`, then `r` double-angle steps `cos 2φ = 2cos²φ − 1` give `sin θ ≈ θ`, with a
+//!   relative error of `θ²/6` (the cubic term of the sine).
+//! * **Harmonic correction** (two harmonics): interpolants of both `cos(θ/2^r)` and
+//!   `sin(θ/2^r)` share one set of Chebyshev powers; the pair is doubled `r` times
+//!   (`cos 2φ = 2cos²φ − 1`, `sin 2φ = 2 sinφ cosφ`), and one more product gives
+//!   `sin θ·(4 − cos θ) = 3·(4/3 sin θ − 1/6 sin 2θ) = 3θ + O(θ⁵)`: the Taylor-matched pair
+//!   of harmonics, whose relative error is `θ⁴/30`. It costs one level and
+//!   `r + 1` products more, and lets ModRaise put the message much closer to `q_0`, which is
+//!   where the precision comes from (the noise EvalMod sees is fixed in absolute terms).
+//!
 //! The input is given as `u = x/K ∈ [-1, 1]` so no level is spent on a change of variable.
+//! The output is `gain() · (x mod 1)`: bootstrapping folds the gain into the scale.
+
+use std::f64::consts::PI;
 
 use crate::circuits::polynomial::{ChebyshevSeries, PolynomialEvaluator};
 use crate::ckks::{Ciphertext, CkksError, Evaluator};
@@ -12,16 +26,35 @@ use super::config::EvalModConfig;
 #[derive(Clone, Debug)]
 pub struct EvalMod {
     config: EvalModConfig,
-    series: ChebyshevSeries,
+    /// Sine only: `cos((θ − π/2)/2^r)`. With the correction: `cos(θ/2^r)`.
+    cos_series: ChebyshevSeries,
+    /// With the correction: `sin(θ/2^r)`.
+    sin_series: Option<ChebyshevSeries>,
 }
 
 impl EvalMod {
     pub fn new(config: EvalModConfig) -> Self {
         let k = config.k;
-        let r = config.double_angle as i32;
-        let f = move |u: f64| (2.0 * std::f64::consts::PI * (k * u - 0.25) / 2f64.powi(r)).cos();
-        let series = ChebyshevSeries::interpolate(f, -1.0, 1.0, config.degree);
-        EvalMod { config, series }
+        let div = 2f64.powi(config.double_angle as i32);
+        let (cos_series, sin_series) = if config.harmonic_correction {
+            let c = move |u: f64| (2.0 * PI * k * u / div).cos();
+            let s = move |u: f64| (2.0 * PI * k * u / div).sin();
+            (
+                ChebyshevSeries::interpolate(c, -1.0, 1.0, config.degree),
+                Some(ChebyshevSeries::interpolate(s, -1.0, 1.0, config.degree)),
+            )
+        } else {
+            let c = move |u: f64| (2.0 * PI * (k * u - 0.25) / div).cos();
+            (
+                ChebyshevSeries::interpolate(c, -1.0, 1.0, config.degree),
+                None,
+            )
+        };
+        EvalMod {
+            config,
+            cos_series,
+            sin_series,
+        }
     }
 
     pub fn config(&self) -> &EvalModConfig {
@@ -30,25 +63,78 @@ impl EvalMod {
 
     /// Levels consumed.
     pub fn depth(&self) -> usize {
-        PolynomialEvaluator::depth_chebyshev(&self.series) + self.config.double_angle
+        self.chebyshev_depth()
+            + self.config.double_angle
+            + usize::from(self.config.harmonic_correction)
     }
 
     /// Levels consumed by the Chebyshev part alone (before the double angles).
     pub fn chebyshev_depth(&self) -> usize {
-        PolynomialEvaluator::depth_chebyshev(&self.series)
+        let c = PolynomialEvaluator::depth_chebyshev(&self.cos_series);
+        let s = self
+            .sin_series
+            .as_ref()
+            .map_or(0, PolynomialEvaluator::depth_chebyshev);
+        c.max(s)
     }
 
-    /// Plaintext model of the circuit at `u = x/K` (returns ≈ `sin(2πx)`).
-    pub fn reference(&self, u: f64) -> f64 {
-        let mut c = self.series.eval(u);
-        for _ in 0..self.config.double_angle {
-            c = 2.0 * c * c - 1.0;
+    /// The output is `gain · (x mod 1)` (`2π` for the sine alone, `6π` with the correction).
+    pub fn gain(&self) -> f64 {
+        if self.config.harmonic_correction {
+            6.0 * PI
+        } else {
+            2.0 * PI
         }
-        c
     }
 
-    /// Largest deviation of the plaintext model from `sin(2πx)` over `x ∈ [-K, K]` near integers
-    /// plus small offsets `|δ| ≤ delta` (where the message lives).
+    /// Ciphertext-ciphertext products per evaluation beyond the Chebyshev part (the
+    /// double angles and the correction), for cost models.
+    pub fn extra_products(&self) -> usize {
+        if self.config.harmonic_correction {
+            2 * self.config.double_angle + 1
+        } else {
+            self.config.double_angle
+        }
+    }
+
+    /// Scale of the output for an input at `input_scale` and level `level`, given the
+    /// chain `q`: the Chebyshev part returns at the input scale, and each later product of
+    /// two ciphertexts at scale `s` rescales to `s²/q_ℓ`.
+    pub fn output_scale(&self, input_scale: f64, level: usize, q: &[u64]) -> f64 {
+        let mut s = input_scale;
+        let mut level = level - self.chebyshev_depth();
+        let products = self.config.double_angle + usize::from(self.config.harmonic_correction);
+        for _ in 0..products {
+            s = s * s / q[level] as f64;
+            level -= 1;
+        }
+        s
+    }
+
+    /// Plaintext model of the circuit at `u = x/K` (returns ≈ `gain()·(x mod 1)`).
+    pub fn reference(&self, u: f64) -> f64 {
+        let mut c = self.cos_series.eval(u);
+        match &self.sin_series {
+            None => {
+                for _ in 0..self.config.double_angle {
+                    c = 2.0 * c * c - 1.0;
+                }
+                c
+            }
+            Some(sin) => {
+                let mut s = sin.eval(u);
+                for _ in 0..self.config.double_angle {
+                    (c, s) = (2.0 * c * c - 1.0, 2.0 * s * c);
+                }
+                s * (4.0 - c)
+            }
+        }
+    }
+
+    /// Largest deviation of the plaintext model from `x mod 1`, in units of `x` (that is,
+    /// relative to `q_0`), over `x = i + δ` for integers `|i| < K` and offsets `|δ| ≤ delta`
+    /// (where the message lives). It combines the interpolation error and the
+    /// approximation of `x mod 1` by harmonics.
     pub fn model_error(&self, delta: f64) -> f64 {
         let k = self.config.k as i64;
         let mut worst = 0f64;
@@ -56,24 +142,41 @@ impl EvalMod {
             for j in 0..=16 {
                 let d = delta * (j as f64 / 8.0 - 1.0);
                 let x = i as f64 + d;
-                worst = worst.max(
-                    (self.reference(x / self.config.k) - (2.0 * std::f64::consts::PI * x).sin())
-                        .abs(),
-                );
+                worst = worst.max((self.reference(x / self.config.k) / self.gain() - d).abs());
             }
         }
         worst
     }
 
     /// Evaluates on real slots `u ∈ [-1, 1]`; the Chebyshev part returns at the input scale and
-    /// each double angle squares and rescales.
+    /// each later product rescales (see [`output_scale`](Self::output_scale)).
     pub fn evaluate(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
         let pe = PolynomialEvaluator::new(eval);
-        let mut c = pe.evaluate_chebyshev(ct, &self.series, ct.scale())?;
-        for _ in 0..self.config.double_angle {
-            let sq = eval.rescale(&eval.mul_relin(&c, &c)?)?;
-            c = eval.add_const(&eval.mul_integer(&sq, 2), -1.0)?;
+        let square = |c: &Ciphertext| -> Result<Ciphertext, CkksError> {
+            let sq = eval.rescale(&eval.mul_relin(c, c)?)?;
+            eval.add_const(&eval.mul_integer(&sq, 2), -1.0)
+        };
+        match &self.sin_series {
+            None => {
+                let mut c = pe.evaluate_chebyshev(ct, &self.cos_series, ct.scale())?;
+                for _ in 0..self.config.double_angle {
+                    c = square(&c)?;
+                }
+                Ok(c)
+            }
+            Some(sin) => {
+                let mut both =
+                    pe.evaluate_chebyshev_many(ct, &[&self.cos_series, sin], ct.scale())?;
+                let mut s = both.pop().expect("two series");
+                let mut c = both.pop().expect("two series");
+                for _ in 0..self.config.double_angle {
+                    let sc = eval.rescale(&eval.mul_relin(&s, &c)?)?;
+                    s = eval.mul_integer(&sc, 2);
+                    c = square(&c)?;
+                }
+                let four_minus_c = eval.add_const(&eval.neg(&c), 4.0)?;
+                Ok(eval.rescale(&eval.mul_relin(&s, &four_minus_c)?)?)
+            }
         }
-        Ok(c)
     }
 }

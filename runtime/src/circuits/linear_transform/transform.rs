@@ -48,6 +48,20 @@ pub fn best_baby_step(ks: &[usize], n: usize) -> usize {
     best.1
 }
 
+/// Number of non-zero baby steps and of non-zero giant steps of the BSGS evaluation of `m`.
+/// With double hoisting the baby steps share one decomposition and skip their ModDowns;
+/// each giant step costs one ModDown (of one part), one decomposition and one inner
+/// product; the transform ends with one ModDown of both parts.
+pub fn bsgs_shape(m: &DiagonalMatrix) -> (usize, usize) {
+    let ks: Vec<usize> = m.diagonals().keys().copied().collect();
+    let n1 = best_baby_step(&ks, m.n());
+    let babies: std::collections::BTreeSet<usize> =
+        ks.iter().map(|k| k % n1).filter(|&b| b != 0).collect();
+    let giants: std::collections::BTreeSet<usize> =
+        ks.iter().map(|k| k / n1).filter(|&g| g != 0).collect();
+    (babies.len(), giants.len())
+}
+
 /// Rotation steps the BSGS evaluation of `m` needs (baby steps, then giant steps).
 pub fn rotations_for(m: &DiagonalMatrix) -> Vec<i64> {
     let ks: Vec<usize> = m.diagonals().keys().copied().collect();

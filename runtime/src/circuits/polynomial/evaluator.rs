@@ -318,6 +318,67 @@ impl<'a> PolynomialEvaluator<'a> {
         )
     }
 
+    /// Evaluates several Chebyshev series on the same interval at `ct`, sharing one set of
+    /// powers `T_i` (a sine and a cosine of the same argument cost little more than one).
+    /// Every output has level `ct.level() − max depth` and scale exactly `target_scale`.
+    pub fn evaluate_chebyshev_many(
+        &self,
+        ct: &Ciphertext,
+        series: &[&ChebyshevSeries],
+        target_scale: f64,
+    ) -> Result<Vec<Ciphertext>, CkksError> {
+        let Some(first) = series.first() else {
+            return Ok(Vec::new());
+        };
+        if series
+            .iter()
+            .any(|s| !(s.a.is_finite() && s.b.is_finite() && s.a < s.b))
+            || series.iter().any(|s| s.a != first.a || s.b != first.b)
+        {
+            return Err(CkksError::NonFiniteValue { index: 0 });
+        }
+        let coeffs = series
+            .iter()
+            .map(|s| clean(&s.coeffs))
+            .collect::<Result<Vec<_>, _>>()?;
+        let depth = series
+            .iter()
+            .map(|s| Self::depth_chebyshev(s))
+            .max()
+            .unwrap_or(0);
+        self.check(ct, depth, target_scale)?;
+        let level = ct.level() - depth;
+        let x = if first.is_standard_interval() || depth == 0 {
+            ct.clone()
+        } else {
+            let (alpha, beta) = first.change_of_variable();
+            let ev = self.eval;
+            let y = ev.add_const(&ev.mul_const(ct, alpha)?, beta)?;
+            let mut u = ev.rescale(&y)?;
+            snap(&mut u, ct.scale());
+            u
+        };
+        let max_degree = coeffs.iter().map(|c| c.len() - 1).max().unwrap_or(0);
+        let k = 1usize << optimal_split(bit_len(max_degree.max(1)));
+        let mut powers = PowerBasis::new(self.eval, Basis::Chebyshev, x);
+        coeffs
+            .iter()
+            .map(|c| {
+                if c.len() == 1 {
+                    let at = self.eval.drop_to_level(ct, level)?;
+                    return self.constant(&at, c[0], target_scale);
+                }
+                match self.node(&mut powers, c, level, target_scale, k)? {
+                    Value::Ct(mut out) => {
+                        snap(&mut out, target_scale);
+                        Ok(out)
+                    }
+                    Value::Const(_) => unreachable!("a non-constant series gives a ciphertext"),
+                }
+            })
+            .collect()
+    }
+
     /// Evaluates the power series at `ct`. The output has level
     /// `ct.level() − depth_power(series)` and scale exactly `target_scale`.
     pub fn evaluate_power(
