@@ -205,6 +205,10 @@ fn bootstrapping_keys_round_trip_through_the_file_format() {
     );
     let back = BootstrappingKeys::from_bytes(&ctx, &bytes).unwrap();
     assert_eq!(back, keys);
+    // The sparse-secret key exists modulo q_0·p_0 only: two limbs, about 2^121.
+    use blindtune_runtime::circuits::bootstrapping::EncapsulationKey;
+    assert_eq!(keys.dense_to_sparse.size_bytes(), 2 * 2 * ctx.n() * 8);
+    assert!(EncapsulationKey::log_modulus(&ctx) < 125.0);
     // The reloaded keys bootstrap.
     let enc = Encoder::new(ctx.clone());
     let z = random_complex(8, 1.0);

@@ -124,6 +124,40 @@ impl KeyGenerator {
         SwitchingKey { b: bs, a: as_ }
     }
 
+    /// A single-digit switching key from `source` to `sk` that exists only modulo
+    /// `q_{q_limb} · p` for the one special prime `p` of `p_limb`: `b = −a·s + e + p·source`.
+    /// Returns `(b, a)`, two limbs each (`[q_limb, p_limb]`, NTT). For keys whose target secret
+    /// must never appear at a large modulus (sparse-secret encapsulation).
+    pub fn gen_single_prime_switching_key(
+        &mut self,
+        source: &Poly,
+        sk: &SecretKey,
+        q_limb: usize,
+        p_limb: usize,
+    ) -> (Poly, Poly) {
+        let ctx = self.ctx.clone();
+        let basis = ctx.basis();
+        let idx = [q_limb, p_limb];
+        let a = self.sampler.uniform_poly(basis, &idx);
+        let mut b = self.error_poly(&idx);
+        let n = ctx.n();
+        for (t, &i) in idx.iter().enumerate() {
+            let m = basis.modulus(i);
+            let s_limb = sk.poly.limb(i);
+            let src = source.limb(i);
+            let p_mod = m.shoup(m.reduce(basis.modulus(p_limb).value()));
+            let (bl, al) = (&mut b.data_mut()[t * n..(t + 1) * n], a.limb(t));
+            for k in 0..n {
+                let mut v = m.sub(bl[k], m.mul(al[k], s_limb[k]));
+                if i != p_limb {
+                    v = m.add(v, m.mul_shoup(src[k], p_mod));
+                }
+                bl[k] = v;
+            }
+        }
+        (b, a)
+    }
+
     /// Relinearization key (`s² → s`).
     pub fn gen_relinearization_key(&mut self, sk: &SecretKey) -> RelinearizationKey {
         let basis = self.ctx.basis();

@@ -162,3 +162,51 @@ pub fn switch_key(ctx: &Context, level: usize, d: &Poly, key: &SwitchingKey) -> 
     let (b, a) = inner_product(ctx, &dec, key, None);
     (mod_down(ctx, level, b), mod_down(ctx, level, a))
 }
+
+/// Key switch of `d` (level 0, NTT) with a single-digit key over `q_0 · p` only (limbs
+/// `[0, p_limb]`, from [`KeyGenerator::gen_single_prime_switching_key`]): the centred lift of
+/// `d` to `p`, the products with the key, and the rounded division by `p`. The added noise is
+/// `d·e/p` (below 2^9 for a 60-bit `q_0` and a 61-bit `p`) plus the rounding.
+///
+/// [`KeyGenerator::gen_single_prime_switching_key`]: super::KeyGenerator::gen_single_prime_switching_key
+pub fn switch_key_single_prime(
+    ctx: &Context,
+    d: &Poly,
+    b: &Poly,
+    a: &Poly,
+    p_limb: usize,
+) -> (Poly, Poly) {
+    let basis = ctx.basis();
+    let n = ctx.n();
+    let q = basis.modulus(0);
+    let p = basis.modulus(p_limb);
+    let lift = |v: u64, from: &crate::ckks::math::Modulus, to: &crate::ckks::math::Modulus| {
+        to.reduce_i64(from.center(v))
+    };
+    let dq = d.limb(0);
+    let mut dp: Vec<u64> = dq.to_vec();
+    basis.table(0).inverse(&mut dp);
+    dp.iter_mut().for_each(|v| *v = lift(*v, q, p));
+    basis.table(p_limb).forward(&mut dp);
+    let p_inv = q.shoup(q.inv(q.reduce(p.value())));
+    let apply = |k: &Poly| -> Poly {
+        let mut uq: Vec<u64> = dq
+            .iter()
+            .zip(k.limb(0))
+            .map(|(&x, &y)| q.mul(x, y))
+            .collect();
+        let mut up: Vec<u64> = dp
+            .iter()
+            .zip(k.limb(1))
+            .map(|(&x, &y)| p.mul(x, y))
+            .collect();
+        basis.table(p_limb).inverse(&mut up);
+        up.iter_mut().for_each(|v| *v = lift(*v, p, q));
+        basis.table(0).forward(&mut up);
+        for (x, &y) in uq.iter_mut().zip(&up) {
+            *x = q.mul_shoup(q.sub(*x, y), p_inv);
+        }
+        Poly::from_data(n, uq)
+    };
+    (apply(b), apply(a))
+}

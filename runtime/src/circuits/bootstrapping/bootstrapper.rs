@@ -477,6 +477,15 @@ impl Bootstrapper {
         let ct = self.eval.relinearize(ct)?;
         let eval = &self.eval;
         let input_scale = ct.scale();
+        let clock = std::time::Instant::now();
+        let phase = |name: &str| {
+            tracing::debug!(
+                target: "blindtune_runtime::bootstrap",
+                phase = name,
+                elapsed_ms = clock.elapsed().as_secs_f64() * 1e3,
+                "bootstrap phase done"
+            )
+        };
         let start = self.ctx.max_level();
 
         // Raise the message towards q_0 (exact: an integer power of two), then ModRaise under
@@ -487,7 +496,15 @@ impl Bootstrapper {
             low = eval.mul_integer(&low, boost as i64);
         }
         let boosted = input_scale * boost;
-        let low = self.switch(&low, &self.keys.dense_to_sparse);
+        let low = {
+            let (u0, u1) = self.keys.dense_to_sparse.switch(&self.ctx, &low.parts[1]);
+            let mut c0 = low.parts[0].clone();
+            c0.add_assign(self.ctx.basis(), &[0], &u0);
+            Ciphertext {
+                parts: vec![c0, u1],
+                ..low
+            }
+        };
         let (s0, cts_ratio, stc_ratio) = self.scale_plan(start, boosted, input_scale);
         let prepared = self.prepared(target_level, boosted, cts_ratio, stc_ratio)?;
         let raised = self.mod_raise(&low, start);
@@ -501,6 +518,7 @@ impl Bootstrapper {
             fold *= 2;
         }
         x.set_scale(s0);
+        phase("modraise");
 
         // CoeffsToSlots; the last transform is not rescaled yet so that the conjugation of the
         // real/imaginary split runs at a large scale, then both parts are rescaled.
@@ -509,6 +527,7 @@ impl Bootstrapper {
             x = t.evaluate(eval, &x)?;
         }
         let x = last.evaluate_without_rescale(eval, &x)?;
+        phase("coeffs_to_slots");
         let conj = eval.conjugate(&x)?;
         let re = eval.rescale(&eval.add(&x, &conj)?)?;
         let im = eval.rescale(&eval.mul_by_i(&eval.sub(&conj, &x)?))?;
@@ -517,6 +536,7 @@ impl Bootstrapper {
             || self.eval_mod.evaluate(eval, &im),
         );
         let (re, im) = (re?, im?);
+        phase("eval_mod");
         let mut y = eval.add(&re, &eval.mul_by_i(&im))?;
         let s_after = y.scale() * self.eval_mod.gain() * boosted / self.ctx.params().q()[0] as f64;
         y.set_scale(s_after);
@@ -526,6 +546,7 @@ impl Bootstrapper {
         for t in &prepared.stc {
             y = t.evaluate(eval, &y)?;
         }
+        phase("slots_to_coeffs");
         // The plan lands on the input scale; snap away floating round-off only.
         if (y.scale() / input_scale - 1.0).abs() < 1e-9 {
             y.set_scale(input_scale);

@@ -1,24 +1,63 @@
 //! Bootstrapping keys: evaluation keys (relinearization, the Galois keys of the transforms,
 //! conjugation, slot folding) plus the two switching keys of sparse-secret encapsulation.
 //!
-//! The dense→sparse key is an RLWE sample under the ephemeral sparse secret; it lives only on
-//! the limbs of `q_0` and `P` (every other limb is zero), the small modulus at which ModRaise
-//! happens. The sparse→dense key is an ordinary switching key under the dense main secret.
+//! The dense→sparse key is an RLWE sample under the ephemeral sparse secret, so it must not
+//! exist at a large modulus: it is an [`EncapsulationKey`], one digit modulo `q_0 · p_0` only
+//! (about 2^121 with the shipped primes; the design of OpenFHE's `SPARSE_ENCAPSULATED`),
+//! applied at level 0 right before ModRaise. The sparse→dense key is an ordinary switching
+//! key under the dense main secret.
 
 use crate::ckks::context::Context;
 use crate::ckks::keygen::KeyGenerator;
 use crate::ckks::keys::{EvaluationKeys, KeyManifest, SecretKey, SwitchingKey};
+use crate::ckks::keyswitch;
+use crate::ckks::rns::Poly;
 use crate::ckks::serialization::codec::{Reader, Writer};
-use crate::ckks::serialization::objects::{read_switching_key, write_switching_key};
+use crate::ckks::serialization::objects::{
+    read_poly, read_switching_key, write_poly, write_switching_key,
+};
 use crate::ckks::serialization::{FormatError, ObjectKind, Serializable};
+
+/// The dense→sparse switching key: one digit modulo `q_0 · p_0` (limbs `[0, p_0]`, NTT).
+#[derive(Clone, Debug, PartialEq)]
+pub struct EncapsulationKey {
+    pub(crate) b: Poly,
+    pub(crate) a: Poly,
+}
+
+impl EncapsulationKey {
+    /// The limb of the special prime the key lives on (the first one of `P`).
+    pub fn p_limb(ctx: &Context) -> usize {
+        ctx.basis().num_q()
+    }
+
+    /// log2 of the key's modulus `q_0 · p_0`.
+    pub fn log_modulus(ctx: &Context) -> f64 {
+        let b = ctx.basis();
+        (b.modulus(0).value() as f64).log2() + (b.modulus(Self::p_limb(ctx)).value() as f64).log2()
+    }
+
+    /// Switches `d` (level 0, NTT) from the dense secret to the sparse one: `(u0, u1)` over
+    /// `q_0` with `u0 + u1·s_sparse ≈ d·s_dense`.
+    pub fn switch(&self, ctx: &Context, d: &Poly) -> (Poly, Poly) {
+        keyswitch::switch_key_single_prime(ctx, d, &self.b, &self.a, Self::p_limb(ctx))
+    }
+
+    pub fn size_bytes(&self) -> usize {
+        (self.b.data().len() + self.a.data().len()) * 8
+    }
+}
 
 /// Key material a cloud needs to bootstrap. Contains no secret.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BootstrappingKeys {
     pub evaluation: EvaluationKeys,
-    pub dense_to_sparse: SwitchingKey,
+    pub dense_to_sparse: EncapsulationKey,
     pub sparse_to_dense: SwitchingKey,
 }
+
+/// Layout tag of the bootstrapping-key payload (1 was the q_0·P encapsulation key).
+const LAYOUT: u8 = 2;
 
 impl BootstrappingKeys {
     /// Generates the keys for `manifest` (from [`super::Bootstrapper::key_manifest`]).
@@ -31,29 +70,14 @@ impl BootstrappingKeys {
         let evaluation = keygen.gen_evaluation_keys(sk, manifest);
         let sparse = keygen.gen_sparse_secret_key(ephemeral_h);
         let sparse_to_dense = keygen.gen_switching_key(&sparse.poly, sk);
-        let mut dense_to_sparse = keygen.gen_switching_key(&sk.poly, &sparse);
-        // Keep only digit 0 on the limbs of q_0 and P: the sample under the sparse secret must
-        // not exist at the large modulus.
         let ctx = keygen.context().clone();
-        let n = ctx.n();
-        let num_q = ctx.basis().num_q();
-        for (j, (b, a)) in dense_to_sparse
-            .b
-            .iter_mut()
-            .zip(dense_to_sparse.a.iter_mut())
-            .enumerate()
-        {
-            for limb in 0..num_q {
-                if j != 0 || limb != 0 {
-                    b.data_mut()[limb * n..(limb + 1) * n].fill(0);
-                    a.data_mut()[limb * n..(limb + 1) * n].fill(0);
-                }
-            }
-            if j != 0 {
-                b.data_mut().fill(0);
-                a.data_mut().fill(0);
-            }
-        }
+        let (b, a) = keygen.gen_single_prime_switching_key(
+            &sk.poly,
+            &sparse,
+            0,
+            EncapsulationKey::p_limb(&ctx),
+        );
+        let dense_to_sparse = EncapsulationKey { b, a };
         drop(sparse);
         BootstrappingKeys {
             evaluation,
@@ -75,28 +99,31 @@ impl BootstrappingKeys {
 impl Serializable for BootstrappingKeys {
     const KIND: ObjectKind = ObjectKind::BootstrappingKeys;
     fn write_payload(&self, w: &mut Writer) {
+        w.u8(LAYOUT);
         self.evaluation.write_payload(w);
         write_switching_key(w, &self.sparse_to_dense);
-        write_switching_key(w, &self.dense_to_sparse);
+        write_poly(w, &self.dense_to_sparse.b);
+        write_poly(w, &self.dense_to_sparse.a);
     }
     fn read_payload(ctx: &Context, r: &mut Reader<'_>) -> Result<Self, FormatError> {
+        let layout = r.u8("bootstrapping keys layout")?;
+        if layout != LAYOUT {
+            return Err(FormatError::Malformed {
+                field: "bootstrapping keys layout",
+                reason: format!(
+                    "layout {layout} is not supported (this build reads {LAYOUT}; layout 1 kept \
+                     the sparse-secret key modulo q_0·P and must be regenerated)"
+                ),
+            });
+        }
         let evaluation = EvaluationKeys::read_payload(ctx, r)?;
         let sparse_to_dense = read_switching_key(ctx, r)?;
-        let dense_to_sparse = read_switching_key(ctx, r)?;
-        // The encapsulation key must not exist above q_0 (its secret is sparse).
-        for (j, (b, a)) in dense_to_sparse.b.iter().zip(&dense_to_sparse.a).enumerate() {
-            for limb in 0..ctx.basis().num_q() {
-                if (j != 0 || limb != 0)
-                    && (b.limb(limb).iter().any(|&x| x != 0)
-                        || a.limb(limb).iter().any(|&x| x != 0))
-                {
-                    return Err(FormatError::Malformed {
-                        field: "dense-to-sparse key",
-                        reason: format!("digit {j} has data on limb {limb}: the sparse-secret key may only live on q_0 and P"),
-                    });
-                }
-            }
-        }
+        // The encapsulation key exists only modulo q_0·p_0 (its secret is sparse): exactly
+        // two limbs are read, so it cannot carry data at a larger modulus.
+        let idx = [0, EncapsulationKey::p_limb(ctx)];
+        let b = read_poly(ctx, r, &idx, "dense-to-sparse key b")?;
+        let a = read_poly(ctx, r, &idx, "dense-to-sparse key a")?;
+        let dense_to_sparse = EncapsulationKey { b, a };
         Ok(BootstrappingKeys {
             evaluation,
             dense_to_sparse,

@@ -16,4 +16,4 @@ pub mod keys;
 pub use bootstrapper::{BootstrapCost, BootstrapError, Bootstrapper};
 pub use config::{BootstrappingConfig, EvalModConfig};
 pub use eval_mod::EvalMod;
-pub use keys::BootstrappingKeys;
+pub use keys::{BootstrappingKeys, EncapsulationKey};

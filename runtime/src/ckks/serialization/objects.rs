@@ -143,12 +143,12 @@ pub fn params_from_bytes(data: &[u8]) -> Result<Params, FormatError> {
 
 // ------------------------------------------------------------------ polynomials
 
-fn write_poly(w: &mut Writer, p: &Poly) {
+pub(crate) fn write_poly(w: &mut Writer, p: &Poly) {
     w.u32(p.num_limbs() as u32);
     w.u64s(p.data());
 }
 
-fn read_poly(
+pub(crate) fn read_poly(
     ctx: &Context,
     r: &mut Reader<'_>,
     idx: &[usize],
