@@ -305,6 +305,73 @@ impl Evaluator {
         Ok(out)
     }
 
+    /// `Σ_i c_i·a_i` at `level`, each real constant `c_i` encoded at `const_scale_i` (all
+    /// products must have the same scale `a_i.scale · const_scale_i`). Inputs may sit above
+    /// `level` (their extra limbs are ignored, nothing is copied). One pass over the output with
+    /// 128-bit accumulation: the leaves of polynomial evaluation.
+    pub fn linear_combination(
+        &self,
+        terms: &[(&Ciphertext, f64, f64)],
+        level: usize,
+    ) -> Result<Ciphertext, CkksError> {
+        let Some(&(first, _, first_scale)) = terms.first() else {
+            return Err(CkksError::InvalidLevelDrop { from: 0, to: level });
+        };
+        let scale = first.scale * first_scale;
+        let degree = first.parts.len();
+        let mut residues = Vec::with_capacity(terms.len());
+        for &(a, c, cs) in terms {
+            check_slots(a.slots, first.slots)?;
+            check_scales(a.scale * cs, scale)?;
+            if a.level < level {
+                return Err(CkksError::InvalidLevelDrop {
+                    from: a.level,
+                    to: level,
+                });
+            }
+            if a.parts.len() != degree {
+                return Err(CkksError::NeedsRelinearization {
+                    degree: a.parts.len().max(degree) - 1,
+                });
+            }
+            residues.push(self.constant_residues(c, cs, level)?);
+        }
+        let basis = self.ctx.basis();
+        let n = self.ctx.n();
+        let parts = (0..degree)
+            .map(|which| {
+                let mut out = Poly::zero(n, level + 1);
+                out.data_mut()
+                    .par_chunks_mut(n)
+                    .enumerate()
+                    .for_each(|(i, o)| {
+                        let m = basis.modulus(i);
+                        let xs: Vec<(&[u64], u64)> = terms
+                            .iter()
+                            .zip(&residues)
+                            .map(|((a, _, _), r)| (a.parts[which].limb(i), r[i]))
+                            .collect();
+                        for chunk in xs.chunks(8) {
+                            for (k, o) in o.iter_mut().enumerate() {
+                                let mut acc = *o as u128;
+                                for &(x, r) in chunk {
+                                    acc += x[k] as u128 * r as u128;
+                                }
+                                *o = m.reduce_u128(acc);
+                            }
+                        }
+                    });
+                out
+            })
+            .collect();
+        Ok(Ciphertext {
+            parts,
+            level,
+            scale,
+            slots: first.slots,
+        })
+    }
+
     /// Slot-wise product with a plaintext (result scale is the product of scales).
     pub fn mul_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
         check_slots(a.slots, pt.slots)?;

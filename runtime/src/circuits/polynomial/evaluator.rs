@@ -481,19 +481,18 @@ impl<'a> PolynomialEvaluator<'a> {
         if leaf_fits {
             // Σ c_i T_i at level ℓ+1 and scale S·q_{ℓ+1}, then one rescale.
             let before = scale * q_next;
-            let mut acc: Option<Ciphertext> = None;
-            for (i, &c) in p.iter().enumerate().skip(1) {
-                if c == 0.0 {
-                    continue;
-                }
-                let t = ev.drop_to_level(pb.get(i)?, level + 1)?;
-                let term = ev.mul_const_with_scale(&t, c, before / t.scale())?;
-                acc = Some(match acc {
-                    None => term,
-                    Some(a) => ev.add(&a, &term)?,
-                });
+            let used: Vec<usize> = (1..=deg).filter(|&i| p[i] != 0.0).collect();
+            for &i in &used {
+                pb.ensure(i)?;
             }
-            let mut acc = acc.expect("a non-constant leaf has a term");
+            let terms: Vec<(&Ciphertext, f64, f64)> = used
+                .iter()
+                .map(|&i| {
+                    let t = &pb.powers[&i];
+                    (t, p[i], before / t.scale())
+                })
+                .collect();
+            let mut acc = ev.linear_combination(&terms, level + 1)?;
             snap(&mut acc, before);
             if p[0] != 0.0 {
                 acc = ev.add_const(&acc, p[0])?;
