@@ -2,10 +2,10 @@
 //! CoeffsToSlots/SlotsToCoeffs matrix its diagonals, baby and giant steps, and the number of
 //! Galois keys. `cargo run --release --example bootstrap_shape [n16-boot]`.
 use blindtune_runtime::circuits::bootstrapping::config::{self, BootstrappingConfig};
-use blindtune_runtime::circuits::bootstrapping::Bootstrapper;
 use blindtune_runtime::circuits::bootstrapping::dft::{
     coeffs_to_slots_stages, collapse, slots_to_coeffs_stages,
 };
+use blindtune_runtime::circuits::bootstrapping::Bootstrapper;
 use blindtune_runtime::circuits::linear_transform::transform::bsgs_shape;
 use blindtune_runtime::ckks::{Context, Params};
 

@@ -512,3 +512,39 @@ fn large_primes_eval_mod_like() {
         "60-bit primes, eval-mod cos deg 63",
     );
 }
+
+#[test]
+fn complex_series_gives_the_unit_circle_in_one_evaluation() {
+    // e^{i·a·u} = cos(a·u) + i·sin(a·u) as one series with complex coefficients: the
+    // EvalMod building block. Checked against f64 on fresh real inputs in [-1, 1], with the
+    // same depth as the real series and the exact requested scale.
+    let mut f = fixture(deep_40());
+    let a = 5.0;
+    let re = ChebyshevSeries::interpolate(move |u| (a * u).cos(), -1.0, 1.0, 31);
+    let im = ChebyshevSeries::interpolate(move |u| (a * u).sin(), -1.0, 1.0, 31);
+    let depth = PolynomialEvaluator::depth_chebyshev_complex(&re, &im).unwrap();
+    assert_eq!(depth, 5, "degree 31 needs 5 levels");
+    let x = random_real(f.slots(), 1.0);
+    let level = f.ctx.max_level();
+    let ct = f.encrypt(&real(&x), level);
+    let held: Vec<f64> = f.decrypt(&ct).iter().map(|v| v.re).collect();
+    let scale = f.ctx.params().default_scale();
+    let pe = PolynomialEvaluator::new(&f.eval);
+    let out = pe.evaluate_chebyshev_complex(&ct, &re, &im, scale).unwrap();
+    check_shape(&out, level, depth, scale, "complex series");
+    let want: Vec<Complex64> = held
+        .iter()
+        .map(|&u| Complex64::new(re.eval(u), im.eval(u)))
+        .collect();
+    check(
+        precision_bits(&want, &f.decrypt(&out)),
+        20.0,
+        "e^{5iu} deg 31",
+    );
+    // Series on different intervals are refused with an error naming both.
+    let other = ChebyshevSeries::interpolate(f64::sin, -2.0, 2.0, 7);
+    let err = pe
+        .evaluate_chebyshev_complex(&ct, &re, &other, scale)
+        .unwrap_err();
+    assert!(matches!(err, CkksError::IntervalMismatch { .. }), "{err}");
+}

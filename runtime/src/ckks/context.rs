@@ -27,6 +27,8 @@ pub struct Context {
     rescale_inv: Vec<Vec<ShoupConst>>,
     crt: Vec<OnceLock<CrtReconstructor>>,
     galois_perms: RwLock<HashMap<u64, Arc<Vec<u32>>>>,
+    /// NTT of the monomial `X^{N/2}` (the slot-wise imaginary unit) on each Q limb.
+    imaginary_unit: Vec<OnceLock<Vec<u64>>>,
 }
 
 impl Context {
@@ -64,6 +66,7 @@ impl Context {
             })
             .collect();
         let crt = (0..num_q).map(|_| OnceLock::new()).collect();
+        let imaginary_unit = (0..num_q).map(|_| OnceLock::new()).collect();
         Arc::new(Context {
             params,
             basis,
@@ -74,6 +77,7 @@ impl Context {
             rescale_inv,
             crt,
             galois_perms: RwLock::new(HashMap::new()),
+            imaginary_unit,
         })
     }
 
@@ -119,6 +123,18 @@ impl Context {
     pub fn crt(&self, level: usize) -> &CrtReconstructor {
         self.crt[level]
             .get_or_init(|| CrtReconstructor::new(&self.basis, &self.basis.q_indices(level)))
+    }
+
+    /// The NTT-domain residues of `X^{N/2}` on Q limb `i`: multiplying by them multiplies
+    /// every slot by the imaginary unit (cached).
+    pub fn imaginary_unit_ntt(&self, i: usize) -> &[u64] {
+        self.imaginary_unit[i].get_or_init(|| {
+            let n = self.params.n();
+            let mut v = vec![0u64; n];
+            v[n / 2] = 1;
+            self.basis.table(i).forward(&mut v);
+            v
+        })
     }
 
     /// Cached NTT-domain permutation for the Galois element `g`.

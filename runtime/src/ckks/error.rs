@@ -11,6 +11,8 @@ pub enum CkksError {
     InvalidScale { scale: f64 },
     #[error("value at index {index} is not finite")]
     NonFiniteValue { index: usize },
+    #[error("the series of one complex polynomial lie on different intervals: [{a0}, {b0}] and [{a1}, {b1}]")]
+    IntervalMismatch { a0: f64, b0: f64, a1: f64, b1: f64 },
     #[error("encoded coefficients need 2^{log_coeff:.1} but the modulus at this level is only 2^{log_q:.1}: lower the scale or the values")]
     EncodingOverflow { log_coeff: f64, log_q: f64 },
     #[error("scales differ: {left} vs {right} (relative gap {gap:.2e}); rescale or re-encode so that they match")]

@@ -19,6 +19,13 @@ use super::keyswitch::{self, Decomposition};
 use super::plaintext::Plaintext;
 use super::rns::Poly;
 
+/// A constant's residues on one limb in the NTT domain: a scalar for a real constant, one value
+/// per coefficient for a complex one (`X^{N/2}` is not a scalar there).
+enum ConstLimb {
+    Scalar(u64),
+    PerCoefficient(Vec<u64>),
+}
+
 /// Relative gap under which two scales count as equal.
 pub const SCALE_TOLERANCE: f64 = 1e-9;
 
@@ -305,13 +312,40 @@ impl Evaluator {
         Ok(out)
     }
 
-    /// `Σ_i c_i·a_i` at `level`, each real constant `c_i` encoded at `const_scale_i` (all
-    /// products must have the same scale `a_i.scale · const_scale_i`). Inputs may sit above
+    /// Residues of the complex constant `c` at `scale` on limb `i`, per NTT coefficient:
+    /// `round(c.re·scale) + round(c.im·scale)·X^{N/2}` (one value when `c` is real).
+    fn complex_constant_limb(
+        &self,
+        c: Complex64,
+        scale: f64,
+        i: usize,
+    ) -> Result<ConstLimb, CkksError> {
+        let (re, im) = ((c.re * scale).round(), (c.im * scale).round());
+        if !(re.is_finite() && im.is_finite()) {
+            return Err(CkksError::NonFiniteValue { index: 0 });
+        }
+        let m = self.ctx.basis().modulus(i);
+        let r = f64_to_residue(re, m);
+        if im == 0.0 {
+            return Ok(ConstLimb::Scalar(r));
+        }
+        let b = m.shoup(f64_to_residue(im, m));
+        Ok(ConstLimb::PerCoefficient(
+            self.ctx
+                .imaginary_unit_ntt(i)
+                .iter()
+                .map(|&w| m.add(r, m.mul_shoup(w, b)))
+                .collect(),
+        ))
+    }
+
+    /// `Σ_j c_j·a_j` at `level`, each complex constant `c_j` encoded at `const_scale_j` (all
+    /// products must have the same scale `a_j.scale · const_scale_j`). Inputs may sit above
     /// `level` (their extra limbs are ignored, nothing is copied). One pass over the output with
     /// 128-bit accumulation: the leaves of polynomial evaluation.
     pub fn linear_combination(
         &self,
-        terms: &[(&Ciphertext, f64, f64)],
+        terms: &[(&Ciphertext, Complex64, f64)],
         level: usize,
     ) -> Result<Ciphertext, CkksError> {
         let Some(&(first, _, first_scale)) = terms.first() else {
@@ -319,8 +353,7 @@ impl Evaluator {
         };
         let scale = first.scale * first_scale;
         let degree = first.parts.len();
-        let mut residues = Vec::with_capacity(terms.len());
-        for &(a, c, cs) in terms {
+        for &(a, _, cs) in terms {
             check_slots(a.slots, first.slots)?;
             check_scales(a.scale * cs, scale)?;
             if a.level < level {
@@ -334,8 +367,16 @@ impl Evaluator {
                     degree: a.parts.len().max(degree) - 1,
                 });
             }
-            residues.push(self.constant_residues(c, cs, level)?);
         }
+        // consts[i][j]: term j's constant on limb i.
+        let consts = (0..=level)
+            .map(|i| {
+                terms
+                    .iter()
+                    .map(|&(_, c, cs)| self.complex_constant_limb(c, cs, i))
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let basis = self.ctx.basis();
         let n = self.ctx.n();
         let parts = (0..degree)
@@ -346,15 +387,19 @@ impl Evaluator {
                     .enumerate()
                     .for_each(|(i, o)| {
                         let m = basis.modulus(i);
-                        let xs: Vec<(&[u64], u64)> = terms
+                        let xs: Vec<(&[u64], &ConstLimb)> = terms
                             .iter()
-                            .zip(&residues)
-                            .map(|((a, _, _), r)| (a.parts[which].limb(i), r[i]))
+                            .zip(&consts[i])
+                            .map(|((a, _, _), r)| (a.parts[which].limb(i), r))
                             .collect();
                         for chunk in xs.chunks(8) {
                             for (k, o) in o.iter_mut().enumerate() {
                                 let mut acc = *o as u128;
                                 for &(x, r) in chunk {
+                                    let r = match r {
+                                        ConstLimb::Scalar(r) => *r,
+                                        ConstLimb::PerCoefficient(v) => v[k],
+                                    };
                                     acc += x[k] as u128 * r as u128;
                                 }
                                 *o = m.reduce_u128(acc);
@@ -370,6 +415,24 @@ impl Evaluator {
             scale,
             slots: first.slots,
         })
+    }
+
+    /// Adds the complex constant `c` to every slot.
+    pub fn add_const_complex(&self, a: &Ciphertext, c: Complex64) -> Result<Ciphertext, CkksError> {
+        let mut out = a.clone();
+        let basis = self.ctx.basis();
+        for i in 0..=a.level {
+            let m = basis.modulus(i);
+            let limb = out.parts[0].limb_mut(i);
+            match self.complex_constant_limb(c, a.scale, i)? {
+                ConstLimb::Scalar(r) => limb.iter_mut().for_each(|x| *x = m.add(*x, r)),
+                ConstLimb::PerCoefficient(v) => limb
+                    .iter_mut()
+                    .zip(&v)
+                    .for_each(|(x, &r)| *x = m.add(*x, r)),
+            }
+        }
+        Ok(out)
     }
 
     /// Slot-wise product with a plaintext (result scale is the product of scales).
@@ -607,9 +670,10 @@ impl Evaluator {
         let basis = self.ctx.basis();
         let idx = self.q_idx(a.level);
         let mut monomial = Poly::zero(n, idx.len());
-        for (i, &b) in idx.iter().enumerate() {
-            monomial.limb_mut(i)[n / 2] = 1;
-            basis.table(b).forward(monomial.limb_mut(i));
+        for &b in &idx {
+            monomial
+                .limb_mut(b)
+                .copy_from_slice(self.ctx.imaginary_unit_ntt(b));
         }
         let mut out = a.clone();
         for p in out.parts.iter_mut() {

@@ -246,16 +246,19 @@ impl Bootstrapper {
             transform(&mut c, m, level);
             level -= 1;
         }
-        plain(&mut c, level + 1, 1); // conjugation, before the last CtS rescale
-                                     // Relinearizations in EvalMod for both parts: about 2·sqrt(degree) for the Chebyshev
-                                     // BSGS (one more per extra harmonic series) plus the double angles and correction,
-                                     // counted at the middle of EvalMod's levels.
+        // The conjugation, before the last CtS rescale.
+        plain(&mut c, level + 1, 1);
+        // Relinearizations in EvalMod for both parts: about 2·sqrt(degree) for the Chebyshev
+        // BSGS (one complex series with the correction) plus the double angles and the
+        // correction, counted at the middle of EvalMod's levels.
         let em_depth = self.eval_mod.depth();
-        let series = 1 + usize::from(self.config.eval_mod.harmonic_correction);
         let relin = 2
-            * ((1 + series) * (self.config.eval_mod.degree as f64).sqrt().ceil() as usize
+            * (2 * (self.config.eval_mod.degree as f64).sqrt().ceil() as usize
                 + self.eval_mod.extra_products());
         plain(&mut c, level - em_depth / 2, relin);
+        if self.eval_mod.output_in_imaginary_part() {
+            plain(&mut c, level - em_depth, 1); // the conjugation extracting both parts
+        }
         level = target_level + self.config.stc_levels;
         for m in &self.stc_matrices {
             transform(&mut c, m, level);
@@ -352,7 +355,13 @@ impl Bootstrapper {
         let eval_mod_level = start_level - self.config.cts_levels;
         let s_em = q[eval_mod_level] as f64;
         let s = self.eval_mod.output_scale(s_em, eval_mod_level, q);
-        let s_after = s * self.eval_mod.gain() * input_scale / q0;
+        // Extracting the imaginary parts doubles the value, which is folded into the scale.
+        let extract = if self.eval_mod.output_in_imaginary_part() {
+            2.0
+        } else {
+            1.0
+        };
+        let s_after = s * extract * self.eval_mod.gain() * input_scale / q0;
         (s0, s_em / s0, output_scale / s_after)
     }
 
@@ -536,8 +545,19 @@ impl Bootstrapper {
             || self.eval_mod.evaluate(eval, &im),
         );
         let (re, im) = (re?, im?);
+        let mut y = if self.eval_mod.output_in_imaginary_part() {
+            // Im(w_re) + i·Im(w_im) = ½·(A − conj(B)) with A = w_im − i·w_re and
+            // B = w_im + i·w_re: one conjugation for both parts; the ½ goes into the scale.
+            let i_re = eval.mul_by_i(&re);
+            let a = eval.sub(&im, &i_re)?;
+            let b = eval.add(&im, &i_re)?;
+            let mut y = eval.sub(&a, &eval.conjugate(&b)?)?;
+            y.set_scale(2.0 * y.scale());
+            y
+        } else {
+            eval.add(&re, &eval.mul_by_i(&im))?
+        };
         phase("eval_mod");
-        let mut y = eval.add(&re, &eval.mul_by_i(&im))?;
         let s_after = y.scale() * self.eval_mod.gain() * boosted / self.ctx.params().q()[0] as f64;
         y.set_scale(s_after);
 

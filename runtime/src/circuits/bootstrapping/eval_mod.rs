@@ -4,13 +4,16 @@
 //! * **Sine only** (one harmonic): a Chebyshev interpolant of `cos((θ − π/2)/2^r)` on
 //!   `x ∈ [-K, K]`, then `r` double-angle steps `cos 2φ = 2cos²φ − 1` give `sin θ ≈ θ`, with a
 //!   relative error of `θ²/6` (the cubic term of the sine).
-//! * **Harmonic correction** (two harmonics): interpolants of both `cos(θ/2^r)` and
-//!   `sin(θ/2^r)` share one set of Chebyshev powers; the pair is doubled `r` times
-//!   (`cos 2φ = 2cos²φ − 1`, `sin 2φ = 2 sinφ cosφ`), and one more product gives
-//!   `sin θ·(4 − cos θ) = 3·(4/3 sin θ − 1/6 sin 2θ) = 3θ + O(θ⁵)`: the Taylor-matched pair
-//!   of harmonics, whose relative error is `θ⁴/30`. It costs one level and
-//!   `r + 1` products more, and lets ModRaise put the message much closer to `q_0`, which is
-//!   where the precision comes from (the noise EvalMod sees is fixed in absolute terms).
+//! * **Harmonic correction** (two harmonics): interpolants of `cos(θ/2^r)` and `sin(θ/2^r)`
+//!   are evaluated as one Chebyshev series with complex coefficients, `z = e^{iθ/2^r}` (one
+//!   set of powers, one product per giant step); `r` squarings give `e^{iθ}` (one product
+//!   each: squaring a unit complex number doubles its angle), and one more product gives
+//!   `w = z·(8 − z)` with `Im w = 8 sin θ − sin 2θ = 6θ + O(θ⁵)`: the Taylor-matched pair of
+//!   harmonics, whose relative error is `θ⁴/30`. It costs one level and one product more
+//!   than the sine, and lets ModRaise put the message much closer to `q_0`, which is where
+//!   the precision comes from (the noise EvalMod sees is fixed in absolute terms). The
+//!   value is in the imaginary part; bootstrapping extracts the two parts it evaluates with
+//!   a single conjugation.
 //!
 //! The input is given as `u = x/K ∈ [-1, 1]` so no level is spent on a change of variable.
 //! The output is `gain() · (x mod 1)`: bootstrapping folds the gain into the scale.
@@ -70,31 +73,32 @@ impl EvalMod {
 
     /// Levels consumed by the Chebyshev part alone (before the double angles).
     pub fn chebyshev_depth(&self) -> usize {
-        let c = PolynomialEvaluator::depth_chebyshev(&self.cos_series);
-        let s = self
-            .sin_series
-            .as_ref()
-            .map_or(0, PolynomialEvaluator::depth_chebyshev);
-        c.max(s)
+        match &self.sin_series {
+            None => PolynomialEvaluator::depth_chebyshev(&self.cos_series),
+            Some(sin) => PolynomialEvaluator::depth_chebyshev_complex(&self.cos_series, sin)
+                .expect("both series are built on [-1, 1]"),
+        }
     }
 
-    /// The output is `gain · (x mod 1)` (`2π` for the sine alone, `6π` with the correction).
+    /// The output is `gain · (x mod 1)` (`2π` for the sine alone, `12π` with the correction).
     pub fn gain(&self) -> f64 {
         if self.config.harmonic_correction {
-            6.0 * PI
+            12.0 * PI
         } else {
             2.0 * PI
         }
     }
 
+    /// Whether the value sits in the imaginary part of the output (the correction works on
+    /// `e^{iθ}`; its real part is `8 cos θ − cos 2θ`, to be discarded).
+    pub fn output_in_imaginary_part(&self) -> bool {
+        self.config.harmonic_correction
+    }
+
     /// Ciphertext-ciphertext products per evaluation beyond the Chebyshev part (the
     /// double angles and the correction), for cost models.
     pub fn extra_products(&self) -> usize {
-        if self.config.harmonic_correction {
-            2 * self.config.double_angle + 1
-        } else {
-            self.config.double_angle
-        }
+        self.config.double_angle + usize::from(self.config.harmonic_correction)
     }
 
     /// Scale of the output for an input at `input_scale` and level `level`, given the
@@ -122,11 +126,11 @@ impl EvalMod {
                 c
             }
             Some(sin) => {
-                let mut s = sin.eval(u);
+                let mut z = num_complex::Complex64::new(c, sin.eval(u));
                 for _ in 0..self.config.double_angle {
-                    (c, s) = (2.0 * c * c - 1.0, 2.0 * s * c);
+                    z = z * z;
                 }
-                s * (4.0 - c)
+                (z * (8.0 - z)).im
             }
         }
     }
@@ -149,7 +153,9 @@ impl EvalMod {
     }
 
     /// Evaluates on real slots `u ∈ [-1, 1]`; the Chebyshev part returns at the input scale and
-    /// each later product rescales (see [`output_scale`](Self::output_scale)).
+    /// each later product rescales (see [`output_scale`](Self::output_scale)). The value
+    /// `gain()·(x mod 1)` is the real part of the output for the sine alone and its
+    /// imaginary part with the correction ([`output_in_imaginary_part`](Self::output_in_imaginary_part)).
     pub fn evaluate(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
         let pe = PolynomialEvaluator::new(eval);
         let square = |c: &Ciphertext| -> Result<Ciphertext, CkksError> {
@@ -165,17 +171,15 @@ impl EvalMod {
                 Ok(c)
             }
             Some(sin) => {
-                let mut both =
-                    pe.evaluate_chebyshev_many(ct, &[&self.cos_series, sin], ct.scale())?;
-                let mut s = both.pop().expect("two series");
-                let mut c = both.pop().expect("two series");
+                // z = e^{iθ/2^r}, squared r times to e^{iθ}, then w = z·(8 − z):
+                // Im(w) = 8 sin θ − sin 2θ = 6θ + O(θ⁵). The caller takes the imaginary part
+                // (for the real/imaginary pair of bootstrapping, one conjugation).
+                let mut z = pe.evaluate_chebyshev_complex(ct, &self.cos_series, sin, ct.scale())?;
                 for _ in 0..self.config.double_angle {
-                    let sc = eval.rescale(&eval.mul_relin(&s, &c)?)?;
-                    s = eval.mul_integer(&sc, 2);
-                    c = square(&c)?;
+                    z = eval.rescale(&eval.mul_relin(&z, &z)?)?;
                 }
-                let four_minus_c = eval.add_const(&eval.neg(&c), 4.0)?;
-                Ok(eval.rescale(&eval.mul_relin(&s, &four_minus_c)?)?)
+                let eight_minus_z = eval.add_const(&eval.neg(&z), 8.0)?;
+                Ok(eval.rescale(&eval.mul_relin(&z, &eight_minus_z)?)?)
             }
         }
     }

@@ -47,6 +47,8 @@
 
 use std::collections::HashMap;
 
+use num_complex::Complex64;
+
 use super::chebyshev::ChebyshevSeries;
 use super::power::PowerSeries;
 use crate::ckks::{Ciphertext, CkksError, Evaluator};
@@ -97,17 +99,27 @@ fn optimal_split(log_degree: usize) -> usize {
     s.max(1) as usize
 }
 
+const ZERO: Complex64 = Complex64::new(0.0, 0.0);
+
+/// Real coefficients as complex ones (the evaluator works over ℂ throughout).
+fn complex(coeffs: &[f64]) -> Vec<Complex64> {
+    coeffs.iter().map(|&c| Complex64::new(c, 0.0)).collect()
+}
+
 /// Copies `coeffs`, zeroing negligible ones and trimming trailing zeros.
-fn clean(coeffs: &[f64]) -> Result<Vec<f64>, CkksError> {
-    if let Some(index) = coeffs.iter().position(|c| !c.is_finite()) {
+fn clean(coeffs: &[Complex64]) -> Result<Vec<Complex64>, CkksError> {
+    if let Some(index) = coeffs
+        .iter()
+        .position(|c| !(c.re.is_finite() && c.im.is_finite()))
+    {
         return Err(CkksError::NonFiniteValue { index });
     }
-    let max = coeffs.iter().fold(0f64, |m, c| m.max(c.abs()));
-    let mut out: Vec<f64> = coeffs
+    let max = coeffs.iter().fold(0f64, |m, c| m.max(c.norm()));
+    let mut out: Vec<Complex64> = coeffs
         .iter()
         .map(|&c| {
-            if c.abs() <= max * NEGLIGIBLE_COEFF {
-                0.0
+            if c.norm() <= max * NEGLIGIBLE_COEFF {
+                ZERO
             } else {
                 c
             }
@@ -117,23 +129,23 @@ fn clean(coeffs: &[f64]) -> Result<Vec<f64>, CkksError> {
     Ok(out)
 }
 
-fn trim(c: &mut Vec<f64>) {
-    while c.len() > 1 && *c.last().unwrap() == 0.0 {
+fn trim(c: &mut Vec<Complex64>) {
+    while c.len() > 1 && *c.last().unwrap() == ZERO {
         c.pop();
     }
     if c.is_empty() {
-        c.push(0.0);
+        c.push(ZERO);
     }
 }
 
 /// `p = q·X_m + r` in the given basis, for `m ≤ deg p < 2m`.
-fn divide(p: &[f64], m: usize, basis: Basis) -> (Vec<f64>, Vec<f64>) {
+fn divide(p: &[Complex64], m: usize, basis: Basis) -> (Vec<Complex64>, Vec<Complex64>) {
     let d = p.len() - 1;
     debug_assert!(m <= d && d < 2 * m);
     let (mut q, mut r) = match basis {
         Basis::Monomial => (p[m..].to_vec(), p[..m].to_vec()),
         Basis::Chebyshev => {
-            let mut q = vec![0.0; d - m + 1];
+            let mut q = vec![ZERO; d - m + 1];
             let mut r = p[..m].to_vec();
             q[0] = p[m];
             for t in 1..=d - m {
@@ -163,7 +175,7 @@ fn snap(ct: &mut Ciphertext, scale: f64) {
 
 /// A node's value: a plain constant (no ciphertext needed) or a ciphertext.
 enum Value {
-    Const(f64),
+    Const(Complex64),
     Ct(Ciphertext),
 }
 
@@ -267,18 +279,13 @@ impl<'a> PolynomialEvaluator<'a> {
     /// [`NEGLIGIBLE_COEFF`]), plus one for the change of variable when `[a, b] ≠ [-1, 1]`;
     /// zero for a constant series.
     pub fn depth_chebyshev(series: &ChebyshevSeries) -> usize {
-        let d = effective_degree(&series.coeffs);
-        if d == 0 {
-            0
-        } else {
-            bit_len(d) + usize::from(!series.is_standard_interval())
-        }
+        chebyshev_depth(series, &complex(&series.coeffs))
     }
 
     /// Levels [`evaluate_power`](Self::evaluate_power) consumes: `⌈log2(d + 1)⌉` for the
     /// effective degree `d`; zero for a constant series.
     pub fn depth_power(series: &PowerSeries) -> usize {
-        bit_len(effective_degree(&series.coeffs))
+        bit_len(effective_degree(&complex(&series.coeffs)))
     }
 
     /// Evaluates the Chebyshev series at `ct`, whose slots should lie in `[a, b]` (complex
@@ -290,19 +297,52 @@ impl<'a> PolynomialEvaluator<'a> {
         series: &ChebyshevSeries,
         target_scale: f64,
     ) -> Result<Ciphertext, CkksError> {
-        if !(series.a.is_finite() && series.b.is_finite() && series.a < series.b) {
+        self.chebyshev(ct, series, &complex(&series.coeffs), target_scale)
+    }
+
+    /// Evaluates `Σ_j (re_j + i·im_j)·T_j` at `ct`: two real series on the same interval
+    /// combined into one with complex coefficients, for the cost of one (a leaf term costs a
+    /// complex constant, a giant step one product). With `re ≈ cos` and `im ≈ sin` of the
+    /// same argument this is `e^{iφ}`, whose square is `e^{2iφ}` in one product. The output
+    /// has level `ct.level() − depth_chebyshev_complex(re, im)` and scale `target_scale`.
+    pub fn evaluate_chebyshev_complex(
+        &self,
+        ct: &Ciphertext,
+        re: &ChebyshevSeries,
+        im: &ChebyshevSeries,
+        target_scale: f64,
+    ) -> Result<Ciphertext, CkksError> {
+        self.chebyshev(ct, re, &combine(re, im)?, target_scale)
+    }
+
+    /// Levels [`evaluate_chebyshev_complex`](Self::evaluate_chebyshev_complex) consumes.
+    pub fn depth_chebyshev_complex(
+        re: &ChebyshevSeries,
+        im: &ChebyshevSeries,
+    ) -> Result<usize, CkksError> {
+        Ok(chebyshev_depth(re, &combine(re, im)?))
+    }
+
+    fn chebyshev(
+        &self,
+        ct: &Ciphertext,
+        interval: &ChebyshevSeries,
+        coeffs: &[Complex64],
+        target_scale: f64,
+    ) -> Result<Ciphertext, CkksError> {
+        if !(interval.a.is_finite() && interval.b.is_finite() && interval.a < interval.b) {
             return Err(CkksError::NonFiniteValue { index: 0 });
         }
-        let coeffs = clean(&series.coeffs)?;
-        let depth = Self::depth_chebyshev(series);
+        let depth = chebyshev_depth(interval, coeffs);
+        let coeffs = clean(coeffs)?;
         self.check(ct, depth, target_scale)?;
         if coeffs.len() == 1 {
             return self.constant(ct, coeffs[0], target_scale);
         }
-        let x = if series.is_standard_interval() {
+        let x = if interval.is_standard_interval() {
             ct.clone()
         } else {
-            let (alpha, beta) = series.change_of_variable();
+            let (alpha, beta) = interval.change_of_variable();
             let ev = self.eval;
             let y = ev.add_const(&ev.mul_const(ct, alpha)?, beta)?;
             let mut u = ev.rescale(&y)?;
@@ -318,67 +358,6 @@ impl<'a> PolynomialEvaluator<'a> {
         )
     }
 
-    /// Evaluates several Chebyshev series on the same interval at `ct`, sharing one set of
-    /// powers `T_i` (a sine and a cosine of the same argument cost little more than one).
-    /// Every output has level `ct.level() − max depth` and scale exactly `target_scale`.
-    pub fn evaluate_chebyshev_many(
-        &self,
-        ct: &Ciphertext,
-        series: &[&ChebyshevSeries],
-        target_scale: f64,
-    ) -> Result<Vec<Ciphertext>, CkksError> {
-        let Some(first) = series.first() else {
-            return Ok(Vec::new());
-        };
-        if series
-            .iter()
-            .any(|s| !(s.a.is_finite() && s.b.is_finite() && s.a < s.b))
-            || series.iter().any(|s| s.a != first.a || s.b != first.b)
-        {
-            return Err(CkksError::NonFiniteValue { index: 0 });
-        }
-        let coeffs = series
-            .iter()
-            .map(|s| clean(&s.coeffs))
-            .collect::<Result<Vec<_>, _>>()?;
-        let depth = series
-            .iter()
-            .map(|s| Self::depth_chebyshev(s))
-            .max()
-            .unwrap_or(0);
-        self.check(ct, depth, target_scale)?;
-        let level = ct.level() - depth;
-        let x = if first.is_standard_interval() || depth == 0 {
-            ct.clone()
-        } else {
-            let (alpha, beta) = first.change_of_variable();
-            let ev = self.eval;
-            let y = ev.add_const(&ev.mul_const(ct, alpha)?, beta)?;
-            let mut u = ev.rescale(&y)?;
-            snap(&mut u, ct.scale());
-            u
-        };
-        let max_degree = coeffs.iter().map(|c| c.len() - 1).max().unwrap_or(0);
-        let k = 1usize << optimal_split(bit_len(max_degree.max(1)));
-        let mut powers = PowerBasis::new(self.eval, Basis::Chebyshev, x);
-        coeffs
-            .iter()
-            .map(|c| {
-                if c.len() == 1 {
-                    let at = self.eval.drop_to_level(ct, level)?;
-                    return self.constant(&at, c[0], target_scale);
-                }
-                match self.node(&mut powers, c, level, target_scale, k)? {
-                    Value::Ct(mut out) => {
-                        snap(&mut out, target_scale);
-                        Ok(out)
-                    }
-                    Value::Const(_) => unreachable!("a non-constant series gives a ciphertext"),
-                }
-            })
-            .collect()
-    }
-
     /// Evaluates the power series at `ct`. The output has level
     /// `ct.level() − depth_power(series)` and scale exactly `target_scale`.
     pub fn evaluate_power(
@@ -387,7 +366,7 @@ impl<'a> PolynomialEvaluator<'a> {
         series: &PowerSeries,
         target_scale: f64,
     ) -> Result<Ciphertext, CkksError> {
-        let coeffs = clean(&series.coeffs)?;
+        let coeffs = clean(&complex(&series.coeffs))?;
         let depth = Self::depth_power(series);
         self.check(ct, depth, target_scale)?;
         if coeffs.len() == 1 {
@@ -418,13 +397,13 @@ impl<'a> PolynomialEvaluator<'a> {
     fn constant(
         &self,
         ct: &Ciphertext,
-        c: f64,
+        c: Complex64,
         target_scale: f64,
     ) -> Result<Ciphertext, CkksError> {
         let zero = self
             .eval
             .mul_const_with_scale(ct, 0.0, target_scale / ct.scale())?;
-        let mut out = self.eval.add_const(&zero, c)?;
+        let mut out = self.eval.add_const_complex(&zero, c)?;
         snap(&mut out, target_scale);
         Ok(out)
     }
@@ -432,7 +411,7 @@ impl<'a> PolynomialEvaluator<'a> {
     fn run(
         &self,
         x: Ciphertext,
-        coeffs: &[f64],
+        coeffs: &[Complex64],
         basis: Basis,
         level: usize,
         target_scale: f64,
@@ -461,7 +440,7 @@ impl<'a> PolynomialEvaluator<'a> {
     fn node(
         &self,
         pb: &mut PowerBasis,
-        p: &[f64],
+        p: &[Complex64],
         level: usize,
         scale: f64,
         k: usize,
@@ -477,15 +456,15 @@ impl<'a> PolynomialEvaluator<'a> {
         let ev = self.eval;
         let q_next = ev.context().params().q()[level + 1] as f64;
         let leaf_fits =
-            deg < k && (1..=deg).all(|i| p[i] == 0.0 || pb.level_of(i).is_some_and(|l| l > level));
+            deg < k && (1..=deg).all(|i| p[i] == ZERO || pb.level_of(i).is_some_and(|l| l > level));
         if leaf_fits {
             // Σ c_i T_i at level ℓ+1 and scale S·q_{ℓ+1}, then one rescale.
             let before = scale * q_next;
-            let used: Vec<usize> = (1..=deg).filter(|&i| p[i] != 0.0).collect();
+            let used: Vec<usize> = (1..=deg).filter(|&i| p[i] != ZERO).collect();
             for &i in &used {
                 pb.ensure(i)?;
             }
-            let terms: Vec<(&Ciphertext, f64, f64)> = used
+            let terms: Vec<(&Ciphertext, Complex64, f64)> = used
                 .iter()
                 .map(|&i| {
                     let t = &pb.powers[&i];
@@ -494,8 +473,8 @@ impl<'a> PolynomialEvaluator<'a> {
                 .collect();
             let mut acc = ev.linear_combination(&terms, level + 1)?;
             snap(&mut acc, before);
-            if p[0] != 0.0 {
-                acc = ev.add_const(&acc, p[0])?;
+            if p[0] != ZERO {
+                acc = ev.add_const_complex(&acc, p[0])?;
             }
             let mut out = ev.rescale(&acc)?;
             snap(&mut out, scale);
@@ -511,15 +490,15 @@ impl<'a> PolynomialEvaluator<'a> {
         let before = scale * q_next;
         let q_scale = before / tm.scale();
         let prod = match self.node(pb, &q, level + 1, q_scale, k)? {
-            Value::Const(c) => ev.mul_const_with_scale(&tm, c, q_scale)?,
+            Value::Const(c) => ev.linear_combination(&[(&tm, c, q_scale)], tm.level())?,
             Value::Ct(qc) => ev.mul_relin(&qc, &tm)?,
         };
         let mut out = ev.rescale(&prod)?;
         snap(&mut out, scale);
         match self.node(pb, &r, level, scale, k)? {
             Value::Const(c) => {
-                if c != 0.0 {
-                    out = ev.add_const(&out, c)?;
+                if c != ZERO {
+                    out = ev.add_const_complex(&out, c)?;
                 }
             }
             Value::Ct(rc) => out = ev.add(&out, &rc)?,
@@ -534,8 +513,39 @@ thread_local! {
     static POWERS_USED: std::cell::RefCell<Vec<usize>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
+/// Depth of a Chebyshev evaluation of `coeffs` on `interval`'s interval.
+fn chebyshev_depth(interval: &ChebyshevSeries, coeffs: &[Complex64]) -> usize {
+    let d = effective_degree(coeffs);
+    if d == 0 {
+        0
+    } else {
+        bit_len(d) + usize::from(!interval.is_standard_interval())
+    }
+}
+
+/// `re_j + i·im_j`, for two series on the same interval.
+fn combine(re: &ChebyshevSeries, im: &ChebyshevSeries) -> Result<Vec<Complex64>, CkksError> {
+    if re.a != im.a || re.b != im.b {
+        return Err(CkksError::IntervalMismatch {
+            a0: re.a,
+            b0: re.b,
+            a1: im.a,
+            b1: im.b,
+        });
+    }
+    let n = re.coeffs.len().max(im.coeffs.len());
+    Ok((0..n)
+        .map(|j| {
+            Complex64::new(
+                re.coeffs.get(j).copied().unwrap_or(0.0),
+                im.coeffs.get(j).copied().unwrap_or(0.0),
+            )
+        })
+        .collect())
+}
+
 /// Degree after dropping negligible coefficients.
-fn effective_degree(coeffs: &[f64]) -> usize {
+fn effective_degree(coeffs: &[Complex64]) -> usize {
     clean(coeffs).map(|c| c.len() - 1).unwrap_or(0)
 }
 
@@ -546,12 +556,14 @@ mod tests {
     #[test]
     fn chebyshev_division_is_exact() {
         let p: Vec<f64> = (0..13).map(|i| (i as f64 * 0.37).sin() + 0.1).collect();
-        let (q, r) = divide(&p, 8, Basis::Chebyshev);
-        let series = |c: &[f64], u: f64| ChebyshevSeries::new(c.to_vec(), -1.0, 1.0).eval(u);
+        let (q, r) = divide(&complex(&p), 8, Basis::Chebyshev);
+        let series = |c: &[Complex64], u: f64| {
+            ChebyshevSeries::new(c.iter().map(|z| z.re).collect(), -1.0, 1.0).eval(u)
+        };
         for j in 0..50 {
             let u = -1.0 + j as f64 / 25.0;
             let t8 = (8.0 * u.acos()).cos();
-            let want = series(&p, u);
+            let want = series(&complex(&p), u);
             let got = series(&q, u) * t8 + series(&r, u);
             assert!((want - got).abs() < 1e-12, "{want} vs {got}");
         }
