@@ -39,6 +39,7 @@ enum Command {
 }
 
 fn main() -> miette::Result<()> {
+    blindtune_runtime::memory::retain_freed_memory();
     let cli = Cli::parse();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(&cli.log))

@@ -1,2 +1,3 @@
 pub mod circuits;
 pub mod ckks;
+pub mod memory;
