@@ -29,6 +29,8 @@ pub struct Context {
     galois_perms: RwLock<HashMap<u64, Arc<Vec<u32>>>>,
     /// NTT of the monomial `X^{N/2}` (the slot-wise imaginary unit) on each Q limb.
     imaginary_unit: Vec<OnceLock<Vec<u64>>>,
+    /// Per level `ℓ ≥ 1`: converter from the limbs `{q_ℓ} ∪ P` (ModDown fused with a rescale).
+    moddown_rescale: Vec<OnceLock<BaseConverter>>,
 }
 
 impl Context {
@@ -67,6 +69,7 @@ impl Context {
             .collect();
         let crt = (0..num_q).map(|_| OnceLock::new()).collect();
         let imaginary_unit = (0..num_q).map(|_| OnceLock::new()).collect();
+        let moddown_rescale = (0..num_q).map(|_| OnceLock::new()).collect();
         Arc::new(Context {
             params,
             basis,
@@ -78,6 +81,7 @@ impl Context {
             crt,
             galois_perms: RwLock::new(HashMap::new()),
             imaginary_unit,
+            moddown_rescale,
         })
     }
 
@@ -111,6 +115,15 @@ impl Context {
     }
     pub(crate) fn p_inv_mod_q(&self, i: usize) -> ShoupConst {
         self.p_inv_mod_q[i]
+    }
+    /// Converter from the limbs `{q_level} ∪ P` to the others (cached), for dividing by
+    /// `P·q_level` in one step.
+    pub(crate) fn moddown_rescale_converter(&self, level: usize) -> &BaseConverter {
+        self.moddown_rescale[level].get_or_init(|| {
+            let mut from = vec![level];
+            from.extend(self.basis.p_indices());
+            BaseConverter::new(&self.basis, &from)
+        })
     }
     pub(crate) fn p_mod_q(&self, i: usize) -> u64 {
         self.p_mod_q[i]

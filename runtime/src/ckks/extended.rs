@@ -19,6 +19,7 @@
 use rayon::prelude::*;
 
 use super::ciphertext::Ciphertext;
+use super::encoding::f64_to_residue;
 use super::error::CkksError;
 use super::evaluator::{check_scales, check_slots, Evaluator};
 use super::keyswitch::{self, Decomposition};
@@ -321,6 +322,122 @@ impl Evaluator {
         a0.add_assign(basis, &idx, &v0);
         a1.add_assign(basis, &idx, &v1);
         Ok(())
+    }
+
+    /// Relinearizes a degree-2 ciphertext `(d0, d1, d2)` without the ModDown:
+    /// `(P·d0 + u0, P·d1 + u1)` where `(u0, u1)` is the key switch of `d2` over `Q_ℓ ∪ P`.
+    /// Followed by [`mod_down_rescale`](Self::mod_down_rescale), this is a product's
+    /// relinearization and rescale with one division instead of two.
+    pub fn relinearize_extended(&self, a: &Ciphertext) -> Result<ExtendedCiphertext, CkksError> {
+        if a.degree() != 2 {
+            return Err(CkksError::NeedsRelinearization { degree: a.degree() });
+        }
+        let key = &self
+            .keys()
+            .relin
+            .as_ref()
+            .ok_or(CkksError::MissingRelinearizationKey)?
+            .key;
+        let ctx = self.context();
+        let dec = keyswitch::decompose(ctx, a.level, &a.parts[2]);
+        let (mut u0, mut u1) = keyswitch::inner_product(ctx, &dec, key, None);
+        let idx = ctx.basis().qp_indices(a.level);
+        u0.add_assign(
+            ctx.basis(),
+            &idx,
+            &self.lift_times_p(a.level, &a.parts[0], None),
+        );
+        u1.add_assign(
+            ctx.basis(),
+            &idx,
+            &self.lift_times_p(a.level, &a.parts[1], None),
+        );
+        Ok(ExtendedCiphertext {
+            parts: [u0, u1],
+            level: a.level,
+            scale: a.scale,
+            slots: a.slots,
+        })
+    }
+
+    /// `x·k` for a small integer `k` (no level, scale unchanged).
+    pub fn mul_integer_extended(&self, x: &mut ExtendedCiphertext, k: i64) {
+        let basis = self.context().basis();
+        let idx = basis.qp_indices(x.level);
+        let scalars: Vec<u64> = idx
+            .iter()
+            .map(|&i| basis.modulus(i).reduce_i64(k))
+            .collect();
+        for p in x.parts.iter_mut() {
+            p.mul_scalar_assign(basis, &idx, &scalars);
+        }
+    }
+
+    /// Adds the real constant `c` to every slot (at the ciphertext's scale): `P·round(c·Δ)`
+    /// on the `Q` limbs of the first part, nothing on the `P` limbs.
+    pub fn add_const_extended(&self, x: &mut ExtendedCiphertext, c: f64) -> Result<(), CkksError> {
+        let v = (c * x.scale).round();
+        if !v.is_finite() {
+            return Err(CkksError::NonFiniteValue { index: 0 });
+        }
+        let ctx = self.context();
+        let basis = ctx.basis();
+        let n = ctx.n();
+        x.parts[0]
+            .data_mut()
+            .par_chunks_mut(n)
+            .take(x.level + 1)
+            .enumerate()
+            .for_each(|(i, limb)| {
+                let m = basis.modulus(i);
+                let r = m.mul(f64_to_residue(v, m), ctx.p_mod_q(i));
+                limb.iter_mut().for_each(|y| *y = m.add(*y, r));
+            });
+        Ok(())
+    }
+
+    /// `acc −= x` over `Q_ℓ ∪ P`.
+    pub fn sub_assign_extended(
+        &self,
+        acc: &mut ExtendedCiphertext,
+        x: &ExtendedCiphertext,
+    ) -> Result<(), CkksError> {
+        self.check_extended(acc, x.level, x.scale, x.slots)?;
+        let basis = self.context().basis();
+        let idx = basis.qp_indices(x.level);
+        for (o, p) in acc.parts.iter_mut().zip(&x.parts) {
+            o.sub_assign(basis, &idx, p);
+        }
+        Ok(())
+    }
+
+    /// Divides by `P·q_ℓ` with rounding: ModDown and rescale in one step, giving the
+    /// ciphertext at level `ℓ − 1` and scale `scale/q_ℓ`.
+    pub fn mod_down_rescale(&self, x: ExtendedCiphertext) -> Result<Ciphertext, CkksError> {
+        if x.level == 0 {
+            return Err(CkksError::NoLevelLeft);
+        }
+        let ctx = self.context();
+        let [x0, x1] = x.parts;
+        let (c0, c1) = rayon::join(
+            || keyswitch::mod_down_rescale(ctx, x.level, x0),
+            || keyswitch::mod_down_rescale(ctx, x.level, x1),
+        );
+        Ok(Ciphertext {
+            parts: vec![c0, c1],
+            level: x.level - 1,
+            scale: x.scale / ctx.params().q()[x.level] as f64,
+            slots: x.slots,
+        })
+    }
+
+    /// `rescale(relinearize(a·b))` with a single division by `P·q_ℓ`.
+    pub fn mul_relin_rescale(
+        &self,
+        a: &Ciphertext,
+        b: &Ciphertext,
+    ) -> Result<Ciphertext, CkksError> {
+        self.mod_down_rescale(self.relinearize_extended(&self.mul(a, b)?)?)
     }
 
     /// Divides by `P` with rounding (one ModDown per part): the ciphertext over `Q_ℓ`.

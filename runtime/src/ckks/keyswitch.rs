@@ -155,6 +155,44 @@ pub fn mod_down(ctx: &Context, level: usize, mut p: Poly) -> Poly {
     p
 }
 
+/// Divides a polynomial over `Q_level ∪ P` (NTT) by `P·q_level`, rounding, giving one over
+/// `Q_{level−1}`: a ModDown and a rescale in one step (the `level + 1 + |P|` limbs' worth of
+/// NTTs a separate rescale would spend on its lift are saved).
+pub fn mod_down_rescale(ctx: &Context, level: usize, mut p: Poly) -> Poly {
+    assert!(level >= 1, "mod_down_rescale needs a limb to drop");
+    let basis = ctx.basis();
+    let n = ctx.n();
+    let mut from = vec![level];
+    from.extend(basis.p_indices());
+    let out_idx = basis.q_indices(level - 1);
+    // The limbs of q_level and P are contiguous at the end of an extended polynomial.
+    let mut tail = Poly::from_data(n, p.data()[level * n..].to_vec());
+    tail.intt(basis, &from);
+    let mut conv = Poly::zero(n, level);
+    {
+        let inputs: Vec<&[u64]> = tail.limbs().collect();
+        let mut outs: Vec<&mut [u64]> = conv.data_mut().chunks_mut(n).collect();
+        ctx.moddown_rescale_converter(level)
+            .convert_centered(basis, &inputs, &out_idx, &mut outs);
+    }
+    conv.ntt(basis, &out_idx);
+    p.truncate_limbs(level);
+    let rescale_inv = ctx.rescale_inv(level);
+    p.data_mut()
+        .par_chunks_mut(n)
+        .zip(conv.data().par_chunks(n))
+        .enumerate()
+        .for_each(|(i, (x, c))| {
+            let m = basis.modulus(i);
+            let d_inv = m.shoup(m.mul(ctx.p_inv_mod_q(i).value, rescale_inv[i].value));
+            let q = m.value();
+            for (x, &c) in x.iter_mut().zip(c) {
+                *x = m.mul_shoup(*x + q - c, d_inv);
+            }
+        });
+    p
+}
+
 /// Full key switch of `d` (NTT, level `level`): returns `(u0, u1)` over `Q_level` with
 /// `u0 + u1·s ≈ d·s'` for the key's source secret `s'`.
 pub fn switch_key(ctx: &Context, level: usize, d: &Poly, key: &SwitchingKey) -> (Poly, Poly) {

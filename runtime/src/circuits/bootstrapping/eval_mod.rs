@@ -159,7 +159,7 @@ impl EvalMod {
     pub fn evaluate(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
         let pe = PolynomialEvaluator::new(eval);
         let square = |c: &Ciphertext| -> Result<Ciphertext, CkksError> {
-            let sq = eval.rescale(&eval.mul_relin(c, c)?)?;
+            let sq = eval.mul_relin_rescale(c, c)?;
             eval.add_const(&eval.mul_integer(&sq, 2), -1.0)
         };
         match &self.sin_series {
@@ -176,10 +176,10 @@ impl EvalMod {
                 // (for the real/imaginary pair of bootstrapping, one conjugation).
                 let mut z = pe.evaluate_chebyshev_complex(ct, &self.cos_series, sin, ct.scale())?;
                 for _ in 0..self.config.double_angle {
-                    z = eval.rescale(&eval.mul_relin(&z, &z)?)?;
+                    z = eval.mul_relin_rescale(&z, &z)?;
                 }
                 let eight_minus_z = eval.add_const(&eval.neg(&z), 8.0)?;
-                Ok(eval.rescale(&eval.mul_relin(&z, &eight_minus_z)?)?)
+                eval.mul_relin_rescale(&z, &eight_minus_z)
             }
         }
     }

@@ -172,8 +172,9 @@ impl LinearTransform {
     }
 
     /// Evaluates `M·ct`, consuming one level. `ct` must be at this transform's level.
+    /// The final ModDown and the rescale are one division by `P·q_level`.
     pub fn evaluate(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
-        eval.rescale(&self.evaluate_without_rescale(eval, ct)?)
+        eval.mod_down_rescale(self.evaluate_extended(eval, ct)?)
     }
 
     /// `M·ct` before its final rescale (scale `input · pt_scale`): callers that apply more
@@ -184,6 +185,15 @@ impl LinearTransform {
         eval: &Evaluator,
         ct: &Ciphertext,
     ) -> Result<Ciphertext, CkksError> {
+        Ok(eval.mod_down_extended(self.evaluate_extended(eval, ct)?))
+    }
+
+    /// `P·M·ct` over `Q_level ∪ P`, before any division.
+    fn evaluate_extended(
+        &self,
+        eval: &Evaluator,
+        ct: &Ciphertext,
+    ) -> Result<ExtendedCiphertext, CkksError> {
         if ct.slots() != self.slots {
             return Err(CkksError::SlotMismatch {
                 left: ct.slots(),
@@ -243,7 +253,6 @@ impl LinearTransform {
                 }
             }
         }
-        let acc = acc.map(|a| eval.mod_down_extended(a));
         acc.ok_or(CkksError::InvalidLevelDrop {
             from: ct.level(),
             to: self.level,

@@ -238,30 +238,32 @@ impl<'e> PowerBasis<'e> {
         // recorded scale s_b·X is exact since X is an integer.
         let reference = self.powers[&1].scale();
         let natural = ta.scale() * tb.scale() / q;
+        // The product stays over Q ∪ P (relinearized without its ModDown) until one division
+        // by P·q_ℓ does the ModDown and the rescale together.
         let mut prod = if natural < reference / 2.0 {
             let x = (reference / natural).round();
             let tb = ev.mul_const_with_scale(&ev.drop_to_level(tb, level)?, 1.0, x)?;
-            ev.mul_relin(ta, &tb)?
+            ev.relinearize_extended(&ev.mul(ta, &tb)?)?
         } else {
-            ev.mul_relin(ta, tb)?
+            ev.relinearize_extended(&ev.mul(ta, tb)?)?
         };
         if self.basis == Basis::Chebyshev {
             // T_{a+b} = 2·T_a·T_b − T_{a−b}, the subtraction done before the rescale.
-            prod = ev.mul_integer(&prod, 2);
+            ev.mul_integer_extended(&mut prod, 2);
             if a == b {
-                prod = ev.add_const(&prod, -1.0)?;
+                ev.add_const_extended(&mut prod, -1.0)?;
             } else {
                 self.ensure(a - b)?;
-                let low = ev.drop_to_level(&self.powers[&(a - b)], prod.level())?;
+                let low = ev.drop_to_level(&self.powers[&(a - b)], level)?;
                 // Multiplying by 1 encoded at scale(prod)/scale(low) brings T_{a−b} to the
                 // product's scale without a rescale (the integer round(ratio) differs from the
                 // ratio by < 2^-40 relative: far below the noise).
                 let low = ev.mul_const_with_scale(&low, 1.0, prod.scale() / low.scale())?;
-                prod = ev.sub(&prod, &low)?;
+                ev.sub_assign_extended(&mut prod, &ev.extend(&low)?)?;
             }
         }
         let intended = prod.scale() / ev.context().params().q()[prod.level()] as f64;
-        let mut out = ev.rescale(&prod)?;
+        let mut out = ev.mod_down_rescale(prod)?;
         snap(&mut out, intended);
         debug_assert_eq!(Some(out.level()), self.level_of(i));
         self.powers.insert(i, out);
@@ -489,11 +491,12 @@ impl<'a> PolynomialEvaluator<'a> {
         let tm = ev.drop_to_level(pb.get(m)?, level + 1)?;
         let before = scale * q_next;
         let q_scale = before / tm.scale();
-        let prod = match self.node(pb, &q, level + 1, q_scale, k)? {
-            Value::Const(c) => ev.linear_combination(&[(&tm, c, q_scale)], tm.level())?,
-            Value::Ct(qc) => ev.mul_relin(&qc, &tm)?,
+        let mut out = match self.node(pb, &q, level + 1, q_scale, k)? {
+            Value::Const(c) => {
+                ev.rescale(&ev.linear_combination(&[(&tm, c, q_scale)], tm.level())?)?
+            }
+            Value::Ct(qc) => ev.mul_relin_rescale(&qc, &tm)?,
         };
-        let mut out = ev.rescale(&prod)?;
         snap(&mut out, scale);
         match self.node(pb, &r, level, scale, k)? {
             Value::Const(c) => {
