@@ -123,71 +123,71 @@ pub fn inner_product(
 }
 
 /// Divides a polynomial over `Q_level ∪ P` (NTT) by `P`, rounding, giving one over `Q_level`.
-pub fn mod_down(ctx: &Context, level: usize, mut p: Poly) -> Poly {
-    let basis = ctx.basis();
-    let n = ctx.n();
-    let num_q = level + 1;
-    let q_idx = basis.q_indices(level);
-    let p_idx = basis.p_indices();
-    let mut pp = Poly::from_data(n, p.data()[num_q * n..].to_vec());
-    pp.intt(basis, &p_idx);
-    let mut conv = Poly::zero(n, num_q);
-    {
-        let inputs: Vec<&[u64]> = pp.limbs().collect();
-        let mut outs: Vec<&mut [u64]> = conv.data_mut().chunks_mut(n).collect();
-        ctx.moddown_converter()
-            .convert_centered(basis, &inputs, &q_idx, &mut outs);
-    }
-    conv.ntt(basis, &q_idx);
-    p.truncate_limbs(num_q);
-    p.data_mut()
-        .par_chunks_mut(n)
-        .zip(conv.data().par_chunks(n))
-        .enumerate()
-        .for_each(|(i, (x, c))| {
-            let m = basis.modulus(i);
-            let pinv = ctx.p_inv_mod_q(i);
-            let q = m.value();
-            for (x, &c) in x.iter_mut().zip(c) {
-                *x = m.mul_shoup(*x + q - c, pinv);
-            }
-        });
-    p
+pub fn mod_down(ctx: &Context, level: usize, p: Poly) -> Poly {
+    let p_idx = ctx.basis().p_indices();
+    divide_by_tail(ctx, p, level + 1, &p_idx, ctx.moddown_converter(), |i| {
+        ctx.p_inv_mod_q(i)
+    })
 }
 
 /// Divides a polynomial over `Q_level ∪ P` (NTT) by `P·q_level`, rounding, giving one over
 /// `Q_{level−1}`: a ModDown and a rescale in one step (the `level + 1 + |P|` limbs' worth of
 /// NTTs a separate rescale would spend on its lift are saved).
-pub fn mod_down_rescale(ctx: &Context, level: usize, mut p: Poly) -> Poly {
+pub fn mod_down_rescale(ctx: &Context, level: usize, p: Poly) -> Poly {
     assert!(level >= 1, "mod_down_rescale needs a limb to drop");
     let basis = ctx.basis();
-    let n = ctx.n();
     let mut from = vec![level];
     from.extend(basis.p_indices());
-    let out_idx = basis.q_indices(level - 1);
-    // The limbs of q_level and P are contiguous at the end of an extended polynomial.
-    let mut tail = Poly::from_data(n, p.data()[level * n..].to_vec());
-    tail.intt(basis, &from);
-    let mut conv = Poly::zero(n, level);
+    let rescale_inv = ctx.rescale_inv(level);
+    divide_by_tail(
+        ctx,
+        p,
+        level,
+        &from,
+        ctx.moddown_rescale_converter(level),
+        |i| {
+            let m = basis.modulus(i);
+            m.shoup(m.mul(ctx.p_inv_mod_q(i).value, rescale_inv[i].value))
+        },
+    )
+}
+
+/// Rounded division of `p` (NTT) by the product `D` of its last limbs `tail` (everything
+/// after the first `keep`): the centred residue modulo `D` is converted exactly to the kept
+/// limbs, subtracted, and the difference multiplied by `D^{-1}` (`d_inv(i)` on limb `i`).
+fn divide_by_tail(
+    ctx: &Context,
+    mut p: Poly,
+    keep: usize,
+    tail: &[usize],
+    converter: &crate::ckks::rns::BaseConverter,
+    d_inv: impl Fn(usize) -> crate::ckks::math::ShoupConst + Sync,
+) -> Poly {
+    let basis = ctx.basis();
+    let n = ctx.n();
+    let out_idx = basis.q_indices(keep - 1);
+    // The divisor's limbs are contiguous at the end of the polynomial.
+    let mut low = Poly::from_data(n, p.data()[keep * n..].to_vec());
+    debug_assert_eq!(low.num_limbs(), tail.len());
+    low.intt(basis, tail);
+    let mut conv = Poly::zero(n, keep);
     {
-        let inputs: Vec<&[u64]> = tail.limbs().collect();
+        let inputs: Vec<&[u64]> = low.limbs().collect();
         let mut outs: Vec<&mut [u64]> = conv.data_mut().chunks_mut(n).collect();
-        ctx.moddown_rescale_converter(level)
-            .convert_centered(basis, &inputs, &out_idx, &mut outs);
+        converter.convert_centered(basis, &inputs, &out_idx, &mut outs);
     }
     conv.ntt(basis, &out_idx);
-    p.truncate_limbs(level);
-    let rescale_inv = ctx.rescale_inv(level);
+    p.truncate_limbs(keep);
     p.data_mut()
         .par_chunks_mut(n)
         .zip(conv.data().par_chunks(n))
         .enumerate()
         .for_each(|(i, (x, c))| {
             let m = basis.modulus(i);
-            let d_inv = m.shoup(m.mul(ctx.p_inv_mod_q(i).value, rescale_inv[i].value));
+            let d = d_inv(i);
             let q = m.value();
             for (x, &c) in x.iter_mut().zip(c) {
-                *x = m.mul_shoup(*x + q - c, d_inv);
+                *x = m.mul_shoup(*x + q - c, d);
             }
         });
     p
