@@ -97,6 +97,11 @@ fn lower_target_level_and_sparse_slots() {
     let low = s.boot.cost(0).unwrap();
     let high = s.boot.cost(s.boot.max_target_level()).unwrap();
     assert!(low.key_switch_limbs < high.key_switch_limbs);
+    // 64 slots pack their 128 coefficients into one ciphertext: EvalMod runs once (the
+    // precision above is that of the packed path); full slots need it twice.
+    assert_eq!(low.eval_mod_evaluations, 1);
+    let full = setup(test_boot_config);
+    assert_eq!(full.boot.cost(0).unwrap().eval_mod_evaluations, 2);
     assert!(s
         .boot
         .bootstrap(&ct, s.boot.max_target_level() + 1)

@@ -1,6 +1,9 @@
 //! The bootstrapping circuit: ModRaise (with sparse-secret encapsulation), optional slot
-//! folding for sparse packing, CoeffsToSlots, EvalMod on the real and imaginary parts,
-//! SlotsToCoeffs, to a chosen target level.
+//! folding for sparse packing, CoeffsToSlots, EvalMod, SlotsToCoeffs, to a chosen target
+//! level. With full slots the `N` real coefficients fill the real and imaginary parts of
+//! `N/2` slots and EvalMod runs on each part; with `slots ≤ N/4` the last CoeffsToSlots
+//! factor packs the `2·slots` coefficients side by side as real slots and EvalMod runs once
+//! (the first SlotsToCoeffs factor unpacks them), for about half the EvalMod work.
 //!
 //! Scale plan (all exact, recorded in the ciphertexts):
 //! * after ModRaise the polynomial is `t = m + q_0·I`; it is reinterpreted at scale `K·q_0·N`,
@@ -30,7 +33,10 @@ use crate::ckks::rns::Poly;
 use crate::ckks::{Ciphertext, CkksError, Context, Encoder, Evaluator};
 
 use super::config::BootstrappingConfig;
-use super::dft::{coeffs_to_slots_stages, collapse, slots_to_coeffs_stages};
+use super::dft::{
+    coeffs_to_slots_stages, collapse, pack_real_imaginary, slots_to_coeffs_stages,
+    unpack_real_imaginary,
+};
 use super::eval_mod::EvalMod;
 use super::keys::BootstrappingKeys;
 
@@ -59,6 +65,9 @@ pub struct BootstrapCost {
     pub mod_downs: usize,
     /// Plaintext-ciphertext products in the transforms.
     pub plaintext_products: usize,
+    /// EvalMod evaluations: 2 with full slots (real and imaginary parts), 1 when the
+    /// coefficients are packed (`slots ≤ N/4`).
+    pub eval_mod_evaluations: usize,
     /// Sum over key switches of the limbs they run at (a proxy for time).
     pub key_switch_limbs: usize,
 }
@@ -103,13 +112,24 @@ pub enum BootstrapError {
     Ckks(#[from] CkksError),
 }
 
+/// Whether the `2·slots` real coefficients fit in one ciphertext's slots (`slots ≤ N/4`):
+/// then CoeffsToSlots packs them side by side and EvalMod runs once.
+fn packs_coefficients(ctx: &Context, config: &BootstrappingConfig) -> bool {
+    2 * config.slots <= ctx.n() / 2
+}
+
 fn matrices(
     ctx: &Context,
     config: &BootstrappingConfig,
 ) -> (Vec<DiagonalMatrix>, Vec<DiagonalMatrix>) {
     let n = ctx.n();
-    let cts = collapse(&coeffs_to_slots_stages(n, config.slots), config.cts_levels);
-    let stc = collapse(&slots_to_coeffs_stages(n, config.slots), config.stc_levels);
+    let mut cts = collapse(&coeffs_to_slots_stages(n, config.slots), config.cts_levels);
+    let mut stc = collapse(&slots_to_coeffs_stages(n, config.slots), config.stc_levels);
+    if packs_coefficients(ctx, config) {
+        let last = cts.pop().expect("at least one CtS level");
+        cts.push(pack_real_imaginary(&last));
+        stc[0] = unpack_real_imaginary(&stc[0]);
+    }
     (cts, stc)
 }
 
@@ -216,6 +236,7 @@ impl Bootstrapper {
             decompositions: 0,
             mod_downs: 0,
             plaintext_products: 0,
+            eval_mod_evaluations: 0,
             key_switch_limbs: 0,
         };
         // An ordinary key switch at `level`.
@@ -248,16 +269,23 @@ impl Bootstrapper {
         }
         // The conjugation, before the last CtS rescale.
         plain(&mut c, level + 1, 1);
-        // Relinearizations in EvalMod for both parts: about 2·sqrt(degree) for the Chebyshev
-        // BSGS (one complex series with the correction) plus the double angles and the
-        // correction, counted at the middle of EvalMod's levels.
+        // Relinearizations per EvalMod: about 2·sqrt(degree) for the Chebyshev BSGS (one
+        // complex series with the correction) plus the double angles and the correction,
+        // counted at the middle of EvalMod's levels. Full slots evaluate it on the real and
+        // the imaginary part; packed sparse slots once.
         let em_depth = self.eval_mod.depth();
-        let relin = 2
+        let evaluations = if packs_coefficients(&self.ctx, &self.config) {
+            1
+        } else {
+            2
+        };
+        c.eval_mod_evaluations = evaluations;
+        let relin = evaluations
             * (2 * (self.config.eval_mod.degree as f64).sqrt().ceil() as usize
                 + self.eval_mod.extra_products());
         plain(&mut c, level - em_depth / 2, relin);
         if self.eval_mod.output_in_imaginary_part() {
-            plain(&mut c, level - em_depth, 1); // the conjugation extracting both parts
+            plain(&mut c, level - em_depth, 1); // the conjugation extracting the values
         }
         level = target_level + self.config.stc_levels;
         for m in &self.stc_matrices {
@@ -535,36 +563,42 @@ impl Bootstrapper {
         for t in rest {
             x = t.evaluate(eval, &x)?;
         }
+        let packed = packs_coefficients(&self.ctx, &self.config);
+        if packed {
+            // The last factor reads the slots-slot vector in the 2·slots view (it repeats).
+            x.slots = 2 * self.config.slots;
+        }
         let x = last.evaluate_without_rescale(eval, &x)?;
         phase("coeffs_to_slots");
-        let conj = eval.conjugate(&x)?;
-        let re = eval.rescale(&eval.add(&x, &conj)?)?;
-        let im = eval.rescale(&eval.mul_by_i(&eval.sub(&conj, &x)?))?;
-        let (re, im) = rayon::join(
-            || self.eval_mod.evaluate(eval, &re),
-            || self.eval_mod.evaluate(eval, &im),
-        );
-        let (re, im) = (re?, im?);
-        let mut y = if self.eval_mod.output_in_imaginary_part() {
-            // Im(w_re) + i·Im(w_im) = ½·(A − conj(B)) with A = w_im − i·w_re and
-            // B = w_im + i·w_re: one conjugation for both parts; the ½ goes into the scale.
-            let i_re = eval.mul_by_i(&re);
-            let a = eval.sub(&im, &i_re)?;
-            let b = eval.add(&im, &i_re)?;
-            let mut y = eval.sub(&a, &eval.conjugate(&b)?)?;
-            y.set_scale(2.0 * y.scale());
-            y
+        let mut y = if packed {
+            // [Mx, −i·Mx] + conj = [2·Re(Mx), 2·Im(Mx)]: every coefficient, real, in one
+            // ciphertext; one EvalMod.
+            let u = eval.rescale(&eval.add(&x, &eval.conjugate(&x)?)?)?;
+            let w = self.eval_mod.evaluate(eval, &u)?;
+            if self.eval_mod.output_in_imaginary_part() {
+                // 2·Im(w) = −i·(w − conj(w)); the 2 goes into the scale.
+                let d = eval.sub(&w, &eval.conjugate(&w)?)?;
+                let mut y = eval.neg(&eval.mul_by_i(&d));
+                y.set_scale(2.0 * y.scale());
+                y
+            } else {
+                w
+            }
         } else {
-            eval.add(&re, &eval.mul_by_i(&im))?
+            self.evaluate_mod_pair(&x)?
         };
         phase("eval_mod");
         let s_after = y.scale() * self.eval_mod.gain() * boosted / self.ctx.params().q()[0] as f64;
         y.set_scale(s_after);
 
-        // SlotsToCoeffs, on as few limbs as the target allows.
+        // SlotsToCoeffs, on as few limbs as the target allows; with packing, the first factor
+        // reads the 2·slots real values and writes the slots-slot vector (repeated).
         y = eval.drop_to_level(&y, target_level + self.config.stc_levels)?;
-        for t in &prepared.stc {
+        for (k, t) in prepared.stc.iter().enumerate() {
             y = t.evaluate(eval, &y)?;
+            if packed && k == 0 {
+                y.slots = self.config.slots;
+            }
         }
         phase("slots_to_coeffs");
         // The plan lands on the input scale; snap away floating round-off only.
@@ -575,5 +609,31 @@ impl Bootstrapper {
             y = eval.drop_to_level(&y, target_level)?;
         }
         Ok(y)
+    }
+
+    /// Full slots: EvalMod on the real and on the imaginary part of the CoeffsToSlots output
+    /// `x` (at its unrescaled scale), recombined as `Re + i·Im` of the reduced values.
+    fn evaluate_mod_pair(&self, x: &Ciphertext) -> Result<Ciphertext, BootstrapError> {
+        let eval = &self.eval;
+        let conj = eval.conjugate(x)?;
+        let re = eval.rescale(&eval.add(x, &conj)?)?;
+        let im = eval.rescale(&eval.mul_by_i(&eval.sub(&conj, x)?))?;
+        let (re, im) = rayon::join(
+            || self.eval_mod.evaluate(eval, &re),
+            || self.eval_mod.evaluate(eval, &im),
+        );
+        let (re, im) = (re?, im?);
+        Ok(if self.eval_mod.output_in_imaginary_part() {
+            // Im(w_re) + i·Im(w_im) = ½·(A − conj(B)) with A = w_im − i·w_re and
+            // B = w_im + i·w_re: one conjugation for both parts; the ½ goes into the scale.
+            let i_re = eval.mul_by_i(&re);
+            let a = eval.sub(&im, &i_re)?;
+            let b = eval.add(&im, &i_re)?;
+            let mut y = eval.sub(&a, &eval.conjugate(&b)?)?;
+            y.set_scale(2.0 * y.scale());
+            y
+        } else {
+            eval.add(&re, &eval.mul_by_i(&im))?
+        })
     }
 }

@@ -106,6 +106,52 @@ pub fn collapse(stages: &[DiagonalMatrix], groups: usize) -> Vec<DiagonalMatrix>
     out
 }
 
+/// Sparse packing (`2·slots ≤ N/2`): the last CoeffsToSlots factor `M` (`slots × slots`) as a
+/// `2·slots` matrix that writes `M·x` to the first half and `−i·M·x` to the second, reading
+/// the first half of its input (a `slots`-slot ciphertext is that vector repeated twice in
+/// the `2·slots` view). Then `v + conj(v) = [2·Re(Mx), 2·Im(Mx)]`: all `2·slots` real
+/// coefficients in one ciphertext, so EvalMod runs once instead of twice.
+pub fn pack_real_imaginary(m: &DiagonalMatrix) -> DiagonalMatrix {
+    let n = m.n();
+    let two = 2 * n;
+    let minus_i = Complex64::new(0.0, -1.0);
+    let mut out = DiagonalMatrix::zero(two);
+    for (&d, vals) in m.diagonals() {
+        for (j, &v) in vals.iter().enumerate() {
+            if v == Complex64::new(0.0, 0.0) {
+                continue;
+            }
+            let col = (j + d) % n;
+            out.add_entry(j, (col + two - j) % two, v);
+            out.add_entry(j + n, (col + two - j - n) % two, minus_i * v);
+        }
+    }
+    out
+}
+
+/// The inverse packing for SlotsToCoeffs: the first factor `S` (`slots × slots`) as a
+/// `2·slots` matrix that reads the real values `[a, b]` as `a + i·b` and writes `S·(a + i·b)`
+/// to both halves (the repeated layout of `slots`-slot packing).
+pub fn unpack_real_imaginary(s: &DiagonalMatrix) -> DiagonalMatrix {
+    let n = s.n();
+    let two = 2 * n;
+    let i_unit = Complex64::new(0.0, 1.0);
+    let mut out = DiagonalMatrix::zero(two);
+    for (&d, vals) in s.diagonals() {
+        for (j, &v) in vals.iter().enumerate() {
+            if v == Complex64::new(0.0, 0.0) {
+                continue;
+            }
+            let col = (j + d) % n;
+            for row in [j, j + n] {
+                out.add_entry(row, (col + two - row) % two, v);
+                out.add_entry(row, (col + n + two - row) % two, i_unit * v);
+            }
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -159,6 +205,43 @@ mod tests {
                     "CtS slots {slots} groups {groups}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn packing_puts_real_and_imaginary_parts_side_by_side() {
+        let n = 1 << 10;
+        let slots = 64;
+        let m = collapse(&coeffs_to_slots_stages(n, slots), 2)
+            .pop()
+            .unwrap();
+        let s = collapse(&slots_to_coeffs_stages(n, slots), 2).remove(0);
+        let x = random_complex(slots, 1.0);
+        let twice: Vec<Complex64> = x.iter().chain(&x).copied().collect();
+        let mx = m.apply(&x);
+        let v = pack_real_imaginary(&m).apply(&twice);
+        let minus_i = Complex64::new(0.0, -1.0);
+        for j in 0..slots {
+            assert!((v[j] - mx[j]).norm() < 1e-9);
+            assert!((v[j + slots] - minus_i * mx[j]).norm() < 1e-9);
+            // v + conj(v) = [2 Re(Mx), 2 Im(Mx)]
+            assert!(((v[j] + v[j].conj()).re - 2.0 * mx[j].re).abs() < 1e-9);
+            assert!(((v[j + slots] + v[j + slots].conj()).re - 2.0 * mx[j].im).abs() < 1e-9);
+        }
+        let (a, b) = (random_complex(slots, 1.0), random_complex(slots, 1.0));
+        let ab: Vec<Complex64> = a
+            .iter()
+            .chain(&b)
+            .map(|z| Complex64::new(z.re, 0.0))
+            .collect();
+        let w: Vec<Complex64> = (0..slots)
+            .map(|j| Complex64::new(a[j].re, b[j].re))
+            .collect();
+        let sw = s.apply(&w);
+        let out = unpack_real_imaginary(&s).apply(&ab);
+        for j in 0..slots {
+            assert!((out[j] - sw[j]).norm() < 1e-9);
+            assert!((out[j + slots] - sw[j]).norm() < 1e-9);
         }
     }
 
