@@ -453,29 +453,6 @@ impl Evaluator {
         })
     }
 
-    /// `acc += a ⊙ pt` in place (the inner loop of linear transforms). `acc` must already hold
-    /// a product at the same level and scale.
-    pub fn mul_plain_add_assign(
-        &self,
-        acc: &mut Ciphertext,
-        a: &Ciphertext,
-        pt: &Plaintext,
-    ) -> Result<(), CkksError> {
-        check_slots(a.slots, pt.slots)?;
-        check_scales(acc.scale, a.scale * pt.scale)?;
-        if a.level < acc.level || pt.level < acc.level || acc.parts.len() != a.parts.len() {
-            return Err(CkksError::InvalidLevelDrop {
-                from: a.level.min(pt.level),
-                to: acc.level,
-            });
-        }
-        let idx = self.q_idx(acc.level);
-        for (o, p) in acc.parts.iter_mut().zip(&a.parts) {
-            o.mul_add_assign(self.ctx.basis(), &idx, p, &pt.poly);
-        }
-        Ok(())
-    }
-
     /// `acc += b` in place; `b` may be at a higher level (its extra limbs are ignored).
     pub fn add_assign(&self, acc: &mut Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
         check_scales(acc.scale, b.scale)?;

@@ -66,10 +66,6 @@ impl ExtendedPlaintext {
     pub fn slots(&self) -> usize {
         self.slots
     }
-    /// Bytes of residues held.
-    pub fn size_bytes(&self) -> usize {
-        self.poly.data().len() * 8
-    }
 }
 
 impl Evaluator {
@@ -172,33 +168,6 @@ impl Evaluator {
         Ok(())
     }
 
-    /// `a ⊙ pt` over `Q_ℓ ∪ P`; both must be at the same level.
-    pub fn mul_plain_extended(
-        &self,
-        a: &ExtendedCiphertext,
-        pt: &ExtendedPlaintext,
-    ) -> Result<ExtendedCiphertext, CkksError> {
-        check_slots(a.slots, pt.slots)?;
-        if a.level != pt.level {
-            return Err(CkksError::InvalidLevelDrop {
-                from: pt.level,
-                to: a.level,
-            });
-        }
-        let basis = self.context().basis();
-        let idx = basis.qp_indices(a.level);
-        let [x0, x1] = &a.parts;
-        Ok(ExtendedCiphertext {
-            parts: [
-                Poly::mul_new(basis, &idx, x0, &pt.poly),
-                Poly::mul_new(basis, &idx, x1, &pt.poly),
-            ],
-            level: a.level,
-            scale: a.scale * pt.scale,
-            slots: a.slots,
-        })
-    }
-
     /// `Σ_i a_i ⊙ pt_i` over `Q_ℓ ∪ P` (the inner sum of a giant step), accumulated in 128
     /// bits and reduced once per eight terms instead of once per product.
     pub fn sum_of_products_extended(
@@ -254,29 +223,6 @@ impl Evaluator {
             scale,
             slots,
         })
-    }
-
-    /// `acc += a ⊙ pt` over `Q_ℓ ∪ P`.
-    pub fn mul_plain_add_assign_extended(
-        &self,
-        acc: &mut ExtendedCiphertext,
-        a: &ExtendedCiphertext,
-        pt: &ExtendedPlaintext,
-    ) -> Result<(), CkksError> {
-        check_slots(a.slots, pt.slots)?;
-        self.check_extended(acc, a.level, a.scale * pt.scale, a.slots)?;
-        if pt.level != a.level {
-            return Err(CkksError::InvalidLevelDrop {
-                from: pt.level,
-                to: a.level,
-            });
-        }
-        let basis = self.context().basis();
-        let idx = basis.qp_indices(a.level);
-        for (o, p) in acc.parts.iter_mut().zip(&a.parts) {
-            o.mul_add_assign(basis, &idx, p, &pt.poly);
-        }
-        Ok(())
     }
 
     /// `acc += x` over `Q_ℓ ∪ P`.

@@ -12,8 +12,9 @@
 //!   the scale instead of into plaintexts;
 //! * CoeffsToSlots encodes its diagonals at scales that bring the ciphertext to the EvalMod
 //!   working scale (the first EvalMod prime) exactly;
-//! * after EvalMod the value `sin(2πx) ≈ 2π·m/q_0` is reinterpreted by `q_0/(2π·Δ)`, and
-//!   SlotsToCoeffs lands exactly on the input scale `Δ`.
+//! * after EvalMod the value `gain·x ≈ gain·m/q_0` (`EvalMod::gain`, doubled when the
+//!   imaginary parts are extracted) is reinterpreted by `q_0/(gain·Δ)`, and SlotsToCoeffs
+//!   lands exactly on the input scale `Δ`.
 //!
 //! The target level: CoeffsToSlots and EvalMod run on the primes the chain reserves for them
 //! (their scale plan relies on those prime sizes), then the ciphertext is dropped to
@@ -442,16 +443,15 @@ impl Bootstrapper {
         }
     }
 
-    fn switch(&self, ct: &Ciphertext, key: &crate::ckks::keys::SwitchingKey) -> Ciphertext {
+    /// `(c0 + u0, u1)`: `ct` under the key switch's target secret, given the switch
+    /// `(u0, u1)` of its second part.
+    fn switched(&self, ct: &Ciphertext, (u0, u1): (Poly, Poly)) -> Ciphertext {
         let idx = self.ctx.basis().q_indices(ct.level);
-        let (u0, u1) = keyswitch::switch_key(&self.ctx, ct.level, &ct.parts[1], key);
         let mut c0 = ct.parts[0].clone();
         c0.add_assign(self.ctx.basis(), &idx, &u0);
         Ciphertext {
             parts: vec![c0, u1],
-            level: ct.level,
-            scale: ct.scale,
-            slots: ct.slots,
+            ..ct.clone()
         }
     }
 
@@ -533,19 +533,22 @@ impl Bootstrapper {
             low = eval.mul_integer(&low, boost as i64);
         }
         let boosted = input_scale * boost;
-        let low = {
-            let (u0, u1) = self.keys.dense_to_sparse.switch(&self.ctx, &low.parts[1]);
-            let mut c0 = low.parts[0].clone();
-            c0.add_assign(self.ctx.basis(), &[0], &u0);
-            Ciphertext {
-                parts: vec![c0, u1],
-                ..low
-            }
-        };
+        let low = self.switched(
+            &low,
+            self.keys.dense_to_sparse.switch(&self.ctx, &low.parts[1]),
+        );
         let (s0, cts_ratio, stc_ratio) = self.scale_plan(start, boosted, input_scale);
         let prepared = self.prepared(target_level, boosted, cts_ratio, stc_ratio)?;
         let raised = self.mod_raise(&low, start);
-        let mut x = self.switch(&raised, &self.keys.sparse_to_dense);
+        let mut x = self.switched(
+            &raised,
+            keyswitch::switch_key(
+                &self.ctx,
+                start,
+                &raised.parts[1],
+                &self.keys.sparse_to_dense,
+            ),
+        );
 
         // Slot folding for sparse packing: project onto the subring of the slots.
         let mut fold = self.config.slots;

@@ -12,7 +12,8 @@ pub struct EvalModConfig {
     /// Degree of the Chebyshev interpolant(s) of the scaled cosine (and sine).
     pub degree: usize,
     /// Cancel the cubic error of the sine with a second harmonic (one more level): the
-    /// output is `sin θ·(4 − cos θ)/3 = θ + O(θ⁵)` instead of `sin θ = θ + O(θ³)`.
+    /// output is `Im(z·(8 − z))/6 = (8 sin θ − sin 2θ)/6 = θ + O(θ⁵)` for `z = e^{iθ}`,
+    /// instead of `sin θ = θ + O(θ³)` (see [`super::eval_mod`]).
     pub harmonic_correction: bool,
 }
 
