@@ -1,3 +1,4 @@
+pub mod backend;
 pub mod circuits;
 pub mod ckks;
 pub mod memory;

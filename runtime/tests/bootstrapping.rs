@@ -1,6 +1,7 @@
 //! Bootstrapping on a small insecure ring (N = 2^12): precision against the f64 input, the
 //! levels it restores, multiplications after it, lower target levels, and sparse packing.
 
+use blindtune_runtime::backend::Backend;
 use std::sync::Arc;
 
 use blindtune_runtime::circuits::bootstrapping::config::{test_boot_config, test_boot_insecure};
@@ -67,7 +68,7 @@ fn full_slot_bootstrap_restores_levels_with_precision() {
     let (min, mean) = report("full-slot bootstrap", &z, &got);
     assert!(min >= 20.0 && mean >= 23.0, "min {min:.1} mean {mean:.1}");
     // The refreshed ciphertext supports the promised multiplications.
-    let eval = s.boot.evaluator();
+    let eval = s.boot.backend();
     let mut ct2 = out;
     let mut want = got.clone();
     for _ in 0..target {

@@ -15,6 +15,7 @@
 //! (2^45 scale) deg 7/31/100: 28.9/27.2/23.9; 60-bit primes, 2^58 scale, EvalMod-like cos
 //! deg 63: 41.6. Floors sit ~2 bits below.
 
+use blindtune_runtime::backend::CpuBackend;
 use std::sync::Arc;
 
 use blindtune_runtime::circuits::polynomial::{ChebyshevSeries, PolynomialEvaluator, PowerSeries};
@@ -27,7 +28,7 @@ struct Fixture {
     enc: Encoder,
     encryptor: Encryptor,
     dec: Decryptor,
-    eval: Evaluator,
+    eval: CpuBackend,
 }
 
 fn literal(name: &str, log_q: Vec<u32>, log_scale: u32, dnum: usize) -> ParamsLiteral {
@@ -70,7 +71,7 @@ fn fixture(lit: ParamsLiteral) -> Fixture {
         enc: Encoder::new(ctx.clone()),
         encryptor: Encryptor::with_public_key(ctx.clone(), pk).unwrap(),
         dec: Decryptor::new(ctx.clone(), &sk).unwrap(),
-        eval: Evaluator::new(ctx.clone(), Arc::new(evk)).unwrap(),
+        eval: CpuBackend::new(ctx.clone(), Arc::new(evk)).unwrap(),
         ctx,
     }
 }

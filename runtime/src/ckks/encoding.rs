@@ -11,6 +11,8 @@ use num_complex::Complex64;
 use rayon::prelude::*;
 
 use super::context::Context;
+pub use super::embedding::bit_reverse_in_place;
+use super::embedding::Embedding;
 use super::error::CkksError;
 use super::extended::ExtendedPlaintext;
 use super::plaintext::Plaintext;
@@ -20,27 +22,7 @@ use super::rns::Poly;
 #[derive(Debug, Clone)]
 pub struct Encoder {
     ctx: Arc<Context>,
-    /// `exp(2πi k / 2N)` for `k ∈ [0, 2N]`.
-    ksi: Vec<Complex64>,
-    /// `5^j mod 2N` for `j < N/2`.
-    rot_group: Vec<usize>,
-}
-
-/// Permutes `v` into bit-reversed index order (length a power of two).
-pub fn bit_reverse_in_place<T>(v: &mut [T]) {
-    let n = v.len();
-    let mut j = 0;
-    for i in 1..n {
-        let mut bit = n >> 1;
-        while j & bit != 0 {
-            j ^= bit;
-            bit >>= 1;
-        }
-        j |= bit;
-        if i < j {
-            v.swap(i, j);
-        }
-    }
+    embedding: Arc<Embedding>,
 }
 
 /// Residue of the integer nearest to `x` modulo `q` (any magnitude).
@@ -64,25 +46,13 @@ pub(crate) fn f64_to_residue(x: f64, m: &crate::ckks::math::Modulus) -> u64 {
 
 impl Encoder {
     pub fn new(ctx: Arc<Context>) -> Self {
-        let n = ctx.n();
-        let m = 2 * n;
-        let ksi = (0..=m)
-            .map(|k| {
-                let angle = 2.0 * std::f64::consts::PI * k as f64 / m as f64;
-                Complex64::new(angle.cos(), angle.sin())
-            })
-            .collect();
-        let mut rot_group = Vec::with_capacity(n / 2);
-        let mut g = 1usize;
-        for _ in 0..n / 2 {
-            rot_group.push(g);
-            g = g * 5 % m;
-        }
-        Encoder {
-            ctx,
-            ksi,
-            rot_group,
-        }
+        let embedding = Arc::new(Embedding::new(ctx.n()));
+        Encoder { ctx, embedding }
+    }
+
+    /// The float canonical embedding this encoder uses.
+    pub fn embedding(&self) -> &Arc<Embedding> {
+        &self.embedding
     }
 
     pub fn context(&self) -> &Arc<Context> {
@@ -91,50 +61,12 @@ impl Encoder {
 
     /// The special FFT (coefficient vector → slots, the decoding direction), in place.
     pub fn fft_special(&self, vals: &mut [Complex64]) {
-        let size = vals.len();
-        let m = 2 * self.ctx.n();
-        bit_reverse_in_place(vals);
-        let mut len = 2;
-        while len <= size {
-            let lenh = len >> 1;
-            let lenq = len << 2;
-            let gap = m / lenq;
-            for i in (0..size).step_by(len) {
-                for j in 0..lenh {
-                    let idx = (self.rot_group[j] % lenq) * gap;
-                    let u = vals[i + j];
-                    let v = vals[i + j + lenh] * self.ksi[idx];
-                    vals[i + j] = u + v;
-                    vals[i + j + lenh] = u - v;
-                }
-            }
-            len <<= 1;
-        }
+        self.embedding.fft_special(vals)
     }
 
     /// The inverse special FFT (slots → coefficient vector, the encoding direction), in place.
     pub fn fft_special_inv(&self, vals: &mut [Complex64]) {
-        let size = vals.len();
-        let m = 2 * self.ctx.n();
-        let mut len = size;
-        while len >= 2 {
-            let lenh = len >> 1;
-            let lenq = len << 2;
-            let gap = m / lenq;
-            for i in (0..size).step_by(len) {
-                for j in 0..lenh {
-                    let idx = (lenq - (self.rot_group[j] % lenq)) * gap;
-                    let u = vals[i + j] + vals[i + j + lenh];
-                    let v = (vals[i + j] - vals[i + j + lenh]) * self.ksi[idx];
-                    vals[i + j] = u;
-                    vals[i + j + lenh] = v;
-                }
-            }
-            len >>= 1;
-        }
-        bit_reverse_in_place(vals);
-        let inv = 1.0 / size as f64;
-        vals.iter_mut().for_each(|v| *v *= inv);
+        self.embedding.fft_special_inv(vals)
     }
 
     /// Slot count used for `len` values: the next power of two (at least 1).

@@ -31,6 +31,10 @@ pub enum CkksError {
     MissingGaloisKey { element: u64, steps: Option<i64> },
     #[error("cannot drop from level {from} to level {to}")]
     InvalidLevelDrop { from: usize, to: usize },
+    #[error("operands are at different levels: {left} and {right} (strict level mode); drop the higher one explicitly with a modswitch")]
+    LevelMismatch { left: usize, right: usize },
+    #[error("{op} needs {what}, which this backend does not have")]
+    Unsupported { op: &'static str, what: &'static str },
     #[error("objects belong to different parameter sets")]
     ParameterMismatch,
 }

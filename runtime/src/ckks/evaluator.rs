@@ -3,7 +3,9 @@
 //!
 //! An [`Evaluator`] is built from [`EvaluationKeys`] only; no secret material can reach it.
 //! Binary operations bring both operands to the lower of their levels (dropping limbs, which
-//! is free) and require equal scales.
+//! is free) and require equal scales. In strict level mode ([`Evaluator::strict_levels`]),
+//! which plans and the generic circuits run in, operands at different levels are an error
+//! ([`CkksError::LevelMismatch`]): aligning them is an explicit [`Evaluator::drop_to_level`].
 
 use std::sync::Arc;
 
@@ -34,6 +36,7 @@ pub const SCALE_TOLERANCE: f64 = 1e-9;
 pub struct Evaluator {
     ctx: Arc<Context>,
     keys: Arc<EvaluationKeys>,
+    strict: bool,
 }
 
 pub(crate) fn check_scales(a: f64, b: f64) -> Result<(), CkksError> {
@@ -60,7 +63,31 @@ impl Evaluator {
         if keys.params_fingerprint() != ctx.params().fingerprint() {
             return Err(CkksError::ParameterMismatch);
         }
-        Ok(Evaluator { ctx, keys })
+        Ok(Evaluator {
+            ctx,
+            keys,
+            strict: false,
+        })
+    }
+
+    /// The same evaluator in strict level mode (`true`): binary operations on operands at
+    /// different levels fail with [`CkksError::LevelMismatch`] instead of dropping limbs.
+    pub fn strict_levels(mut self, strict: bool) -> Self {
+        self.strict = strict;
+        self
+    }
+
+    /// Whether operands at different levels are refused.
+    pub fn is_strict(&self) -> bool {
+        self.strict
+    }
+
+    /// In strict mode, refuses operands at different levels.
+    pub(crate) fn check_levels(&self, left: usize, right: usize) -> Result<(), CkksError> {
+        if self.strict && left != right {
+            return Err(CkksError::LevelMismatch { left, right });
+        }
+        Ok(())
     }
 
     /// An evaluator without keys: every operation but relinearization and rotations.
@@ -70,7 +97,11 @@ impl Evaluator {
             galois: Default::default(),
             fingerprint: ctx.params().fingerprint(),
         });
-        Evaluator { ctx, keys }
+        Evaluator {
+            ctx,
+            keys,
+            strict: false,
+        }
     }
 
     pub fn context(&self) -> &Arc<Context> {
@@ -107,11 +138,15 @@ impl Evaluator {
         &self,
         a: &'a Ciphertext,
         b: &'a Ciphertext,
-    ) -> (
-        std::borrow::Cow<'a, Ciphertext>,
-        std::borrow::Cow<'a, Ciphertext>,
-    ) {
+    ) -> Result<
+        (
+            std::borrow::Cow<'a, Ciphertext>,
+            std::borrow::Cow<'a, Ciphertext>,
+        ),
+        CkksError,
+    > {
         use std::borrow::Cow;
+        self.check_levels(a.level, b.level)?;
         let level = a.level.min(b.level);
         let a2 = if a.level > level {
             Cow::Owned(self.drop_to_level(a, level).expect("lower level"))
@@ -123,7 +158,7 @@ impl Evaluator {
         } else {
             Cow::Borrowed(b)
         };
-        (a2, b2)
+        Ok((a2, b2))
     }
 
     /// Rescales by the last prime `q_level`: the level drops by one and the scale is divided
@@ -190,7 +225,7 @@ impl Evaluator {
     pub fn add(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
         check_scales(a.scale, b.scale)?;
         check_slots(a.slots, b.slots)?;
-        let (a, b) = self.aligned(a, b);
+        let (a, b) = self.aligned(a, b)?;
         let idx = self.q_idx(a.level);
         let (long, short) = if a.parts.len() >= b.parts.len() {
             (&*a, &*b)
@@ -224,6 +259,7 @@ impl Evaluator {
     }
 
     pub fn add_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        self.check_levels(a.level, pt.level)?;
         check_scales(a.scale, pt.scale)?;
         check_slots(a.slots, pt.slots)?;
         let level = a.level.min(pt.level);
@@ -237,6 +273,7 @@ impl Evaluator {
     }
 
     pub fn sub_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        self.check_levels(a.level, pt.level)?;
         check_scales(a.scale, pt.scale)?;
         check_slots(a.slots, pt.slots)?;
         let level = a.level.min(pt.level);
@@ -437,6 +474,7 @@ impl Evaluator {
 
     /// Slot-wise product with a plaintext (result scale is the product of scales).
     pub fn mul_plain(&self, a: &Ciphertext, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        self.check_levels(a.level, pt.level)?;
         check_slots(a.slots, pt.slots)?;
         let level = a.level.min(pt.level);
         let idx = self.q_idx(level);
@@ -455,6 +493,7 @@ impl Evaluator {
 
     /// `acc += b` in place; `b` may be at a higher level (its extra limbs are ignored).
     pub fn add_assign(&self, acc: &mut Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
+        self.check_levels(acc.level, b.level)?;
         check_scales(acc.scale, b.scale)?;
         check_slots(acc.slots, b.slots)?;
         if b.level < acc.level {
@@ -470,6 +509,37 @@ impl Evaluator {
         Ok(())
     }
 
+    /// `acc -= b` in place (same rules as [`add_assign`](Self::add_assign)).
+    pub fn sub_assign(&self, acc: &mut Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
+        self.check_levels(acc.level, b.level)?;
+        check_scales(acc.scale, b.scale)?;
+        check_slots(acc.slots, b.slots)?;
+        if b.level < acc.level {
+            *acc = self.drop_to_level(acc, b.level)?;
+        }
+        while acc.parts.len() < b.parts.len() {
+            acc.parts.push(Poly::zero(self.ctx.n(), acc.level + 1));
+        }
+        let idx = self.q_idx(acc.level);
+        for (o, p) in acc.parts.iter_mut().zip(&b.parts) {
+            o.sub_assign(self.ctx.basis(), &idx, p);
+        }
+        Ok(())
+    }
+
+    /// `a *= k` in place for an integer `k` (no level, scale unchanged).
+    pub fn mul_integer_assign(&self, a: &mut Ciphertext, k: i64) {
+        let idx = self.q_idx(a.level);
+        let basis = self.ctx.basis();
+        let r: Vec<u64> = idx
+            .iter()
+            .map(|&i| basis.modulus(i).reduce_i64(k))
+            .collect();
+        for p in a.parts.iter_mut() {
+            p.mul_scalar_assign(basis, &idx, &r);
+        }
+    }
+
     /// Tensor product of two degree-1 ciphertexts: a degree-2 ciphertext (3 parts).
     pub fn mul(&self, a: &Ciphertext, b: &Ciphertext) -> Result<Ciphertext, CkksError> {
         check_slots(a.slots, b.slots)?;
@@ -478,7 +548,7 @@ impl Evaluator {
                 return Err(CkksError::NeedsRelinearization { degree: c.degree() });
             }
         }
-        let (a, b) = self.aligned(a, b);
+        let (a, b) = self.aligned(a, b)?;
         let basis = self.ctx.basis();
         let n = self.ctx.n();
         let level = a.level;

@@ -12,6 +12,8 @@
 
 pub mod ciphertext;
 pub mod context;
+pub mod embedding;
+pub mod encapsulation;
 pub mod encoding;
 pub mod encryption;
 pub mod error;

@@ -1,13 +1,60 @@
 //! Helpers shared by tests and benchmarks: fresh random inputs and precision in bits.
+//!
+//! Inputs are fresh on every run but reproducible: one root seed per process (random, or
+//! `BLINDTUNE_TEST_SEED`), printed by the first draw of each test (the harness shows it when
+//! the test fails), and each draw seeded from the root, the test's name and the draw's index.
+
+use std::cell::Cell;
+use std::hash::{Hash, Hasher};
+use std::sync::OnceLock;
 
 use num_complex::Complex64;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
 
+/// The environment variable that replays a run's random inputs.
+pub const SEED_VARIABLE: &str = "BLINDTUNE_TEST_SEED";
+
+/// The process's root seed: `BLINDTUNE_TEST_SEED` if set (decimal), else random.
+pub fn root_seed() -> u64 {
+    static ROOT: OnceLock<u64> = OnceLock::new();
+    *ROOT.get_or_init(|| {
+        if let Some(seed) = std::env::var(SEED_VARIABLE)
+            .ok()
+            .and_then(|v| v.trim().parse().ok())
+        {
+            return seed;
+        }
+        let mut b = [0u8; 8];
+        getrandom::getrandom(&mut b).expect("OS randomness");
+        u64::from_le_bytes(b)
+    })
+}
+
+thread_local! {
+    static DRAWS: Cell<u64> = const { Cell::new(0) };
+}
+
+/// A seed for this thread's next draw (printed with the replay command on the first draw).
+pub fn next_seed() -> u64 {
+    let root = root_seed();
+    let k = DRAWS.with(|d| {
+        let k = d.get();
+        d.set(k + 1);
+        k
+    });
+    let thread = std::thread::current();
+    let name = thread.name().unwrap_or("main");
+    if k == 0 {
+        eprintln!("random inputs of `{name}`: replay with {SEED_VARIABLE}={root}");
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (root, name, k).hash(&mut h);
+    h.finish()
+}
+
 fn fresh_rng() -> ChaCha20Rng {
-    let mut seed = [0u8; 32];
-    getrandom::getrandom(&mut seed).expect("OS randomness");
-    ChaCha20Rng::from_seed(seed)
+    ChaCha20Rng::seed_from_u64(next_seed())
 }
 
 fn uniform_pm1(rng: &mut ChaCha20Rng) -> f64 {

@@ -26,12 +26,15 @@ use std::sync::{Arc, Mutex};
 
 use rayon::prelude::*;
 
-use crate::circuits::linear_transform::transform::{bsgs_shape, rotations_for};
+use crate::backend::meta::MetaCt;
+use crate::backend::{
+    Backend, CiphertextMeta, CountingBackend, CpuBackend, MetaBackend, Recorder, Trace,
+};
+use crate::circuits::linear_transform::transform::rotations_for;
 use crate::circuits::linear_transform::{DiagonalMatrix, LinearTransform};
+use crate::ckks::galois;
 use crate::ckks::keys::KeyManifest;
-use crate::ckks::keyswitch;
-use crate::ckks::rns::Poly;
-use crate::ckks::{Ciphertext, CkksError, Context, Encoder, Evaluator};
+use crate::ckks::{CkksError, Context, Params};
 
 use super::config::BootstrappingConfig;
 use super::dft::{
@@ -39,19 +42,19 @@ use super::dft::{
     unpack_real_imaginary,
 };
 use super::eval_mod::EvalMod;
-use super::keys::BootstrappingKeys;
+use crate::ckks::encapsulation::BootstrappingKeys;
 
 /// Transforms encoded for one starting level.
-struct Prepared {
-    cts: Arc<Vec<LinearTransform>>,
-    stc: Vec<LinearTransform>,
+struct Prepared<B: Backend> {
+    cts: Arc<Vec<LinearTransform<B>>>,
+    stc: Vec<LinearTransform<B>>,
 }
 
-/// Static description of the work one bootstrap does at a target level (for the compiler's
-/// cost model). Key switching splits into its three phases, which double hoisting counts
-/// separately: a decomposition (ModUp) per distinct input, an inner product with a key per
-/// key switch, and ModDowns (counted per polynomial part) only where a result leaves the
-/// extended basis.
+/// Summary of the work one bootstrap does at a target level, read off its counted trace
+/// ([`Bootstrapper::trace`]). Key switching splits into its three phases, which double
+/// hoisting counts separately: a decomposition (ModUp) per distinct input, an inner product
+/// with a key per key switch, and ModDowns (counted per polynomial part) only where a result
+/// leaves the extended basis.
 #[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct BootstrapCost {
     pub target_level: usize,
@@ -73,20 +76,17 @@ pub struct BootstrapCost {
     pub key_switch_limbs: usize,
 }
 
-/// A bootstrapping circuit bound to its keys.
-pub struct Bootstrapper {
-    ctx: Arc<Context>,
+/// A bootstrapping circuit on a backend (for the CPU backend, bound to its keys).
+pub struct Bootstrapper<B: Backend = CpuBackend> {
+    backend: B,
     config: BootstrappingConfig,
-    encoder: Encoder,
-    eval: Evaluator,
-    keys: Arc<BootstrappingKeys>,
     eval_mod: EvalMod,
     cts_matrices: Vec<DiagonalMatrix>,
     stc_matrices: Vec<DiagonalMatrix>,
-    prepared: Mutex<HashMap<(usize, u64), Arc<Prepared>>>,
+    prepared: Mutex<HashMap<(usize, u64), Arc<Prepared<B>>>>,
 }
 
-impl std::fmt::Debug for Bootstrapper {
+impl<B: Backend> std::fmt::Debug for Bootstrapper<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Bootstrapper")
             .field("config", &self.config)
@@ -115,18 +115,18 @@ pub enum BootstrapError {
 
 /// Whether the `2·slots` real coefficients fit in one ciphertext's slots (`slots ≤ N/4`):
 /// then CoeffsToSlots packs them side by side and EvalMod runs once.
-fn packs_coefficients(ctx: &Context, config: &BootstrappingConfig) -> bool {
-    2 * config.slots <= ctx.n() / 2
+fn packs_coefficients(params: &Params, config: &BootstrappingConfig) -> bool {
+    2 * config.slots <= params.n() / 2
 }
 
 fn matrices(
-    ctx: &Context,
+    params: &Params,
     config: &BootstrappingConfig,
 ) -> (Vec<DiagonalMatrix>, Vec<DiagonalMatrix>) {
-    let n = ctx.n();
+    let n = params.n();
     let mut cts = collapse(&coeffs_to_slots_stages(n, config.slots), config.cts_levels);
     let mut stc = collapse(&slots_to_coeffs_stages(n, config.slots), config.stc_levels);
-    if packs_coefficients(ctx, config) {
+    if packs_coefficients(params, config) {
         let last = cts.pop().expect("at least one CtS level");
         cts.push(pack_real_imaginary(&last));
         stc[0] = unpack_real_imaginary(&stc[0]);
@@ -134,37 +134,52 @@ fn matrices(
     (cts, stc)
 }
 
-impl Bootstrapper {
-    /// Keys a bootstrapper with `config` needs: relinearization, conjugation, the rotations of
-    /// both transforms and of slot folding.
+/// Keys a bootstrapper with `config` needs under `params`: relinearization, conjugation,
+/// the rotations of both transforms and of slot folding.
+pub fn key_manifest_for(params: &Params, config: &BootstrappingConfig) -> KeyManifest {
+    let (cts, stc) = matrices(params, config);
+    let mut rotations: Vec<i64> = cts.iter().chain(&stc).flat_map(rotations_for).collect();
+    let mut s = config.slots;
+    while s < params.n() / 2 {
+        rotations.push(s as i64);
+        s *= 2;
+    }
+    let log_n = params.log_n();
+    let mut galois: Vec<u64> = rotations
+        .iter()
+        .map(|&r| galois::rotation_element(log_n, r))
+        .filter(|&g| g != 1)
+        .collect();
+    galois.push(galois::conjugation_element(log_n));
+    galois.sort_unstable();
+    galois.dedup();
+    KeyManifest {
+        relinearization: true,
+        galois_elements: galois,
+    }
+}
+
+impl Bootstrapper<CpuBackend> {
+    /// Keys a bootstrapper with `config` needs (see [`key_manifest_for`]).
     pub fn key_manifest(ctx: &Context, config: &BootstrappingConfig) -> KeyManifest {
-        let (cts, stc) = matrices(ctx, config);
-        let mut rotations: Vec<i64> = cts.iter().chain(&stc).flat_map(rotations_for).collect();
-        let mut s = config.slots;
-        while s < ctx.n() / 2 {
-            rotations.push(s as i64);
-            s *= 2;
-        }
-        let mut galois: Vec<u64> = rotations
-            .iter()
-            .map(|&r| ctx.rotation_element(r))
-            .filter(|&g| g != 1)
-            .collect();
-        galois.push(ctx.conjugation_element());
-        galois.sort_unstable();
-        galois.dedup();
-        KeyManifest {
-            relinearization: true,
-            galois_elements: galois,
-        }
+        key_manifest_for(ctx.params(), config)
     }
 
+    /// A bootstrapper on the CPU backend with `keys`.
     pub fn new(
         ctx: Arc<Context>,
         config: BootstrappingConfig,
         keys: Arc<BootstrappingKeys>,
     ) -> Result<Self, BootstrapError> {
-        let max_slots = ctx.n() / 2;
+        Self::with_backend(CpuBackend::with_bootstrapping_keys(ctx, keys)?, config)
+    }
+}
+
+impl<B: Backend> Bootstrapper<B> {
+    /// A bootstrapper running on `backend`.
+    pub fn with_backend(backend: B, config: BootstrappingConfig) -> Result<Self, BootstrapError> {
+        let params = backend.params();
+        let max_slots = params.n() / 2;
         if !config.slots.is_power_of_two() || config.slots < 2 || config.slots > max_slots {
             return Err(BootstrapError::BadSlots {
                 slots: config.slots,
@@ -173,28 +188,38 @@ impl Bootstrapper {
         }
         let eval_mod = EvalMod::new(config.eval_mod.clone());
         let depth = config.cts_levels + eval_mod.depth() + config.stc_levels;
-        if depth > ctx.max_level() {
+        if depth > params.max_level() {
             return Err(BootstrapError::NotEnoughLevels {
-                levels: ctx.max_level(),
+                levels: params.max_level(),
                 depth,
                 cts: config.cts_levels,
                 eval_mod: eval_mod.depth(),
                 stc: config.stc_levels,
             });
         }
-        let (cts_matrices, stc_matrices) = matrices(&ctx, &config);
-        let eval = Evaluator::new(ctx.clone(), Arc::new(keys.evaluation.clone()))?;
+        let (cts_matrices, stc_matrices) = matrices(params, &config);
         Ok(Bootstrapper {
-            encoder: Encoder::new(ctx.clone()),
-            eval,
-            ctx,
+            backend,
             config,
-            keys,
             eval_mod,
             cts_matrices,
             stc_matrices,
             prepared: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// The backend the circuit runs on.
+    pub fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    fn params(&self) -> &Params {
+        self.backend.params()
+    }
+
+    /// Drops the transforms prepared for every target (they are rebuilt on demand).
+    pub fn release_prepared(&self) {
+        self.prepared.lock().expect("cache poisoned").clear();
     }
 
     /// Levels one bootstrap consumes.
@@ -204,96 +229,43 @@ impl Bootstrapper {
 
     /// Highest level a bootstrapped ciphertext can have.
     pub fn max_target_level(&self) -> usize {
-        self.ctx.max_level() - self.depth()
+        self.params().max_level() - self.depth()
     }
 
     pub fn config(&self) -> &BootstrappingConfig {
         &self.config
     }
 
-    pub fn evaluator(&self) -> &Evaluator {
-        &self.eval
-    }
 
     /// The EvalMod circuit (its plaintext model bounds the approximation error).
     pub fn eval_mod(&self) -> &EvalMod {
         &self.eval_mod
     }
 
-    /// Static cost of a bootstrap to `target_level`.
+    /// The operations one bootstrap to `target_level` performs, counted by running this
+    /// circuit on the counting backend (no arithmetic; milliseconds at N = 2^16). The
+    /// encoding of the transforms is left out (it is done once per target and cached).
+    pub fn trace(&self, target_level: usize) -> Result<Trace, BootstrapError> {
+        bootstrap_trace(self.params(), &self.config, target_level)
+    }
+
+    /// Summary of the work of a bootstrap to `target_level`, from its [`trace`](Self::trace).
     pub fn cost(&self, target_level: usize) -> Result<BootstrapCost, BootstrapError> {
-        let max = self.max_target_level();
-        if target_level > max {
-            return Err(BootstrapError::TargetTooHigh {
-                target: target_level,
-                max,
-            });
-        }
-        let start = self.ctx.max_level();
-        let mut c = BootstrapCost {
+        let trace = self.trace(target_level)?;
+        Ok(BootstrapCost {
             target_level,
-            start_level: start,
-            key_switches: 0,
-            decompositions: 0,
-            mod_downs: 0,
-            plaintext_products: 0,
-            eval_mod_evaluations: 0,
-            key_switch_limbs: 0,
-        };
-        // An ordinary key switch at `level`.
-        let plain = |c: &mut BootstrapCost, level: usize, count: usize| {
-            c.key_switches += count;
-            c.decompositions += count;
-            c.mod_downs += 2 * count;
-            c.key_switch_limbs += count * (level + 1);
-        };
-        // A double-hoisted transform at `level`.
-        let transform = |c: &mut BootstrapCost, m: &DiagonalMatrix, level: usize| {
-            let (babies, giants) = bsgs_shape(m);
-            c.key_switches += babies + giants;
-            c.decompositions += usize::from(babies > 0) + giants;
-            c.mod_downs += giants + 2;
-            c.key_switch_limbs += (babies + giants) * (level + 1);
-            c.plaintext_products += m.num_diagonals();
-        };
-        plain(&mut c, 0, 1); // dense → sparse at level 0
-        plain(&mut c, start, 1); // sparse → dense after ModRaise
-        let mut level = start;
-        let mut fold = self.config.slots;
-        while fold < self.ctx.n() / 2 {
-            plain(&mut c, level, 1);
-            fold *= 2;
-        }
-        for m in &self.cts_matrices {
-            transform(&mut c, m, level);
-            level -= 1;
-        }
-        // The conjugation, before the last CtS rescale.
-        plain(&mut c, level + 1, 1);
-        // Relinearizations per EvalMod: about 2·sqrt(degree) for the Chebyshev BSGS (one
-        // complex series with the correction) plus the double angles and the correction,
-        // counted at the middle of EvalMod's levels. Full slots evaluate it on the real and
-        // the imaginary part; packed sparse slots once.
-        let em_depth = self.eval_mod.depth();
-        let evaluations = if packs_coefficients(&self.ctx, &self.config) {
-            1
-        } else {
-            2
-        };
-        c.eval_mod_evaluations = evaluations;
-        let relin = evaluations
-            * (2 * (self.config.eval_mod.degree as f64).sqrt().ceil() as usize
-                + self.eval_mod.extra_products());
-        plain(&mut c, level - em_depth / 2, relin);
-        if self.eval_mod.output_in_imaginary_part() {
-            plain(&mut c, level - em_depth, 1); // the conjugation extracting the values
-        }
-        level = target_level + self.config.stc_levels;
-        for m in &self.stc_matrices {
-            transform(&mut c, m, level);
-            level -= 1;
-        }
-        Ok(c)
+            start_level: self.params().max_level(),
+            key_switches: trace.key_switches(),
+            decompositions: trace.decompositions(),
+            mod_downs: trace.mod_downs(),
+            plaintext_products: trace.plaintext_products(),
+            eval_mod_evaluations: if packs_coefficients(self.params(), &self.config) {
+                1
+            } else {
+                2
+            },
+            key_switch_limbs: trace.key_switch_limbs(),
+        })
     }
 
     /// The encoded transforms for `target_level` and an input scale. CoeffsToSlots depends
@@ -304,7 +276,7 @@ impl Bootstrapper {
         input_scale: f64,
         cts_out_scale_ratio: f64,
         stc_ratio: f64,
-    ) -> Result<Arc<Prepared>, CkksError> {
+    ) -> Result<Arc<Prepared<B>>, CkksError> {
         let key = (target_level, input_scale.to_bits());
         if let Some(p) = self.prepared.lock().expect("cache poisoned").get(&key) {
             return Ok(p.clone());
@@ -320,7 +292,7 @@ impl Bootstrapper {
             Some(c) => c,
             None => Arc::new(self.encode_group(
                 &self.cts_matrices,
-                self.ctx.max_level(),
+                self.params().max_level(),
                 cts_out_scale_ratio,
             )?),
         };
@@ -340,7 +312,7 @@ impl Bootstrapper {
     /// Exact power-of-two factor that brings a message of scale `input_scale` to the configured
     /// ratio below `q_0` (1 when it is already there).
     fn boost(&self, input_scale: f64) -> f64 {
-        let q0 = self.ctx.params().q()[0] as f64;
+        let q0 = self.params().q()[0] as f64;
         let bits = (q0.log2() - input_scale.log2() - self.config.log_message_ratio as f64).floor();
         if bits >= 1.0 {
             2f64.powi(bits.min(62.0) as i32)
@@ -356,15 +328,15 @@ impl Bootstrapper {
         matrices: &[DiagonalMatrix],
         start_level: usize,
         ratio: f64,
-    ) -> Result<Vec<LinearTransform>, CkksError> {
-        let q = self.ctx.params().q();
+    ) -> Result<Vec<LinearTransform<B>>, CkksError> {
+        let q = self.params().q();
         let per_level = ratio.powf(1.0 / matrices.len() as f64);
         matrices
             .par_iter()
             .enumerate()
             .map(|(g, m)| {
                 let l = start_level - g;
-                LinearTransform::with_plaintext_scale(&self.encoder, m, l, q[l] as f64 * per_level)
+                LinearTransform::with_plaintext_scale(&self.backend, m, l, q[l] as f64 * per_level)
             })
             .collect()
     }
@@ -377,8 +349,8 @@ impl Bootstrapper {
         input_scale: f64,
         output_scale: f64,
     ) -> (f64, f64, f64) {
-        let q = self.ctx.params().q();
-        let n = self.ctx.n() as f64;
+        let q = self.params().q();
+        let n = self.params().n() as f64;
         let q0 = q[0] as f64;
         let s0 = self.config.eval_mod.k * q0 * n;
         let eval_mod_level = start_level - self.config.cts_levels;
@@ -404,55 +376,10 @@ impl Bootstrapper {
             });
         }
         let boosted = input_scale * self.boost(input_scale);
-        let (_, cts_ratio, stc_ratio) = self.scale_plan(self.ctx.max_level(), boosted, input_scale);
+        let (_, cts_ratio, stc_ratio) =
+            self.scale_plan(self.params().max_level(), boosted, input_scale);
         self.prepared(target_level, boosted, cts_ratio, stc_ratio)?;
         Ok(())
-    }
-
-    fn mod_raise(&self, ct: &Ciphertext, level: usize) -> Ciphertext {
-        let basis = self.ctx.basis();
-        let n = self.ctx.n();
-        let q0 = basis.modulus(0).value();
-        let idx = basis.q_indices(level);
-        let parts = ct
-            .parts
-            .iter()
-            .map(|p| {
-                let mut c = p.limb(0).to_vec();
-                basis.table(0).inverse(&mut c);
-                let centered: Vec<i64> = c
-                    .iter()
-                    .map(|&v| {
-                        if v > q0 / 2 {
-                            v as i64 - q0 as i64
-                        } else {
-                            v as i64
-                        }
-                    })
-                    .collect();
-                let mut out = Poly::from_signed(n, basis, &idx, &centered);
-                out.ntt(basis, &idx);
-                out
-            })
-            .collect();
-        Ciphertext {
-            parts,
-            level,
-            scale: ct.scale,
-            slots: ct.slots,
-        }
-    }
-
-    /// `(c0 + u0, u1)`: `ct` under the key switch's target secret, given the switch
-    /// `(u0, u1)` of its second part.
-    fn switched(&self, ct: &Ciphertext, (u0, u1): (Poly, Poly)) -> Ciphertext {
-        let idx = self.ctx.basis().q_indices(ct.level);
-        let mut c0 = ct.parts[0].clone();
-        c0.add_assign(self.ctx.basis(), &idx, &u0);
-        Ciphertext {
-            parts: vec![c0, u1],
-            ..ct.clone()
-        }
     }
 
     /// Iterated bootstrapping (META-BTS): bootstrap, subtract the result from the input to get
@@ -464,12 +391,12 @@ impl Bootstrapper {
     /// `max_target_level() - 1` when `iterations > 1`.
     pub fn bootstrap_iterated(
         &self,
-        ct: &Ciphertext,
+        ct: &B::Ct,
         target_level: usize,
         iterations: usize,
         boost_log2: u32,
-    ) -> Result<Ciphertext, BootstrapError> {
-        let eval = &self.eval;
+    ) -> Result<B::Ct, BootstrapError> {
+        let eval = &self.backend;
         let max = self.max_target_level();
         if iterations > 1 && target_level + 1 > max {
             return Err(BootstrapError::TargetTooHigh {
@@ -481,7 +408,7 @@ impl Bootstrapper {
         let base = eval.drop_to_level(&eval.relinearize(ct)?, 0)?;
         for _ in 1..iterations.max(1) {
             let err = eval.sub(&base, &eval.drop_to_level(&out, 0)?)?;
-            let amplified = eval.mul_integer(&err, 1i64 << boost_log2.min(40));
+            let amplified = eval.mul_integer(&err, 1i64 << boost_log2.min(40))?;
             let fixed = self.bootstrap(&amplified, target_level + 1)?;
             let fixed =
                 eval.rescale(&eval.mul_const(&fixed, 2f64.powi(-(boost_log2.min(40) as i32)))?)?;
@@ -494,9 +421,9 @@ impl Bootstrapper {
     /// keeping its scale and slot count.
     pub fn bootstrap(
         &self,
-        ct: &Ciphertext,
+        ct: &B::Ct,
         target_level: usize,
-    ) -> Result<Ciphertext, BootstrapError> {
+    ) -> Result<B::Ct, BootstrapError> {
         let max = self.max_target_level();
         if target_level > max {
             return Err(BootstrapError::TargetTooHigh {
@@ -511,8 +438,8 @@ impl Bootstrapper {
             }
             .into());
         }
-        let ct = self.eval.relinearize(ct)?;
-        let eval = &self.eval;
+        let eval = &self.backend;
+        let ct = eval.relinearize(ct)?;
         let input_scale = ct.scale();
         let clock = std::time::Instant::now();
         let phase = |name: &str| {
@@ -523,36 +450,23 @@ impl Bootstrapper {
                 "bootstrap phase done"
             )
         };
-        let start = self.ctx.max_level();
+        let start = self.params().max_level();
 
         // Raise the message towards q_0 (exact: an integer power of two), then ModRaise under
         // the ephemeral sparse secret and switch back to the dense secret.
         let mut low = eval.drop_to_level(&ct, 0)?;
         let boost = self.boost(input_scale);
         if boost > 1.0 {
-            low = eval.mul_integer(&low, boost as i64);
+            eval.mul_integer_assign(&mut low, boost as i64)?;
         }
         let boosted = input_scale * boost;
-        let low = self.switched(
-            &low,
-            self.keys.dense_to_sparse.switch(&self.ctx, &low.parts[1]),
-        );
         let (s0, cts_ratio, stc_ratio) = self.scale_plan(start, boosted, input_scale);
         let prepared = self.prepared(target_level, boosted, cts_ratio, stc_ratio)?;
-        let raised = self.mod_raise(&low, start);
-        let mut x = self.switched(
-            &raised,
-            keyswitch::switch_key(
-                &self.ctx,
-                start,
-                &raised.parts[1],
-                &self.keys.sparse_to_dense,
-            ),
-        );
+        let mut x = eval.mod_raise(&low, start)?;
 
         // Slot folding for sparse packing: project onto the subring of the slots.
         let mut fold = self.config.slots;
-        while fold < self.ctx.n() / 2 {
+        while fold < self.params().n() / 2 {
             let r = eval.rotate(&x, fold as i64)?;
             x = eval.add(&x, &r)?;
             fold *= 2;
@@ -566,10 +480,10 @@ impl Bootstrapper {
         for t in rest {
             x = t.evaluate(eval, &x)?;
         }
-        let packed = packs_coefficients(&self.ctx, &self.config);
+        let packed = packs_coefficients(self.params(), &self.config);
         if packed {
             // The last factor reads the slots-slot vector in the 2·slots view (it repeats).
-            x.slots = 2 * self.config.slots;
+            x.set_slots(2 * self.config.slots);
         }
         let x = last.evaluate_without_rescale(eval, &x)?;
         phase("coeffs_to_slots");
@@ -581,7 +495,7 @@ impl Bootstrapper {
             if self.eval_mod.output_in_imaginary_part() {
                 // 2·Im(w) = −i·(w − conj(w)); the 2 goes into the scale.
                 let d = eval.sub(&w, &eval.conjugate(&w)?)?;
-                let mut y = eval.neg(&eval.mul_by_i(&d));
+                let mut y = eval.neg(&eval.mul_by_i(&d)?)?;
                 y.set_scale(2.0 * y.scale());
                 y
             } else {
@@ -591,7 +505,7 @@ impl Bootstrapper {
             self.evaluate_mod_pair(&x)?
         };
         phase("eval_mod");
-        let s_after = y.scale() * self.eval_mod.gain() * boosted / self.ctx.params().q()[0] as f64;
+        let s_after = y.scale() * self.eval_mod.gain() * boosted / self.params().q()[0] as f64;
         y.set_scale(s_after);
 
         // SlotsToCoeffs, on as few limbs as the target allows; with packing, the first factor
@@ -600,7 +514,7 @@ impl Bootstrapper {
         for (k, t) in prepared.stc.iter().enumerate() {
             y = t.evaluate(eval, &y)?;
             if packed && k == 0 {
-                y.slots = self.config.slots;
+                y.set_slots(self.config.slots);
             }
         }
         phase("slots_to_coeffs");
@@ -616,11 +530,11 @@ impl Bootstrapper {
 
     /// Full slots: EvalMod on the real and on the imaginary part of the CoeffsToSlots output
     /// `x` (at its unrescaled scale), recombined as `Re + i·Im` of the reduced values.
-    fn evaluate_mod_pair(&self, x: &Ciphertext) -> Result<Ciphertext, BootstrapError> {
-        let eval = &self.eval;
+    fn evaluate_mod_pair(&self, x: &B::Ct) -> Result<B::Ct, BootstrapError> {
+        let eval = &self.backend;
         let conj = eval.conjugate(x)?;
         let re = eval.rescale(&eval.add(x, &conj)?)?;
-        let im = eval.rescale(&eval.mul_by_i(&eval.sub(&conj, x)?))?;
+        let im = eval.rescale(&eval.mul_by_i(&eval.sub(&conj, x)?)?)?;
         let (re, im) = rayon::join(
             || self.eval_mod.evaluate(eval, &re),
             || self.eval_mod.evaluate(eval, &im),
@@ -629,14 +543,36 @@ impl Bootstrapper {
         Ok(if self.eval_mod.output_in_imaginary_part() {
             // Im(w_re) + i·Im(w_im) = ½·(A − conj(B)) with A = w_im − i·w_re and
             // B = w_im + i·w_re: one conjugation for both parts; the ½ goes into the scale.
-            let i_re = eval.mul_by_i(&re);
+            let i_re = eval.mul_by_i(&re)?;
             let a = eval.sub(&im, &i_re)?;
             let b = eval.add(&im, &i_re)?;
             let mut y = eval.sub(&a, &eval.conjugate(&b)?)?;
             y.set_scale(2.0 * y.scale());
             y
         } else {
-            eval.add(&re, &eval.mul_by_i(&im))?
+            eval.add(&re, &eval.mul_by_i(&im)?)?
         })
     }
+}
+
+/// The counted trace of one bootstrap to `target_level` under `params` and `config` (the
+/// circuit run on [`CountingBackend`], transforms' encoding excluded).
+pub fn bootstrap_trace(
+    params: &Params,
+    config: &BootstrappingConfig,
+    target_level: usize,
+) -> Result<Trace, BootstrapError> {
+    let counter: CountingBackend = Recorder::new(MetaBackend::new(params.clone()));
+    let boot = Bootstrapper::with_backend(counter, config.clone())?;
+    let scale = params.default_scale();
+    boot.prepare(target_level, scale)?;
+    boot.backend().take_trace();
+    let input = MetaCt {
+        level: 0,
+        scale,
+        slots: config.slots,
+        degree: 1,
+    };
+    boot.bootstrap(&input, target_level)?;
+    Ok(boot.backend().take_trace())
 }

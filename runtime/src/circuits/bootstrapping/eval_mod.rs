@@ -21,7 +21,8 @@
 use std::f64::consts::PI;
 
 use crate::circuits::polynomial::{ChebyshevSeries, PolynomialEvaluator};
-use crate::ckks::{Ciphertext, CkksError, Evaluator};
+use crate::backend::{Backend, CiphertextMeta};
+use crate::ckks::CkksError;
 
 use super::config::EvalModConfig;
 
@@ -156,11 +157,12 @@ impl EvalMod {
     /// each later product rescales (see [`output_scale`](Self::output_scale)). The value
     /// `gain()·(x mod 1)` is the real part of the output for the sine alone and its
     /// imaginary part with the correction ([`output_in_imaginary_part`](Self::output_in_imaginary_part)).
-    pub fn evaluate(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
+    pub fn evaluate<B: Backend>(&self, eval: &B, ct: &B::Ct) -> Result<B::Ct, CkksError> {
         let pe = PolynomialEvaluator::new(eval);
-        let square = |c: &Ciphertext| -> Result<Ciphertext, CkksError> {
-            let sq = eval.mul_relin_rescale(c, c)?;
-            eval.add_const(&eval.mul_integer(&sq, 2), -1.0)
+        let square = |c: &B::Ct| -> Result<B::Ct, CkksError> {
+            let mut sq = eval.mul_relin_rescale(c, c)?;
+            eval.mul_integer_assign(&mut sq, 2)?;
+            eval.add_const(&sq, -1.0)
         };
         match &self.sin_series {
             None => {
@@ -178,7 +180,7 @@ impl EvalMod {
                 for _ in 0..self.config.double_angle {
                     z = eval.mul_relin_rescale(&z, &z)?;
                 }
-                let eight_minus_z = eval.add_const(&eval.neg(&z), 8.0)?;
+                let eight_minus_z = eval.add_const(&eval.neg(&z)?, 8.0)?;
                 eval.mul_relin_rescale(&z, &eight_minus_z)
             }
         }

@@ -14,21 +14,21 @@
 
 use std::collections::BTreeMap;
 
+use crate::backend::{Backend, CiphertextMeta, CpuBackend};
+use crate::ckks::galois;
 use crate::ckks::keys::KeyManifest;
-use crate::ckks::{
-    Ciphertext, CkksError, Encoder, Evaluator, ExtendedCiphertext, ExtendedPlaintext,
-};
+use crate::ckks::CkksError;
 
 use super::DiagonalMatrix;
 
-/// A linear transform ready to run at one level.
+/// A linear transform ready to run at one level, its diagonals encoded for backend `B`.
 #[derive(Debug, Clone)]
-pub struct LinearTransform {
+pub struct LinearTransform<B: Backend = CpuBackend> {
     slots: usize,
     level: usize,
     n1: usize,
     /// giant step g → [(baby step b, pre-rotated diagonal)]
-    giant: BTreeMap<usize, Vec<(usize, ExtendedPlaintext)>>,
+    giant: BTreeMap<usize, Vec<(usize, B::ExtPt)>>,
 }
 
 /// Relative cost of a giant step against a baby step in [`best_baby_step`].
@@ -89,18 +89,25 @@ pub fn rotations_for(m: &DiagonalMatrix) -> Vec<i64> {
     r
 }
 
-impl LinearTransform {
+impl<B: Backend> LinearTransform<B> {
     /// Encodes the pre-rotated diagonals of `m` for a ciphertext at `level` with `m.n()` slots,
     /// at scale `q_level`: the output scale equals the input scale exactly.
-    pub fn new(encoder: &Encoder, m: &DiagonalMatrix, level: usize) -> Result<Self, CkksError> {
-        let scale = encoder.context().params().q()[level] as f64;
-        Self::with_plaintext_scale(encoder, m, level, scale)
+    pub fn new(backend: &B, m: &DiagonalMatrix, level: usize) -> Result<Self, CkksError> {
+        let q = backend.params().q();
+        if level >= q.len() {
+            return Err(CkksError::LevelOutOfRange {
+                level,
+                max: q.len() - 1,
+            });
+        }
+        let scale = q[level] as f64;
+        Self::with_plaintext_scale(backend, m, level, scale)
     }
 
     /// As [`new`](Self::new) with the diagonals encoded at `pt_scale`: the output scale is
     /// `input scale · pt_scale / q_level`.
     pub fn with_plaintext_scale(
-        encoder: &Encoder,
+        backend: &B,
         m: &DiagonalMatrix,
         level: usize,
         pt_scale: f64,
@@ -109,13 +116,13 @@ impl LinearTransform {
         let ks: Vec<usize> = m.diagonals().keys().copied().collect();
         let n1 = best_baby_step(&ks, n);
         let scale = pt_scale;
-        let mut giant: BTreeMap<usize, Vec<(usize, ExtendedPlaintext)>> = BTreeMap::new();
+        let mut giant: BTreeMap<usize, Vec<(usize, B::ExtPt)>> = BTreeMap::new();
         for (&k, d) in m.diagonals() {
             let (g, b) = (k / n1, k % n1);
             let shift = g * n1;
             // rot_{-shift}(d)[i] = d[(i - shift) mod n]
             let rotated: Vec<_> = (0..n).map(|i| d[(i + n - shift % n) % n]).collect();
-            let pt = encoder.encode_complex_extended(&rotated, level, scale)?;
+            let pt = backend.encode_extended(&rotated, level, scale)?;
             giant.entry(g).or_default().push((b, pt));
         }
         Ok(LinearTransform {
@@ -151,14 +158,14 @@ impl LinearTransform {
     }
 
     /// The evaluation keys this transform needs (Galois elements of its rotations).
-    pub fn key_manifest(&self, encoder: &Encoder) -> KeyManifest {
-        let ctx = encoder.context();
+    pub fn key_manifest(&self, backend: &B) -> KeyManifest {
+        let log_n = backend.params().log_n();
         let mut m = KeyManifest {
             relinearization: false,
             galois_elements: self
                 .rotations()
                 .iter()
-                .map(|&r| ctx.rotation_element(r))
+                .map(|&r| galois::rotation_element(log_n, r))
                 .collect(),
         };
         m.galois_elements.sort_unstable();
@@ -173,7 +180,7 @@ impl LinearTransform {
 
     /// Evaluates `M·ct`, consuming one level. `ct` must be at this transform's level.
     /// The final ModDown and the rescale are one division by `P·q_level`.
-    pub fn evaluate(&self, eval: &Evaluator, ct: &Ciphertext) -> Result<Ciphertext, CkksError> {
+    pub fn evaluate(&self, eval: &B, ct: &B::Ct) -> Result<B::Ct, CkksError> {
         eval.mod_down_rescale(self.evaluate_extended(eval, ct)?)
     }
 
@@ -182,18 +189,18 @@ impl LinearTransform {
     /// key-switching noise is negligible, and rescale afterwards.
     pub fn evaluate_without_rescale(
         &self,
-        eval: &Evaluator,
-        ct: &Ciphertext,
-    ) -> Result<Ciphertext, CkksError> {
-        Ok(eval.mod_down_extended(self.evaluate_extended(eval, ct)?))
+        eval: &B,
+        ct: &B::Ct,
+    ) -> Result<B::Ct, CkksError> {
+        eval.mod_down_extended(self.evaluate_extended(eval, ct)?)
     }
 
     /// `P·M·ct` over `Q_level ∪ P`, before any division.
     fn evaluate_extended(
         &self,
-        eval: &Evaluator,
-        ct: &Ciphertext,
-    ) -> Result<ExtendedCiphertext, CkksError> {
+        eval: &B,
+        ct: &B::Ct,
+    ) -> Result<B::Ext, CkksError> {
         if ct.slots() != self.slots {
             return Err(CkksError::SlotMismatch {
                 left: ct.slots(),
@@ -215,29 +222,27 @@ impl LinearTransform {
         babies.sort_unstable();
         babies.dedup();
         let dec = eval.decompose(&ct)?;
-        let ctx = eval.context();
-        let mut rotated: BTreeMap<usize, ExtendedCiphertext> = BTreeMap::new();
+        let mut rotated: BTreeMap<usize, B::Ext> = BTreeMap::new();
         for &b in &babies {
-            let element = ctx.rotation_element(b as i64);
+            let element = eval.rotation_element(b as i64);
             let r = eval.apply_galois_hoisted_extended(&ct, &dec, element, Some(b as i64))?;
             rotated.insert(b, r);
         }
         drop(dec);
         // Giant steps: inner sums over Q ∪ P, rotated without leaving it.
-        let mut acc: Option<ExtendedCiphertext> = None;
+        let mut acc: Option<B::Ext> = None;
         for (&g, terms) in &self.giant {
             let pairs: Vec<_> = terms.iter().map(|(b, pt)| (&rotated[b], pt)).collect();
             let inner = eval.sum_of_products_extended(&pairs)?;
             match acc.as_mut() {
                 None if g == 0 => acc = Some(inner),
                 None => {
-                    let mut zero = inner.clone();
-                    zero.parts.iter_mut().for_each(|p| p.data_mut().fill(0));
+                    let mut zero = eval.zero_extended(inner.level(), inner.scale(), inner.slots());
                     let steps = (g * self.n1) as i64;
                     eval.apply_galois_add_assign_extended(
                         &mut zero,
                         &inner,
-                        ctx.rotation_element(steps),
+                        eval.rotation_element(steps),
                         Some(steps),
                     )?;
                     acc = Some(zero);
@@ -247,7 +252,7 @@ impl LinearTransform {
                     eval.apply_galois_add_assign_extended(
                         x,
                         &inner,
-                        ctx.rotation_element(steps),
+                        eval.rotation_element(steps),
                         Some(steps),
                     )?;
                 }

@@ -51,7 +51,10 @@ use num_complex::Complex64;
 
 use super::chebyshev::ChebyshevSeries;
 use super::power::PowerSeries;
-use crate::ckks::{Ciphertext, CkksError, Evaluator};
+use std::borrow::Cow;
+
+use crate::backend::{Backend, CiphertextMeta};
+use crate::ckks::CkksError;
 
 /// Coefficients whose magnitude is at most this fraction of the largest one are treated as
 /// zero (their total contribution is far below CKKS precision); this is what lets odd and
@@ -69,11 +72,31 @@ enum Basis {
     Monomial,
 }
 
-/// Evaluates polynomials on ciphertexts with an [`Evaluator`] (which must hold a
+/// Evaluates polynomials on ciphertexts of any [`Backend`] (which must hold a
 /// relinearization key).
-#[derive(Clone, Copy, Debug)]
-pub struct PolynomialEvaluator<'a> {
-    eval: &'a Evaluator,
+#[derive(Debug)]
+pub struct PolynomialEvaluator<'a, B: Backend> {
+    eval: &'a B,
+}
+
+impl<B: Backend> Clone for PolynomialEvaluator<'_, B> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<B: Backend> Copy for PolynomialEvaluator<'_, B> {}
+
+/// `ct` at `level`: borrowed when it is there already, else dropped (an explicit modswitch).
+fn at_level<'c, B: Backend>(
+    ev: &B,
+    ct: &'c B::Ct,
+    level: usize,
+) -> Result<Cow<'c, B::Ct>, CkksError> {
+    if ct.level() == level {
+        Ok(Cow::Borrowed(ct))
+    } else {
+        Ok(Cow::Owned(ev.drop_to_level(ct, level)?))
+    }
 }
 
 /// `⌈log2(d + 1)⌉`: the bit length of `d`.
@@ -162,7 +185,7 @@ fn divide(p: &[Complex64], m: usize, basis: Basis) -> (Vec<Complex64>, Vec<Compl
 }
 
 /// Replaces the recorded scale (a float product/quotient) by the exact intended value.
-fn snap(ct: &mut Ciphertext, scale: f64) {
+fn snap<C: CiphertextMeta>(ct: &mut C, scale: f64) {
     let gap = (ct.scale() / scale - 1.0).abs();
     assert!(
         gap < SCALE_SNAP,
@@ -174,21 +197,21 @@ fn snap(ct: &mut Ciphertext, scale: f64) {
 }
 
 /// A node's value: a plain constant (no ciphertext needed) or a ciphertext.
-enum Value {
+enum Value<C> {
     Const(Complex64),
-    Ct(Ciphertext),
+    Ct(C),
 }
 
 /// Powers `X_i` of the input, computed on demand at the highest possible level.
-struct PowerBasis<'e> {
-    eval: &'e Evaluator,
+struct PowerBasis<'e, B: Backend> {
+    eval: &'e B,
     basis: Basis,
     top: usize,
-    powers: HashMap<usize, Ciphertext>,
+    powers: HashMap<usize, B::Ct>,
 }
 
-impl<'e> PowerBasis<'e> {
-    fn new(eval: &'e Evaluator, basis: Basis, x: Ciphertext) -> Self {
+impl<'e, B: Backend> PowerBasis<'e, B> {
+    fn new(eval: &'e B, basis: Basis, x: B::Ct) -> Self {
         let top = x.level();
         let mut powers = HashMap::new();
         powers.insert(1, x);
@@ -205,7 +228,7 @@ impl<'e> PowerBasis<'e> {
         self.top.checked_sub(ceil_log2(i))
     }
 
-    fn get(&mut self, i: usize) -> Result<&Ciphertext, CkksError> {
+    fn get(&mut self, i: usize) -> Result<&B::Ct, CkksError> {
         self.ensure(i)?;
         Ok(&self.powers[&i])
     }
@@ -230,7 +253,7 @@ impl<'e> PowerBasis<'e> {
         let ev = self.eval;
         let (ta, tb) = (&self.powers[&a], &self.powers[&b]);
         let level = ta.level().min(tb.level());
-        let q = ev.context().params().q()[level] as f64;
+        let q = ev.params().q()[level] as f64;
         // With primes far from the scales (e.g. mixed 50/60-bit primes under a 2^45 scale)
         // the power scales s_a·s_b/q would shrink geometrically and drown in the rounding
         // noise. Then multiply T_b first by the integer X = round(s_1·q / (s_a·s_b)) (no
@@ -240,16 +263,18 @@ impl<'e> PowerBasis<'e> {
         let natural = ta.scale() * tb.scale() / q;
         // The product stays over Q ∪ P (relinearized without its ModDown) until one division
         // by P·q_ℓ does the ModDown and the rescale together.
+        let ta = at_level(ev, ta, level)?;
         let mut prod = if natural < reference / 2.0 {
             let x = (reference / natural).round();
             let tb = ev.mul_const_with_scale(&ev.drop_to_level(tb, level)?, 1.0, x)?;
-            ev.relinearize_extended(&ev.mul(ta, &tb)?)?
+            ev.relinearize_extended(&ev.mul(&ta, &tb)?)?
         } else {
-            ev.relinearize_extended(&ev.mul(ta, tb)?)?
+            let tb = at_level(ev, tb, level)?;
+            ev.relinearize_extended(&ev.mul(&ta, &tb)?)?
         };
         if self.basis == Basis::Chebyshev {
             // T_{a+b} = 2·T_a·T_b − T_{a−b}, the subtraction done before the rescale.
-            ev.mul_integer_extended(&mut prod, 2);
+            ev.mul_integer_extended(&mut prod, 2)?;
             if a == b {
                 ev.add_const_extended(&mut prod, -1.0)?;
             } else {
@@ -262,7 +287,7 @@ impl<'e> PowerBasis<'e> {
                 ev.sub_assign_extended(&mut prod, &ev.extend(&low)?)?;
             }
         }
-        let intended = prod.scale() / ev.context().params().q()[prod.level()] as f64;
+        let intended = prod.scale() / ev.params().q()[prod.level()] as f64;
         let mut out = ev.mod_down_rescale(prod)?;
         snap(&mut out, intended);
         debug_assert_eq!(Some(out.level()), self.level_of(i));
@@ -271,11 +296,8 @@ impl<'e> PowerBasis<'e> {
     }
 }
 
-impl<'a> PolynomialEvaluator<'a> {
-    pub fn new(eval: &'a Evaluator) -> Self {
-        PolynomialEvaluator { eval }
-    }
-
+/// The depth rule, independent of the backend (the compiler's depth analysis calls it).
+impl PolynomialEvaluator<'static, crate::backend::CpuBackend> {
     /// Levels [`evaluate_chebyshev`](Self::evaluate_chebyshev) consumes: `⌈log2(d + 1)⌉`
     /// for the effective degree `d` (after dropping negligible coefficients, see
     /// [`NEGLIGIBLE_COEFF`]), plus one for the change of variable when `[a, b] ≠ [-1, 1]`;
@@ -290,15 +312,30 @@ impl<'a> PolynomialEvaluator<'a> {
         bit_len(effective_degree(&complex(&series.coeffs)))
     }
 
+    /// Levels [`evaluate_chebyshev_complex`](Self::evaluate_chebyshev_complex) consumes.
+    pub fn depth_chebyshev_complex(
+        re: &ChebyshevSeries,
+        im: &ChebyshevSeries,
+    ) -> Result<usize, CkksError> {
+        Ok(chebyshev_depth(re, &combine(re, im)?))
+    }
+
+}
+
+impl<'a, B: Backend> PolynomialEvaluator<'a, B> {
+    pub fn new(eval: &'a B) -> Self {
+        PolynomialEvaluator { eval }
+    }
+
     /// Evaluates the Chebyshev series at `ct`, whose slots should lie in `[a, b]` (complex
     /// slots are fine: the polynomial extends to ℂ). The output has level
     /// `ct.level() − depth_chebyshev(series)` and scale exactly `target_scale`.
     pub fn evaluate_chebyshev(
         &self,
-        ct: &Ciphertext,
+        ct: &B::Ct,
         series: &ChebyshevSeries,
         target_scale: f64,
-    ) -> Result<Ciphertext, CkksError> {
+    ) -> Result<B::Ct, CkksError> {
         self.chebyshev(ct, series, &complex(&series.coeffs), target_scale)
     }
 
@@ -309,29 +346,21 @@ impl<'a> PolynomialEvaluator<'a> {
     /// has level `ct.level() − depth_chebyshev_complex(re, im)` and scale `target_scale`.
     pub fn evaluate_chebyshev_complex(
         &self,
-        ct: &Ciphertext,
+        ct: &B::Ct,
         re: &ChebyshevSeries,
         im: &ChebyshevSeries,
         target_scale: f64,
-    ) -> Result<Ciphertext, CkksError> {
+    ) -> Result<B::Ct, CkksError> {
         self.chebyshev(ct, re, &combine(re, im)?, target_scale)
-    }
-
-    /// Levels [`evaluate_chebyshev_complex`](Self::evaluate_chebyshev_complex) consumes.
-    pub fn depth_chebyshev_complex(
-        re: &ChebyshevSeries,
-        im: &ChebyshevSeries,
-    ) -> Result<usize, CkksError> {
-        Ok(chebyshev_depth(re, &combine(re, im)?))
     }
 
     fn chebyshev(
         &self,
-        ct: &Ciphertext,
+        ct: &B::Ct,
         interval: &ChebyshevSeries,
         coeffs: &[Complex64],
         target_scale: f64,
-    ) -> Result<Ciphertext, CkksError> {
+    ) -> Result<B::Ct, CkksError> {
         if !(interval.a.is_finite() && interval.b.is_finite() && interval.a < interval.b) {
             return Err(CkksError::NonFiniteValue { index: 0 });
         }
@@ -364,12 +393,12 @@ impl<'a> PolynomialEvaluator<'a> {
     /// `ct.level() − depth_power(series)` and scale exactly `target_scale`.
     pub fn evaluate_power(
         &self,
-        ct: &Ciphertext,
+        ct: &B::Ct,
         series: &PowerSeries,
         target_scale: f64,
-    ) -> Result<Ciphertext, CkksError> {
+    ) -> Result<B::Ct, CkksError> {
         let coeffs = clean(&complex(&series.coeffs))?;
-        let depth = Self::depth_power(series);
+        let depth = bit_len(effective_degree(&complex(&series.coeffs)));
         self.check(ct, depth, target_scale)?;
         if coeffs.len() == 1 {
             return self.constant(ct, coeffs[0], target_scale);
@@ -383,7 +412,7 @@ impl<'a> PolynomialEvaluator<'a> {
         )
     }
 
-    fn check(&self, ct: &Ciphertext, depth: usize, target_scale: f64) -> Result<(), CkksError> {
+    fn check(&self, ct: &B::Ct, depth: usize, target_scale: f64) -> Result<(), CkksError> {
         if !(target_scale.is_finite() && target_scale >= 1.0) {
             return Err(CkksError::InvalidScale {
                 scale: target_scale,
@@ -398,10 +427,10 @@ impl<'a> PolynomialEvaluator<'a> {
     /// A ciphertext of the constant `c` at `ct`'s level and scale `target_scale`.
     fn constant(
         &self,
-        ct: &Ciphertext,
+        ct: &B::Ct,
         c: Complex64,
         target_scale: f64,
-    ) -> Result<Ciphertext, CkksError> {
+    ) -> Result<B::Ct, CkksError> {
         let zero = self
             .eval
             .mul_const_with_scale(ct, 0.0, target_scale / ct.scale())?;
@@ -412,12 +441,12 @@ impl<'a> PolynomialEvaluator<'a> {
 
     fn run(
         &self,
-        x: Ciphertext,
+        x: B::Ct,
         coeffs: &[Complex64],
         basis: Basis,
         level: usize,
         target_scale: f64,
-    ) -> Result<Ciphertext, CkksError> {
+    ) -> Result<B::Ct, CkksError> {
         let degree = coeffs.len() - 1;
         let k = 1usize << optimal_split(bit_len(degree));
         let mut powers = PowerBasis::new(self.eval, basis, x);
@@ -441,12 +470,12 @@ impl<'a> PolynomialEvaluator<'a> {
     /// Evaluates `p` (trimmed) for output level `level` and scale `scale`.
     fn node(
         &self,
-        pb: &mut PowerBasis,
+        pb: &mut PowerBasis<B>,
         p: &[Complex64],
         level: usize,
         scale: f64,
         k: usize,
-    ) -> Result<Value, CkksError> {
+    ) -> Result<Value<B::Ct>, CkksError> {
         let deg = p.len() - 1;
         if deg == 0 {
             return Ok(Value::Const(p[0]));
@@ -456,7 +485,7 @@ impl<'a> PolynomialEvaluator<'a> {
             return Err(CkksError::NoLevelLeft);
         }
         let ev = self.eval;
-        let q_next = ev.context().params().q()[level + 1] as f64;
+        let q_next = ev.params().q()[level + 1] as f64;
         let leaf_fits =
             deg < k && (1..=deg).all(|i| p[i] == ZERO || pb.level_of(i).is_some_and(|l| l > level));
         if leaf_fits {
@@ -466,7 +495,7 @@ impl<'a> PolynomialEvaluator<'a> {
             for &i in &used {
                 pb.ensure(i)?;
             }
-            let terms: Vec<(&Ciphertext, Complex64, f64)> = used
+            let terms: Vec<(&B::Ct, Complex64, f64)> = used
                 .iter()
                 .map(|&i| {
                     let t = &pb.powers[&i];
@@ -580,7 +609,7 @@ mod tests {
         let mut keygen = KeyGenerator::new(ctx.clone());
         let sk = keygen.gen_secret_key();
         let evk = keygen.gen_evaluation_keys(&sk, &keygen.manifest_for_rotations(&[], false));
-        let eval = Evaluator::new(ctx.clone(), Arc::new(evk)).unwrap();
+        let eval = crate::backend::CpuBackend::new(ctx.clone(), Arc::new(evk)).unwrap();
         let enc = Encoder::new(ctx.clone());
         let mut encryptor = Encryptor::with_secret_key(ctx.clone(), &sk).unwrap();
         let scale = ctx.params().default_scale();

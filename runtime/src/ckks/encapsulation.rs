@@ -60,7 +60,7 @@ pub struct BootstrappingKeys {
 const LAYOUT: u8 = 2;
 
 impl BootstrappingKeys {
-    /// Generates the keys for `manifest` (from [`super::Bootstrapper::key_manifest`]).
+    /// Generates the keys for `manifest` (from `circuits::bootstrapping::Bootstrapper::key_manifest`).
     pub fn generate(
         keygen: &mut KeyGenerator,
         sk: &SecretKey,

@@ -1,0 +1,178 @@
+//! The cost model: seconds per backend operation as a function of its level, measured by
+//! `blindtune bench ckks --calibrate` and stored as data ([`CostTable`], JSON). The compiler
+//! prices a trace with [`CostModel::estimate`]. A default table measured on the 2-core
+//! reference machine ships in `runtime/data/costs/`; users replace it with their own.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::trace::{Op, OpKind, Trace};
+
+/// Format version of cost tables.
+pub const COST_TABLE_FORMAT: u32 = 1;
+
+/// One operation's measured latencies.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CostEntry {
+    pub op: OpKind,
+    /// `(level, seconds)`, levels ascending. For summing operations, seconds per term.
+    pub points: Vec<(usize, f64)>,
+    /// Whether `seconds` is per summed term.
+    #[serde(default)]
+    pub per_term: bool,
+}
+
+/// A measured table, as stored.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CostTable {
+    pub format: u32,
+    /// Parameter set the table was measured on.
+    pub params: String,
+    pub log_n: u32,
+    pub threads: usize,
+    /// Free text: the machine and date.
+    pub measured_on: String,
+    pub entries: Vec<CostEntry>,
+}
+
+/// Why a cost table could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum CostError {
+    #[error("cannot read cost table {path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cost table {path} is not valid JSON for format {COST_TABLE_FORMAT}: {source}")]
+    Parse {
+        path: String,
+        source: serde_json::Error,
+    },
+    #[error("cost table {path} has format {found}; this build reads format {COST_TABLE_FORMAT}")]
+    Format { path: String, found: u32 },
+    #[error("cost table {path}: entry `{op}` {reason}")]
+    Entry {
+        path: String,
+        op: &'static str,
+        reason: String,
+    },
+}
+
+/// The default table for a parameter set and thread count, if one ships.
+pub fn shipped_table(params: &str, threads: usize) -> Option<&'static str> {
+    match (params, threads) {
+        ("n16-boot", 1) => Some(include_str!("../../data/costs/n16-boot-1thread.json")),
+        _ => None,
+    }
+}
+
+/// Prices traces.
+#[derive(Clone, Debug)]
+pub struct CostModel {
+    table: CostTable,
+    by_op: BTreeMap<OpKind, CostEntry>,
+}
+
+impl CostModel {
+    /// Validates a table (`origin` names it in errors).
+    pub fn from_table(table: CostTable, origin: &str) -> Result<Self, CostError> {
+        if table.format != COST_TABLE_FORMAT {
+            return Err(CostError::Format {
+                path: origin.into(),
+                found: table.format,
+            });
+        }
+        let mut by_op = BTreeMap::new();
+        for e in &table.entries {
+            let bad = |reason: &str| CostError::Entry {
+                path: origin.into(),
+                op: e.op.name(),
+                reason: reason.into(),
+            };
+            if e.points.is_empty() {
+                return Err(bad("has no measurement"));
+            }
+            if e.points.windows(2).any(|w| w[0].0 >= w[1].0) {
+                return Err(bad("has levels that are not strictly ascending"));
+            }
+            if e.points.iter().any(|p| !(p.1.is_finite() && p.1 >= 0.0)) {
+                return Err(bad("has a negative or non-finite time"));
+            }
+            if by_op.insert(e.op, e.clone()).is_some() {
+                return Err(bad("appears twice"));
+            }
+        }
+        Ok(CostModel { table, by_op })
+    }
+
+    /// Parses a JSON table.
+    pub fn from_json(json: &str, origin: &str) -> Result<Self, CostError> {
+        let table: CostTable = serde_json::from_str(json).map_err(|source| CostError::Parse {
+            path: origin.into(),
+            source,
+        })?;
+        Self::from_table(table, origin)
+    }
+
+    /// Loads a JSON table from a file.
+    pub fn load(path: &Path) -> Result<Self, CostError> {
+        let origin = path.display().to_string();
+        let json = std::fs::read_to_string(path).map_err(|source| CostError::Io {
+            path: origin.clone(),
+            source,
+        })?;
+        Self::from_json(&json, &origin)
+    }
+
+    /// The shipped table for `params` at `threads`, if there is one.
+    pub fn shipped(params: &str, threads: usize) -> Option<Self> {
+        shipped_table(params, threads).map(|json| {
+            Self::from_json(json, "shipped table").expect("shipped cost tables are valid")
+        })
+    }
+
+    pub fn table(&self) -> &CostTable {
+        &self.table
+    }
+
+    /// Seconds for one operation: interpolated linearly in the level between measured
+    /// levels, extrapolated from the two nearest outside them; 0 for unmeasured kinds.
+    pub fn op_seconds(&self, op: &Op) -> f64 {
+        let Some(e) = self.by_op.get(&op.kind) else {
+            return 0.0;
+        };
+        let p = &e.points;
+        let t = if p.len() == 1 {
+            p[0].1 * (op.level + 1) as f64 / (p[0].0 + 1) as f64
+        } else {
+            let i = p
+                .windows(2)
+                .position(|w| op.level <= w[1].0)
+                .unwrap_or(p.len() - 2);
+            let ((l0, t0), (l1, t1)) = (p[i], p[i + 1]);
+            let x = (op.level as f64 - l0 as f64) / (l1 as f64 - l0 as f64);
+            (t0 + x * (t1 - t0)).max(0.0)
+        };
+        if e.per_term {
+            t * op.terms as f64
+        } else {
+            t
+        }
+    }
+
+    /// Estimated seconds for a whole trace (on the table's thread count).
+    pub fn estimate(&self, trace: &Trace) -> f64 {
+        trace.ops.iter().map(|o| self.op_seconds(o)).sum()
+    }
+
+    /// Estimated seconds per operation kind.
+    pub fn breakdown(&self, trace: &Trace) -> BTreeMap<OpKind, f64> {
+        let mut m = BTreeMap::new();
+        for o in &trace.ops {
+            *m.entry(o.kind).or_insert(0.0) += self.op_seconds(o);
+        }
+        m
+    }
+}
