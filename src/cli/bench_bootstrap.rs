@@ -52,6 +52,10 @@ pub struct Args {
     /// EvalMod without the harmonic correction (one level less, lower precision).
     #[arg(long)]
     sine_only: bool,
+    /// Backend: `cpu` (keys and arithmetic), `count` (operation counts and the cost model's
+    /// estimate; no keys) or `sim` (the noise simulator's predicted precision; no keys).
+    #[arg(long, default_value = "cpu")]
+    backend: String,
 }
 
 #[derive(Serialize)]
@@ -113,6 +117,27 @@ pub fn run(args: Args) -> miette::Result<()> {
     }
     if args.sine_only {
         cfg.eval_mod.harmonic_correction = false;
+    }
+    if args.backend != "cpu" {
+        let max = ctx.max_level()
+            - Bootstrapper::with_backend(
+                blindtune_runtime::backend::MetaBackend::new(ctx.params().clone()),
+                cfg.clone(),
+            )
+            .map_err(|e| miette!("{e}"))?
+            .depth();
+        let targets = if args.targets.is_empty() {
+            vec![max, 0]
+        } else {
+            args.targets.clone()
+        };
+        return super::bench_bootstrap_model::run(
+            &args.backend,
+            ctx.params().clone(),
+            cfg,
+            &targets,
+            args.json,
+        );
     }
     let threads = super::bench::parse_threads(&args.threads)?;
 

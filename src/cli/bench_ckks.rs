@@ -30,6 +30,16 @@ pub struct Args {
     /// Print JSON rows instead of a table.
     #[arg(long)]
     json: bool,
+    /// Measure every backend operation per level and write a cost table (needs `--out`, one
+    /// set in `--sets` and one thread count in `--threads`).
+    #[arg(long, requires = "out")]
+    calibrate: bool,
+    /// Where `--calibrate` writes its cost table (JSON).
+    #[arg(long)]
+    out: Option<std::path::PathBuf>,
+    /// Levels `--calibrate` measures (default: 1, L/4, L/2, 3L/4 and L).
+    #[arg(long, value_delimiter = ',')]
+    levels: Vec<usize>,
 }
 
 #[derive(Serialize, Clone)]
@@ -60,6 +70,21 @@ pub const HOISTED: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
 
 pub fn run(args: Args) -> miette::Result<()> {
     let threads = super::bench::parse_threads(&args.threads)?;
+    if args.calibrate {
+        let ([set], [threads]) = (&args.sets[..], &threads[..]) else {
+            return Err(miette!(
+                "--calibrate measures one parameter set at one thread count: give one value \
+                 to --sets and to --threads (e.g. --sets n16-boot --threads 1)"
+            ));
+        };
+        return super::bench_calibrate::run(super::bench_calibrate::Calibration {
+            set: set.clone(),
+            threads: *threads,
+            reps: args.reps,
+            levels: args.levels.clone(),
+            out: args.out.clone().expect("clap requires --out"),
+        });
+    }
     let threads_dedup = threads.clone();
     let mut rows = Vec::new();
     for set in &args.sets {
