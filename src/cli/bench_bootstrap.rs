@@ -52,6 +52,10 @@ pub struct Args {
     /// EvalMod without the harmonic correction (one level less, lower precision).
     #[arg(long)]
     sine_only: bool,
+    /// Cost table (JSON from `bench ckks --calibrate`) for the estimate column; default: the
+    /// shipped table for the set and thread count, if any.
+    #[arg(long)]
+    cost_table: Option<std::path::PathBuf>,
     /// Backend: `cpu` (keys and arithmetic), `count` (operation counts and the cost model's
     /// estimate; no keys) or `sim` (the noise simulator's predicted precision; no keys).
     #[arg(long, default_value = "cpu")]
@@ -77,6 +81,9 @@ struct Row {
     key_bytes: usize,
     keygen_s: f64,
     peak_rss_mib: f64,
+    /// The cost model's estimate from the counted trace (shipped table for this set and
+    /// thread count, or `--cost-table`), when one applies.
+    estimated_ms: Option<f64>,
 }
 
 /// Peak resident set size of this process in MiB (Linux `VmHWM`).
@@ -219,6 +226,19 @@ pub fn run(args: Args) -> miette::Result<()> {
                     times.sort_by(|a, b| a.partial_cmp(b).expect("finite"));
                     let out = out.expect("at least one repetition");
                     let got = enc.decode_complex(&dec.decrypt(&out));
+                    let model = match &args.cost_table {
+                        Some(p) => Some(
+                            blindtune_runtime::backend::CostModel::load(p)
+                                .map_err(|e| miette!("{e}"))?,
+                        ),
+                        None => blindtune_runtime::backend::CostModel::shipped(&args.set, t),
+                    };
+                    let estimated_ms = match model {
+                        Some(m) if iterations == 1 => Some(
+                            m.estimate(&boot.trace(target).map_err(|e| miette!("{e}"))?) * 1e3,
+                        ),
+                        _ => None,
+                    };
                     rows.push(Row {
                         library: "blindtune",
                         set: args.set.clone(),
@@ -237,6 +257,7 @@ pub fn run(args: Args) -> miette::Result<()> {
                         key_bytes,
                         keygen_s,
                         peak_rss_mib: peak_rss_mib(),
+                        estimated_ms,
                     });
                 }
             }
@@ -247,7 +268,7 @@ pub fn run(args: Args) -> miette::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<18} {:>6} {:>6} {:>7} {:>5} {:>7} {:>7} {:>11} {:>8} {:>8} {:>9} {:>9} {:>9}",
+        "{:<18} {:>6} {:>6} {:>7} {:>5} {:>7} {:>7} {:>11} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}",
         "set",
         "N",
         "slots",
@@ -260,11 +281,12 @@ pub fn run(args: Args) -> miette::Result<()> {
         "mean bits",
         "key MiB",
         "keygen s",
-        "peak MiB"
+        "peak MiB",
+        "est. ms"
     );
     for r in &rows {
         println!(
-            "{:<18} {:>6} {:>6} {:>7} {:>5} {:>7} {:>7} {:>11.1} {:>8.1} {:>8.1} {:>9.0} {:>9.1} {:>9.0}",
+            "{:<18} {:>6} {:>6} {:>7} {:>5} {:>7} {:>7} {:>11.1} {:>8.1} {:>8.1} {:>9.0} {:>9.1} {:>9.0} {:>9}",
             r.set,
             r.n,
             r.slots,
@@ -277,7 +299,9 @@ pub fn run(args: Args) -> miette::Result<()> {
             r.precision_mean_bits,
             r.key_bytes as f64 / (1 << 20) as f64,
             r.keygen_s,
-            r.peak_rss_mib
+            r.peak_rss_mib,
+            r.estimated_ms
+                .map_or("-".to_string(), |e| format!("{e:.0}"))
         );
     }
     Ok(())

@@ -95,7 +95,7 @@ impl CpuBackend {
         keys: Arc<BootstrappingKeys>,
     ) -> Result<Self, CkksError> {
         Ok(CpuBackend {
-            eval: Evaluator::new(ctx.clone(), Arc::new(keys.evaluation.clone()))?
+            eval: Evaluator::new(ctx.clone(), keys.evaluation.clone())?
                 .strict_levels(true),
             encoder: Encoder::new(ctx),
             bootstrapping: Some(keys),

@@ -48,10 +48,12 @@ impl EncapsulationKey {
     }
 }
 
-/// Key material a cloud needs to bootstrap. Contains no secret.
+/// Key material a cloud needs to bootstrap. Contains no secret. The evaluation keys are
+/// shared (an `Arc`): a backend built from these keys holds the same key material, never a
+/// copy (a copy was 8 GB at N = 2^16).
 #[derive(Clone, Debug, PartialEq)]
 pub struct BootstrappingKeys {
-    pub evaluation: EvaluationKeys,
+    pub evaluation: std::sync::Arc<EvaluationKeys>,
     pub dense_to_sparse: EncapsulationKey,
     pub sparse_to_dense: SwitchingKey,
 }
@@ -67,7 +69,7 @@ impl BootstrappingKeys {
         manifest: &KeyManifest,
         ephemeral_h: usize,
     ) -> Self {
-        let evaluation = keygen.gen_evaluation_keys(sk, manifest);
+        let evaluation = std::sync::Arc::new(keygen.gen_evaluation_keys(sk, manifest));
         let sparse = keygen.gen_sparse_secret_key(ephemeral_h);
         let sparse_to_dense = keygen.gen_switching_key(&sparse.poly, sk);
         let ctx = keygen.context().clone();
@@ -116,7 +118,7 @@ impl Serializable for BootstrappingKeys {
                 ),
             });
         }
-        let evaluation = EvaluationKeys::read_payload(ctx, r)?;
+        let evaluation = std::sync::Arc::new(EvaluationKeys::read_payload(ctx, r)?);
         let sparse_to_dense = read_switching_key(ctx, r)?;
         // The encapsulation key exists only modulo q_0·p_0 (its secret is sparse): exactly
         // two limbs are read, so it cannot carry data at a larger modulus.

@@ -1,0 +1,124 @@
+//! Golden files of every serialized kind (format version 1): parameters, secret key, public
+//! key, evaluation keys, plaintext, ciphertext and bootstrapping keys, made once on a tiny
+//! insecure ring and committed in `tests/golden/`. Later builds must keep reading them with
+//! the same meaning (the golden ciphertext decrypts under the golden secret key to the
+//! golden values, the golden keys still rotate it), and must write them byte for byte, or
+//! fail here: a format change bumps `FORMAT_VERSION`, keeps a reader for these files, and
+//! adds new golden files beside them.
+//!
+//! Regenerate (only when adding a kind): `BLINDTUNE_BLESS=1 cargo test -p blindtune-runtime
+//! --test golden`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use blindtune_runtime::ckks::encapsulation::BootstrappingKeys;
+use blindtune_runtime::ckks::sampling::Sampler;
+use blindtune_runtime::ckks::serialization::{self, Serializable, FORMAT_VERSION};
+use blindtune_runtime::ckks::testing::precision_bits;
+use blindtune_runtime::ckks::*;
+use num_complex::Complex64;
+
+fn dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden")
+}
+
+fn literal() -> ParamsLiteral {
+    ParamsLiteral {
+        name: "golden-insecure".into(),
+        log_n: 10,
+        log_q: vec![50, 35, 35],
+        log_p: vec![55],
+        log_scale: 35,
+        dnum: 3,
+        secret: SecretDistribution::UniformTernary,
+        sigma: 3.2,
+    }
+}
+
+/// The message of the golden ciphertext and plaintext: deterministic, no randomness needed.
+fn values(slots: usize) -> Vec<Complex64> {
+    (0..slots)
+        .map(|i| Complex64::new((i as f64 * 0.37).sin() * 0.9, (i as f64 * 0.11).cos() * 0.5))
+        .collect()
+}
+
+fn bless() {
+    let params = Params::new_insecure_for_tests(literal()).unwrap();
+    let ctx = Context::new(params.clone());
+    let mut kg = KeyGenerator::with_sampler(ctx.clone(), Sampler::from_seed_for_tests([7; 32]));
+    let sk = kg.gen_secret_key();
+    let pk = kg.gen_public_key(&sk);
+    let evk = kg.gen_evaluation_keys(&sk, &kg.manifest_for_rotations(&[1], true));
+    let relin_only = kg.manifest_for_rotations(&[], false);
+    let boot = BootstrappingKeys::generate(&mut kg, &sk, &relin_only, 8);
+    let enc = Encoder::new(ctx.clone());
+    let pt = enc
+        .encode_complex(&values(ctx.n() / 2), ctx.max_level(), params.default_scale())
+        .unwrap();
+    let ct = Encryptor::with_public_key(ctx.clone(), pk.clone())
+        .unwrap()
+        .encrypt(&pt);
+    std::fs::create_dir_all(dir()).unwrap();
+    let d = dir();
+    serialization::save_params(&params, &d.join("params.bin")).unwrap();
+    serialization::save(&ctx, &sk, &d.join("secret_key.bin")).unwrap();
+    serialization::save(&ctx, &pk, &d.join("public_key.bin")).unwrap();
+    serialization::save(&ctx, &evk, &d.join("evaluation_keys.bin")).unwrap();
+    serialization::save(&ctx, &pt, &d.join("plaintext.bin")).unwrap();
+    serialization::save(&ctx, &ct, &d.join("ciphertext.bin")).unwrap();
+    serialization::save(&ctx, &boot, &d.join("bootstrapping_keys.bin")).unwrap();
+}
+
+/// Loads `name` and checks that writing it again gives the committed bytes.
+fn load_stable<T: Serializable>(ctx: &Context, name: &str) -> T {
+    let path = dir().join(name);
+    let obj: T = serialization::load(ctx, &path)
+        .unwrap_or_else(|e| panic!("golden file {name} (format {FORMAT_VERSION}) no longer loads: {e}"));
+    let committed = std::fs::read(&path).unwrap();
+    assert!(
+        obj.to_bytes(ctx) == committed,
+        "{name}: this build writes different bytes for the same object; a format change \
+         must bump FORMAT_VERSION and keep reading version-1 files"
+    );
+    obj
+}
+
+#[test]
+fn golden_files_of_every_kind_still_load_with_their_meaning() {
+    if std::env::var_os("BLINDTUNE_BLESS").is_some() {
+        bless();
+    }
+    let params = serialization::load_params(&dir().join("params.bin")).expect("golden params");
+    assert_eq!(params.literal(), &literal(), "golden parameters changed meaning");
+    let ctx = Context::new(params.clone());
+    let sk: SecretKey = load_stable(&ctx, "secret_key.bin");
+    let pk: PublicKey = load_stable(&ctx, "public_key.bin");
+    let evk: EvaluationKeys = load_stable(&ctx, "evaluation_keys.bin");
+    let pt: Plaintext = load_stable(&ctx, "plaintext.bin");
+    let ct: Ciphertext = load_stable(&ctx, "ciphertext.bin");
+    let boot: BootstrappingKeys = load_stable(&ctx, "bootstrapping_keys.bin");
+
+    let enc = Encoder::new(ctx.clone());
+    let dec = Decryptor::new(ctx.clone(), &sk).unwrap();
+    let want = values(ctx.n() / 2);
+    assert!(precision_bits(&want, &enc.decode_complex(&pt)) > 25.0);
+    let got = enc.decode_complex(&dec.decrypt(&ct));
+    assert!(precision_bits(&want, &got) > 18.0, "golden ciphertext lost its message");
+    // The golden keys still work on the golden ciphertext.
+    let eval = Evaluator::new(ctx.clone(), Arc::new(evk)).unwrap();
+    let rotated = enc.decode_complex(&dec.decrypt(&eval.rotate(&ct, 1).unwrap()));
+    let n = want.len();
+    let want_rot: Vec<_> = (0..n).map(|i| want[(i + 1) % n]).collect();
+    assert!(precision_bits(&want_rot, &rotated) > 15.0);
+    let squared = eval
+        .rescale(&eval.mul_relin(&ct, &ct).unwrap())
+        .unwrap();
+    let want_sq: Vec<_> = want.iter().map(|z| z * z).collect();
+    assert!(precision_bits(&want_sq, &enc.decode_complex(&dec.decrypt(&squared))) > 12.0);
+    let boot_eval = Evaluator::new(ctx.clone(), boot.evaluation.clone()).unwrap();
+    assert!(boot_eval.relinearize(&eval.mul(&ct, &ct).unwrap()).is_ok());
+    // A fresh encryption under the golden public key decrypts under the golden secret key.
+    let fresh = Encryptor::with_public_key(ctx.clone(), pk).unwrap().encrypt(&pt);
+    assert!(precision_bits(&want, &enc.decode_complex(&dec.decrypt(&fresh))) > 18.0);
+}
