@@ -18,6 +18,7 @@ fn main() {
         &KeyManifest {
             relinearization: true,
             galois_elements: vec![],
+            max_levels: Default::default(),
         },
     );
     let key = evk.relinearization_key().unwrap().switching_key();

@@ -64,7 +64,6 @@ fn sim(f: &Fixture) -> SimBackend {
 struct Case {
     name: &'static str,
     bound: f64,
-    level: fn(&Params) -> usize,
     run: fn(&dyn Runner, &[Complex64]) -> Vec<Complex64>,
     reference: fn(&[Complex64]) -> Vec<Complex64>,
 }
@@ -184,14 +183,12 @@ fn table() -> Vec<Case> {
         Case {
             name: "three squarings (mult + relin + rescale)",
             bound: 1.0,
-            level: |p| p.max_level(),
             run: |r, z| r.mul_chain(z, 3 + 1),
             reference: |z| z.iter().map(|&x| x * x * x * x * x * x * x * x).collect(),
         },
         Case {
             name: "three rotations, summed",
             bound: 1.0,
-            level: |_| 3,
             run: |r, z| r.rotations(z, 3),
             reference: |z| {
                 let mut acc = vec![Complex64::new(0.0, 0.0); z.len()];
@@ -206,7 +203,6 @@ fn table() -> Vec<Case> {
         Case {
             name: "degree-60 Chebyshev series",
             bound: 1.0,
-            level: |_| 7,
             run: |r, z| r.chebyshev(z, 7),
             reference: |z| z.iter().map(|&x| series().eval_complex(x)).collect(),
         },
@@ -226,7 +222,6 @@ fn simulator_precision_is_within_two_bits_of_the_cpu_backend() {
     let s = sim(&f);
     let slots = f.ctx.n() / 2;
     for case in table() {
-        let _ = (case.level)(f.ctx.params());
         let z = real_inputs(slots, case.bound);
         let want = (case.reference)(&z);
         let cpu = mean_precision_bits(&want, &(case.run)(&Cpu(&f), &z));
@@ -333,4 +328,39 @@ fn strict_levels_refuse_mismatched_operands_on_every_backend() {
     assert_eq!(s.add(&a, &b).unwrap_err(), want);
     assert_eq!(s.mul(&a, &b).unwrap_err(), want);
     assert!(want.to_string().contains("5") && want.to_string().contains("4"));
+}
+
+#[test]
+fn keys_held_below_the_top_work_up_to_their_level_and_refuse_above() {
+    let ctx = Context::new(Params::new_insecure_for_tests(presets::test_insecure()).unwrap());
+    let mut kg = KeyGenerator::new(ctx.clone());
+    let sk = kg.gen_secret_key();
+    let mut manifest = kg.manifest_for_rotations(&[3], false);
+    let g = ctx.rotation_element(3);
+    manifest.max_levels.insert(g, 2);
+    let full = kg.gen_evaluation_keys(&sk, &kg.manifest_for_rotations(&[3], false));
+    let evk = kg.gen_evaluation_keys(&sk, &manifest);
+    assert!(evk.size_bytes() < full.size_bytes() * 3 / 4, "a level-2 key is smaller");
+    assert!(evk.satisfies(&manifest) && !evk.satisfies(&kg.manifest_for_rotations(&[3], false)));
+    let cpu = CpuBackend::new(ctx.clone(), Arc::new(evk)).unwrap();
+    let enc = Encoder::new(ctx.clone());
+    let dec = Decryptor::new(ctx.clone(), &sk).unwrap();
+    let mut encryptor = Encryptor::with_secret_key(ctx.clone(), &sk).unwrap();
+    let z = random_complex(ctx.n() / 2, 1.0);
+    let scale = ctx.params().default_scale();
+    let high = encryptor.encrypt(&enc.encode_complex(&z, 4, scale).unwrap());
+    let err = cpu.rotate(&high, 3).unwrap_err();
+    assert_eq!(
+        err,
+        CkksError::KeyLevelTooLow {
+            what: "Galois",
+            level: 4,
+            key_level: 2
+        }
+    );
+    let low = cpu.drop_to_level(&high, 2).unwrap();
+    let got = enc.decode_complex(&dec.decrypt(&cpu.rotate(&low, 3).unwrap()));
+    let n = z.len();
+    let want: Vec<_> = (0..n).map(|i| z[(i + 3) % n]).collect();
+    assert!(mean_precision_bits(&want, &got) > 25.0);
 }

@@ -233,6 +233,7 @@ fn rotation_by_k_is_a_slot_shift() {
         &KeyManifest {
             relinearization: false,
             galois_elements: vec![g],
+            max_levels: Default::default(),
         },
     );
     extra.extend(f.eval.keys().clone());

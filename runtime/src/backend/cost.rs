@@ -176,3 +176,94 @@ impl CostModel {
         m
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn op(kind: OpKind, level: usize, terms: usize) -> Op {
+        Op {
+            kind,
+            level,
+            digits: 0,
+            terms,
+            key: None,
+        }
+    }
+
+    fn table(entries: Vec<CostEntry>) -> CostTable {
+        CostTable {
+            format: COST_TABLE_FORMAT,
+            params: "t".into(),
+            log_n: 12,
+            threads: 1,
+            measured_on: "test".into(),
+            entries,
+        }
+    }
+
+    #[test]
+    fn shipped_table_loads_and_prices_every_measured_kind() {
+        let m = CostModel::shipped("n16-boot", 1).expect("a shipped table");
+        for e in &m.table().entries {
+            for &(level, secs) in &e.points {
+                let got = m.op_seconds(&op(e.op, level, 1));
+                assert!((got - secs).abs() <= 1e-12 * secs.max(1.0), "{:?}", e.op);
+            }
+        }
+        // Key switching is priced above additions at the top level.
+        let top = m.table().entries[0].points.last().unwrap().0;
+        assert!(
+            m.op_seconds(&op(OpKind::Galois, top, 1)) > 10.0 * m.op_seconds(&op(OpKind::Add, top, 1))
+        );
+    }
+
+    #[test]
+    fn interpolates_between_levels_and_scales_per_term() {
+        let m = CostModel::from_table(
+            table(vec![
+                CostEntry {
+                    op: OpKind::Add,
+                    points: vec![(1, 1.0), (5, 3.0)],
+                    per_term: false,
+                },
+                CostEntry {
+                    op: OpKind::LinearCombination,
+                    points: vec![(1, 0.5)],
+                    per_term: true,
+                },
+            ]),
+            "test",
+        )
+        .unwrap();
+        assert!((m.op_seconds(&op(OpKind::Add, 3, 1)) - 2.0).abs() < 1e-12);
+        assert!((m.op_seconds(&op(OpKind::Add, 7, 1)) - 4.0).abs() < 1e-12);
+        // one point: proportional to limbs; per term: times the terms
+        assert!((m.op_seconds(&op(OpKind::LinearCombination, 3, 4)) - 4.0).abs() < 1e-12);
+        let trace = Trace {
+            ops: vec![op(OpKind::Add, 3, 1), op(OpKind::LinearCombination, 1, 2)],
+        };
+        assert!((m.estimate(&trace) - 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn malformed_tables_are_refused_naming_the_entry() {
+        let bad = table(vec![CostEntry {
+            op: OpKind::Rescale,
+            points: vec![(5, 1.0), (2, 0.5)],
+            per_term: false,
+        }]);
+        let e = CostModel::from_table(bad, "costs.json").unwrap_err().to_string();
+        assert!(e.contains("costs.json") && e.contains("rescale"), "{e}");
+        let mut old = table(vec![]);
+        old.format = 99;
+        let e = CostModel::from_table(old, "costs.json").unwrap_err().to_string();
+        assert!(e.contains("format 99"), "{e}");
+        let e = CostModel::from_json("{", "x.json").unwrap_err().to_string();
+        assert!(e.contains("x.json"), "{e}");
+        let e = CostModel::load(Path::new("/nonexistent/costs.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/nonexistent/costs.json"), "{e}");
+    }
+}

@@ -391,6 +391,7 @@ impl Backend for CpuBackend {
                 max: self.context().max_level(),
             });
         }
+        keys.sparse_to_dense.check_level(level, "sparse-to-dense")?;
         let ctx = self.context();
         let low = self.switched(ct, keys.dense_to_sparse.switch(ctx, &ct.parts[1]));
         let raised = self.raise(&low, level);

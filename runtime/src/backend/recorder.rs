@@ -48,6 +48,10 @@ impl<B: Backend> Recorder<B> {
     }
 
     fn push(&self, kind: OpKind, level: usize, terms: usize) {
+        self.push_key(kind, level, terms, None)
+    }
+
+    fn push_key(&self, kind: OpKind, level: usize, terms: usize, key: Option<u64>) {
         let digits = if kind.key_switches() > 0 || kind.decompositions() > 0 {
             self.digits(level)
         } else {
@@ -58,6 +62,7 @@ impl<B: Backend> Recorder<B> {
             level,
             digits,
             terms,
+            key,
         });
     }
 }
@@ -185,7 +190,7 @@ impl<B: Backend> Backend for Recorder<B> {
         if a.degree() == 1 {
             return self.inner.relinearize(a);
         }
-        self.push(OpKind::Relinearize, a.level(), 1);
+        self.push_key(OpKind::Relinearize, a.level(), 1, Some(crate::ckks::keys::RELINEARIZATION_ENTRY));
         self.inner.relinearize(a)
     }
     fn mul_by_i(&self, a: &B::Ct) -> Result<B::Ct, CkksError> {
@@ -195,13 +200,13 @@ impl<B: Backend> Backend for Recorder<B> {
     fn mul_relin_rescale(&self, a: &B::Ct, b: &B::Ct) -> Result<B::Ct, CkksError> {
         // Recorded as its three steps (the inner backend's fused call is the same work).
         self.push(OpKind::Tensor, a.level(), 1);
-        self.push(OpKind::RelinearizeExtended, a.level(), 1);
+        self.push_key(OpKind::RelinearizeExtended, a.level(), 1, Some(crate::ckks::keys::RELINEARIZATION_ENTRY));
         self.push(OpKind::ModDownRescale, a.level(), 1);
         self.inner.mul_relin_rescale(a, b)
     }
     fn mul_relin(&self, a: &B::Ct, b: &B::Ct) -> Result<B::Ct, CkksError> {
         self.push(OpKind::Tensor, a.level(), 1);
-        self.push(OpKind::Relinearize, a.level(), 1);
+        self.push_key(OpKind::Relinearize, a.level(), 1, Some(crate::ckks::keys::RELINEARIZATION_ENTRY));
         self.inner.mul_relin(a, b)
     }
 
@@ -217,31 +222,33 @@ impl<B: Backend> Backend for Recorder<B> {
         steps: Option<i64>,
     ) -> Result<B::Ct, CkksError> {
         if element != 1 {
-            self.push(OpKind::GaloisHoisted, ct.level(), 1);
+            self.push_key(OpKind::GaloisHoisted, ct.level(), 1, Some(element));
         }
         self.inner.apply_galois_hoisted(ct, dec, element, steps)
     }
     fn apply_galois(&self, ct: &B::Ct, element: u64) -> Result<B::Ct, CkksError> {
         if element != 1 {
-            self.push(OpKind::Galois, ct.level(), 1);
+            self.push_key(OpKind::Galois, ct.level(), 1, Some(element));
         }
         self.inner.apply_galois(ct, element)
     }
     fn rotate(&self, ct: &B::Ct, steps: i64) -> Result<B::Ct, CkksError> {
-        if self.rotation_element(steps) != 1 {
-            self.push(OpKind::Galois, ct.level(), 1);
+        let g = self.rotation_element(steps);
+        if g != 1 {
+            self.push_key(OpKind::Galois, ct.level(), 1, Some(g));
         }
         self.inner.rotate(ct, steps)
     }
     fn conjugate(&self, ct: &B::Ct) -> Result<B::Ct, CkksError> {
-        self.push(OpKind::Galois, ct.level(), 1);
+        self.push_key(OpKind::Galois, ct.level(), 1, Some(self.conjugation_element()));
         self.inner.conjugate(ct)
     }
     fn rotate_hoisted(&self, ct: &B::Ct, steps: &[i64]) -> Result<Vec<B::Ct>, CkksError> {
         self.push(OpKind::Decompose, ct.level(), 1);
         for &s in steps {
-            if self.rotation_element(s) != 1 {
-                self.push(OpKind::GaloisHoisted, ct.level(), 1);
+            let g = self.rotation_element(s);
+            if g != 1 {
+                self.push_key(OpKind::GaloisHoisted, ct.level(), 1, Some(g));
             }
         }
         self.inner.rotate_hoisted(ct, steps)
@@ -261,12 +268,11 @@ impl<B: Backend> Backend for Recorder<B> {
         element: u64,
         steps: Option<i64>,
     ) -> Result<B::Ext, CkksError> {
-        let kind = if element == 1 {
-            OpKind::Extend
+        if element == 1 {
+            self.push(OpKind::Extend, ct.level(), 1);
         } else {
-            OpKind::GaloisHoistedExtended
-        };
-        self.push(kind, ct.level(), 1);
+            self.push_key(OpKind::GaloisHoistedExtended, ct.level(), 1, Some(element));
+        }
         self.inner
             .apply_galois_hoisted_extended(ct, dec, element, steps)
     }
@@ -293,17 +299,16 @@ impl<B: Backend> Backend for Recorder<B> {
         element: u64,
         steps: Option<i64>,
     ) -> Result<(), CkksError> {
-        let kind = if element == 1 {
-            OpKind::AddExtended
+        if element == 1 {
+            self.push(OpKind::AddExtended, x.level(), 1);
         } else {
-            OpKind::GaloisAddExtended
-        };
-        self.push(kind, x.level(), 1);
+            self.push_key(OpKind::GaloisAddExtended, x.level(), 1, Some(element));
+        }
         self.inner
             .apply_galois_add_assign_extended(acc, x, element, steps)
     }
     fn relinearize_extended(&self, a: &B::Ct) -> Result<B::Ext, CkksError> {
-        self.push(OpKind::RelinearizeExtended, a.level(), 1);
+        self.push_key(OpKind::RelinearizeExtended, a.level(), 1, Some(crate::ckks::keys::RELINEARIZATION_ENTRY));
         self.inner.relinearize_extended(a)
     }
     fn mul_integer_extended(&self, x: &mut B::Ext, k: i64) -> Result<(), CkksError> {

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::ckks::keys::{KeyManifest, RELINEARIZATION_ENTRY};
+
 /// One kind of backend operation (the methods of [`super::Backend`] that do work).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -167,6 +169,9 @@ pub struct Op {
     pub digits: usize,
     /// Summed terms (linear combinations, sums of products); 1 otherwise.
     pub terms: usize,
+    /// The switching key used: a Galois element, or
+    /// [`RELINEARIZATION_ENTRY`] for the relinearization key.
+    pub key: Option<u64>,
 }
 
 /// The operations one run performed, in order (for concurrent circuits, in the order the
@@ -234,6 +239,25 @@ impl Trace {
                 _ => 0,
             })
             .sum()
+    }
+
+    /// The keys this trace used, each with the highest level it was used at: the exact key
+    /// manifest of the run (computed from what the backend did, never re-derived).
+    pub fn key_manifest(&self) -> KeyManifest {
+        let mut m = KeyManifest::default();
+        for op in &self.ops {
+            let Some(k) = op.key else { continue };
+            if k == RELINEARIZATION_ENTRY {
+                m.relinearization = true;
+            } else {
+                m.galois_elements.push(k);
+            }
+            let e = m.max_levels.entry(k).or_insert(op.level);
+            *e = (*e).max(op.level);
+        }
+        m.galois_elements.sort_unstable();
+        m.galois_elements.dedup();
+        m
     }
 
     /// Appends another trace.

@@ -33,6 +33,12 @@ pub enum CkksError {
     InvalidLevelDrop { from: usize, to: usize },
     #[error("operands are at different levels: {left} and {right} (strict level mode); drop the higher one explicitly with a modswitch")]
     LevelMismatch { left: usize, right: usize },
+    #[error("the {what} key is held only up to level {key_level} but is used at level {level}; generate it for a higher level (its key manifest's max_levels)")]
+    KeyLevelTooLow {
+        what: &'static str,
+        level: usize,
+        key_level: usize,
+    },
     #[error("{op} needs {what}, which this backend does not have")]
     Unsupported { op: &'static str, what: &'static str },
     #[error("objects belong to different parameter sets")]

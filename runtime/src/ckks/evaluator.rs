@@ -594,12 +594,7 @@ impl Evaluator {
         if a.degree() != 2 {
             return Err(CkksError::NeedsRelinearization { degree: a.degree() });
         }
-        let key = &self
-            .keys
-            .relin
-            .as_ref()
-            .ok_or(CkksError::MissingRelinearizationKey)?
-            .key;
+        let key = self.relin_key(a.level)?;
         let idx = self.q_idx(a.level);
         // Add into the key-switch outputs (fresh buffers) rather than cloning the inputs.
         let (mut c0, mut c1) = keyswitch::switch_key(&self.ctx, a.level, &a.parts[2], key);
@@ -620,16 +615,33 @@ impl Evaluator {
 
     // ---------------------------------------------------------------- automorphisms
 
+    /// The Galois key of `element`, checked to reach `level`.
     pub(crate) fn galois_key(
         &self,
         element: u64,
         steps: Option<i64>,
+        level: usize,
     ) -> Result<&SwitchingKey, CkksError> {
-        self.keys
+        let key = self
+            .keys
             .galois
             .get(&element)
             .map(|g| &g.key)
-            .ok_or(CkksError::MissingGaloisKey { element, steps })
+            .ok_or(CkksError::MissingGaloisKey { element, steps })?;
+        key.check_level(level, "Galois")?;
+        Ok(key)
+    }
+
+    /// The relinearization key, checked to reach `level`.
+    pub(crate) fn relin_key(&self, level: usize) -> Result<&SwitchingKey, CkksError> {
+        let key = &self
+            .keys
+            .relin
+            .as_ref()
+            .ok_or(CkksError::MissingRelinearizationKey)?
+            .key;
+        key.check_level(level, "relinearization")?;
+        Ok(key)
     }
 
     /// Key-switch decomposition of `ct`'s second part, to share among several rotations.
@@ -653,7 +665,7 @@ impl Evaluator {
         if element == 1 {
             return Ok(ct.clone());
         }
-        let key = self.galois_key(element, steps)?;
+        let key = self.galois_key(element, steps, ct.level)?;
         let perm = self.ctx.galois_permutation(element);
         let (b, a) = keyswitch::inner_product(&self.ctx, dec, key, Some(&perm));
         let idx = self.q_idx(ct.level);
@@ -673,7 +685,7 @@ impl Evaluator {
         if element == 1 {
             return Ok(ct.clone());
         }
-        self.galois_key(element, None)?;
+        self.galois_key(element, None, ct.level)?;
         let dec = self.decompose(ct)?;
         self.apply_galois_hoisted(ct, &dec, element, None)
     }
@@ -684,7 +696,7 @@ impl Evaluator {
         if element == 1 {
             return Ok(ct.clone());
         }
-        self.galois_key(element, Some(steps))?;
+        self.galois_key(element, Some(steps), ct.level)?;
         let dec = self.decompose(ct)?;
         self.apply_galois_hoisted(ct, &dec, element, Some(steps))
     }
@@ -701,7 +713,7 @@ impl Evaluator {
         steps: &[i64],
     ) -> Result<Vec<Ciphertext>, CkksError> {
         for &s in steps {
-            self.galois_key(self.ctx.rotation_element(s), Some(s))?;
+            self.galois_key(self.ctx.rotation_element(s), Some(s), ct.level)?;
         }
         let dec = self.decompose(ct)?;
         steps

@@ -137,7 +137,7 @@ impl Evaluator {
             });
         }
         let ctx = self.context();
-        let key = self.galois_key(element, steps)?;
+        let key = self.galois_key(element, steps, ct.level)?;
         let perm = ctx.galois_permutation(element);
         let (mut b, a) = keyswitch::inner_product(ctx, dec, key, Some(&perm));
         let lifted = self.lift_times_p(ct.level, &ct.parts[0], Some(&perm));
@@ -256,7 +256,7 @@ impl Evaluator {
         }
         self.check_extended(acc, x.level, x.scale, x.slots)?;
         let ctx = self.context();
-        let key = self.galois_key(element, steps)?;
+        let key = self.galois_key(element, steps, x.level)?;
         let perm = ctx.galois_permutation(element);
         let c1 = keyswitch::mod_down(ctx, x.level, x.parts[1].clone());
         let dec = keyswitch::decompose(ctx, x.level, &c1);
@@ -278,12 +278,7 @@ impl Evaluator {
         if a.degree() != 2 {
             return Err(CkksError::NeedsRelinearization { degree: a.degree() });
         }
-        let key = &self
-            .keys()
-            .relin
-            .as_ref()
-            .ok_or(CkksError::MissingRelinearizationKey)?
-            .key;
+        let key = self.relin_key(a.level)?;
         let ctx = self.context();
         let dec = keyswitch::decompose(ctx, a.level, &a.parts[2]);
         let (mut u0, mut u1) = keyswitch::inner_product(ctx, &dec, key, None);

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use super::context::Context;
 use super::galois;
+use super::keys;
 use super::keys::{
     EvaluationKeys, GaloisKey, KeyManifest, PublicKey, RelinearizationKey, SecretKey, SwitchingKey,
 };
@@ -121,7 +122,12 @@ impl KeyGenerator {
             bs.push(b);
             as_.push(a);
         }
-        SwitchingKey { b: bs, a: as_ }
+        SwitchingKey {
+            b: bs,
+            a: as_,
+            max_level: self.ctx.max_level(),
+            truncated: false,
+        }
     }
 
     /// A single-digit switching key from `source` to `sk` that exists only modulo
@@ -185,12 +191,20 @@ impl KeyGenerator {
         sk: &SecretKey,
         manifest: &KeyManifest,
     ) -> EvaluationKeys {
-        let relin = manifest
-            .relinearization
-            .then(|| self.gen_relinearization_key(sk));
+        let top = self.ctx.max_level();
+        let ctx = self.ctx.clone();
+        let relin = manifest.relinearization.then(|| {
+            let mut k = self.gen_relinearization_key(sk);
+            k.key = k
+                .key
+                .truncated(&ctx, manifest.max_level(keys::RELINEARIZATION_ENTRY, top));
+            k
+        });
         let mut galois = BTreeMap::new();
         for &g in &manifest.galois_elements {
-            galois.insert(g, self.gen_galois_key(sk, g));
+            let mut k = self.gen_galois_key(sk, g);
+            k.key = k.key.truncated(&ctx, manifest.max_level(g, top));
+            galois.insert(g, k);
         }
         EvaluationKeys {
             relin,
@@ -203,6 +217,7 @@ impl KeyGenerator {
     pub fn manifest_for_rotations(&self, steps: &[i64], conjugation: bool) -> KeyManifest {
         let log_n = self.ctx.params().log_n();
         let mut m = KeyManifest {
+            max_levels: Default::default(),
             relinearization: true,
             galois_elements: steps
                 .iter()

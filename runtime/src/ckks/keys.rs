@@ -58,17 +58,73 @@ pub struct PublicKey {
 }
 
 /// A hybrid key-switching key from a source secret `s'` to `s`: for each digit `j`,
-/// `(b_j, a_j)` over all of `Q·P` (NTT) with `b_j = -a_j·s + e_j + P·g_j·s'`, where `g_j` is
+/// `(b_j, a_j)` over `Q·P` (NTT) with `b_j = -a_j·s + e_j + P·g_j·s'`, where `g_j` is
 /// 1 on the limbs of digit `j` and 0 elsewhere.
+///
+/// A key is held only up to the highest level it is used at (`max_level`): its polynomials
+/// keep the limbs `q_0 … q_max_level` and all of `P`, and only the digits those limbs reach.
+/// RNS limbs are independent, so such a key is exactly the full key with limbs dropped; at
+/// N = 2^16 a key used by SlotsToCoeffs only is about a third of a full one.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SwitchingKey {
     pub(crate) b: Vec<Poly>,
     pub(crate) a: Vec<Poly>,
+    pub(crate) max_level: usize,
+    /// Held below the parameters' top level (then `max_level` is written with the key).
+    pub(crate) truncated: bool,
 }
 
 impl SwitchingKey {
     pub fn dnum(&self) -> usize {
         self.b.len()
+    }
+
+    /// The highest level this key can switch at.
+    pub fn max_level(&self) -> usize {
+        self.max_level
+    }
+
+    /// Position in the key's polynomials of basis limb `b_idx` (a Q limb up to `max_level`,
+    /// or a P limb).
+    #[inline]
+    pub(crate) fn position(&self, num_q: usize, b_idx: usize) -> usize {
+        if b_idx < num_q {
+            debug_assert!(b_idx <= self.max_level);
+            b_idx
+        } else {
+            self.max_level + 1 + (b_idx - num_q)
+        }
+    }
+
+    /// The same key held only up to `max_level` (no-op if it is already at or below).
+    pub fn truncated(&self, ctx: &crate::ckks::Context, max_level: usize) -> SwitchingKey {
+        if max_level >= self.max_level {
+            return self.clone();
+        }
+        let num_q = ctx.basis().num_q();
+        let digits = ctx.digits(max_level).len();
+        let keep: Vec<usize> = (0..=max_level)
+            .chain((0..ctx.basis().num_p()).map(|j| self.position(num_q, num_q + j)))
+            .collect();
+        let cut = |p: &Poly| Poly::from_limbs(ctx.n(), keep.iter().map(|&i| p.limb(i)));
+        SwitchingKey {
+            b: self.b.iter().take(digits).map(cut).collect(),
+            a: self.a.iter().take(digits).map(cut).collect(),
+            max_level,
+            truncated: true,
+        }
+    }
+
+    /// Refuses a switch at `level` above the key's.
+    pub(crate) fn check_level(&self, level: usize, what: &'static str) -> Result<(), crate::ckks::CkksError> {
+        if level > self.max_level {
+            return Err(crate::ckks::CkksError::KeyLevelTooLow {
+                what,
+                level,
+                key_level: self.max_level,
+            });
+        }
+        Ok(())
     }
     /// Size in bytes of the residues.
     pub fn size_bytes(&self) -> usize {
@@ -115,15 +171,59 @@ pub struct KeyManifest {
     pub relinearization: bool,
     /// Galois elements, ordered.
     pub galois_elements: Vec<u64>,
+    /// Highest level each key is used at, when known (from a counted trace): keys are then
+    /// generated only up to it. Absent: the top level. Galois elements by element; the
+    /// relinearization key under element 0.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub max_levels: BTreeMap<u64, usize>,
 }
 
+/// The `max_levels` entry of the relinearization key.
+pub const RELINEARIZATION_ENTRY: u64 = 0;
+
 impl KeyManifest {
-    /// Merges another manifest into this one.
+    /// Merges another manifest into this one (a level bound survives only where both bound
+    /// the key; otherwise the key is needed at the top).
     pub fn union(&mut self, other: &KeyManifest) {
+        let bound = |m: &KeyManifest, g: u64, has: bool| -> Option<Option<usize>> {
+            has.then(|| m.max_levels.get(&g).copied())
+        };
+        let mut levels = BTreeMap::new();
+        let mut all: Vec<u64> = self
+            .galois_elements
+            .iter()
+            .chain(&other.galois_elements)
+            .copied()
+            .collect();
+        all.push(RELINEARIZATION_ENTRY);
+        for g in all {
+            let (has_a, has_b) = if g == RELINEARIZATION_ENTRY {
+                (self.relinearization, other.relinearization)
+            } else {
+                (
+                    self.galois_elements.contains(&g),
+                    other.galois_elements.contains(&g),
+                )
+            };
+            let merged = match (bound(self, g, has_a), bound(other, g, has_b)) {
+                (Some(Some(a)), Some(Some(b))) => Some(a.max(b)),
+                (Some(Some(a)), None) | (None, Some(Some(a))) => Some(a),
+                _ => None,
+            };
+            if let Some(l) = merged {
+                levels.insert(g, l);
+            }
+        }
         self.relinearization |= other.relinearization;
         self.galois_elements.extend(&other.galois_elements);
         self.galois_elements.sort_unstable();
         self.galois_elements.dedup();
+        self.max_levels = levels;
+    }
+
+    /// The level up to which the key of `element` (or [`RELINEARIZATION_ENTRY`]) is needed.
+    pub fn max_level(&self, element: u64, top: usize) -> usize {
+        self.max_levels.get(&element).map_or(top, |&l| l.min(top))
     }
 }
 
@@ -148,17 +248,32 @@ impl EvaluationKeys {
     /// The manifest this key set satisfies.
     pub fn manifest(&self) -> KeyManifest {
         KeyManifest {
+            max_levels: self
+                .relin
+                .iter()
+                .map(|r| (RELINEARIZATION_ENTRY, r.key.max_level))
+                .chain(self.galois.iter().map(|(&g, k)| (g, k.key.max_level)))
+                .collect(),
             relinearization: self.relin.is_some(),
             galois_elements: self.galois.keys().copied().collect(),
         }
     }
     /// Whether every key named in `needs` is present.
+    /// Whether every key named in `needs` is present, up to the level it is needed at.
     pub fn satisfies(&self, needs: &KeyManifest) -> bool {
-        (!needs.relinearization || self.relin.is_some())
+        let reaches = |k: &SwitchingKey, entry: u64| match needs.max_levels.get(&entry) {
+            Some(&l) => l <= k.max_level,
+            None => !k.truncated,
+        };
+        (!needs.relinearization
+            || self
+                .relin
+                .as_ref()
+                .is_some_and(|r| reaches(&r.key, RELINEARIZATION_ENTRY)))
             && needs
                 .galois_elements
                 .iter()
-                .all(|g| self.galois.contains_key(g))
+                .all(|g| self.galois.get(g).is_some_and(|k| reaches(&k.key, *g)))
     }
     /// Total size of the key residues in bytes.
     pub fn size_bytes(&self) -> usize {

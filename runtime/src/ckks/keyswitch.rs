@@ -89,8 +89,9 @@ pub fn inner_product(
             let b_idx = qp_idx[t];
             let m = basis.modulus(b_idx);
             let ds: Vec<&[u64]> = dec.digits.iter().map(|d| d.limb(t)).collect();
-            let kb: Vec<&[u64]> = key.b.iter().take(ds.len()).map(|k| k.limb(b_idx)).collect();
-            let ka: Vec<&[u64]> = key.a.iter().take(ds.len()).map(|k| k.limb(b_idx)).collect();
+            let pos = key.position(basis.num_q(), b_idx);
+            let kb: Vec<&[u64]> = key.b.iter().take(ds.len()).map(|k| k.limb(pos)).collect();
+            let ka: Vec<&[u64]> = key.a.iter().take(ds.len()).map(|k| k.limb(pos)).collect();
             // Up to 8 products of values below 2^61 fit in 128 bits; fold beyond that.
             for chunk_start in (0..ds.len()).step_by(8) {
                 let chunk_end = (chunk_start + 8).min(ds.len());

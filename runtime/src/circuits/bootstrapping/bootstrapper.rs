@@ -30,9 +30,7 @@ use crate::backend::meta::MetaCt;
 use crate::backend::{
     Backend, CiphertextMeta, CountingBackend, CpuBackend, MetaBackend, Recorder, Trace,
 };
-use crate::circuits::linear_transform::transform::rotations_for;
 use crate::circuits::linear_transform::{DiagonalMatrix, LinearTransform};
-use crate::ckks::galois;
 use crate::ckks::keys::KeyManifest;
 use crate::ckks::{CkksError, Context, Params};
 
@@ -135,27 +133,24 @@ fn matrices(
 }
 
 /// Keys a bootstrapper with `config` needs under `params`: relinearization, conjugation,
-/// the rotations of both transforms and of slot folding.
+/// the rotations of both transforms and of slot folding, each with the highest level it is
+/// used at (read off the counted trace of a bootstrap to the highest target, which bounds
+/// every lower target and META-BTS's second bootstrap), so that keys used only by
+/// SlotsToCoeffs are generated over its few limbs.
 pub fn key_manifest_for(params: &Params, config: &BootstrappingConfig) -> KeyManifest {
-    let (cts, stc) = matrices(params, config);
-    let mut rotations: Vec<i64> = cts.iter().chain(&stc).flat_map(rotations_for).collect();
-    let mut s = config.slots;
-    while s < params.n() / 2 {
-        rotations.push(s as i64);
-        s *= 2;
-    }
-    let log_n = params.log_n();
-    let mut galois: Vec<u64> = rotations
-        .iter()
-        .map(|&r| galois::rotation_element(log_n, r))
-        .filter(|&g| g != 1)
-        .collect();
-    galois.push(galois::conjugation_element(log_n));
-    galois.sort_unstable();
-    galois.dedup();
-    KeyManifest {
-        relinearization: true,
-        galois_elements: galois,
+    let counted = Bootstrapper::with_backend(
+        Recorder::new(MetaBackend::new(params.clone())),
+        config.clone(),
+    )
+    .and_then(|b| {
+        let top = b.max_target_level();
+        b.trace(top)
+    });
+    match counted {
+        Ok(trace) => trace.key_manifest(),
+        // A configuration that cannot run has no keys to generate; `Bootstrapper::new` will
+        // report why.
+        Err(_) => KeyManifest::default(),
     }
 }
 

@@ -161,6 +161,11 @@ impl<B: Backend> LinearTransform<B> {
     pub fn key_manifest(&self, backend: &B) -> KeyManifest {
         let log_n = backend.params().log_n();
         let mut m = KeyManifest {
+            max_levels: self
+                .rotations()
+                .iter()
+                .map(|&r| (galois::rotation_element(log_n, r), self.level))
+                .collect(),
             relinearization: false,
             galois_elements: self
                 .rotations()

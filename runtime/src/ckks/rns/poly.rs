@@ -44,6 +44,16 @@ impl Poly {
         &mut self.data
     }
 
+    /// A polynomial made of copies of the given limbs, in order.
+    pub fn from_limbs<'a>(n: usize, limbs: impl Iterator<Item = &'a [u64]>) -> Poly {
+        let mut data = Vec::new();
+        for l in limbs {
+            debug_assert_eq!(l.len(), n);
+            data.extend_from_slice(l);
+        }
+        Poly { n, data }
+    }
+
     pub fn limb(&self, i: usize) -> &[u64] {
         &self.data[i * self.n..(i + 1) * self.n]
     }

@@ -320,8 +320,19 @@ impl Serializable for SecretKey {
     }
 }
 
+/// Set in the digit count of a key held below the top level; the level follows.
+const TRUNCATED: u32 = 1 << 31;
+
+/// A key at the top level is written as format 1 always was (digit count, then the digits);
+/// a key held only up to a lower level sets [`TRUNCATED`] in the digit count and writes its
+/// level next (a format-1 reader refuses it with a digit-count error rather than misreading).
 pub(crate) fn write_switching_key(w: &mut Writer, k: &SwitchingKey) {
-    w.u32(k.b.len() as u32);
+    if k.truncated {
+        w.u32(TRUNCATED | k.b.len() as u32);
+        w.u32(k.max_level as u32);
+    } else {
+        w.u32(k.b.len() as u32);
+    }
     for (b, a) in k.b.iter().zip(&k.a) {
         write_poly(w, b);
         write_poly(w, a);
@@ -332,22 +343,48 @@ pub(crate) fn read_switching_key(
     ctx: &Context,
     r: &mut Reader<'_>,
 ) -> Result<SwitchingKey, FormatError> {
-    let dnum = r.u32("key digits")? as usize;
-    let expected = ctx.digits(ctx.max_level()).len();
+    let raw = r.u32("key digits")?;
+    let max_level = if raw & TRUNCATED != 0 {
+        let level = r.u32("key level")? as usize;
+        if level >= ctx.max_level() {
+            return Err(FormatError::Malformed {
+                field: "key level",
+                reason: format!(
+                    "a truncated key must be below the top level {}, found {level}",
+                    ctx.max_level()
+                ),
+            });
+        }
+        level
+    } else {
+        ctx.max_level()
+    };
+    let dnum = (raw & !TRUNCATED) as usize;
+    let expected = ctx.digits(max_level).len();
     if dnum != expected {
         return Err(FormatError::Malformed {
             field: "key digits",
-            reason: format!("{dnum} digits where the parameters have {expected}"),
+            reason: format!(
+                "{dnum} digits where the parameters have {expected} at level {max_level}"
+            ),
         });
     }
-    let idx = ctx.basis().all_indices();
+    let basis = ctx.basis();
+    let idx: Vec<usize> = (0..=max_level)
+        .chain(basis.p_indices().iter().copied())
+        .collect();
     let mut b = Vec::with_capacity(dnum);
     let mut a = Vec::with_capacity(dnum);
     for _ in 0..dnum {
         b.push(read_poly(ctx, r, &idx, "switching key b")?);
         a.push(read_poly(ctx, r, &idx, "switching key a")?);
     }
-    Ok(SwitchingKey { b, a })
+    Ok(SwitchingKey {
+        b,
+        a,
+        max_level,
+        truncated: raw & TRUNCATED != 0,
+    })
 }
 
 impl Serializable for EvaluationKeys {
