@@ -207,7 +207,10 @@ pub fn run(args: Args) -> miette::Result<()> {
                         "bootstrap: {t} thread(s), target {target}, {input}"
                     ));
                     bar.enable_steady_tick(std::time::Duration::from_millis(200));
-                    // Prepare (encode the transforms for this target) outside the timing.
+                    // Prepare (encode the transforms for this target) outside the timing; the
+                    // transforms of other targets are dropped first, so peak memory is that
+                    // of one target (a plan bootstraps to its own targets only).
+                    boot.release_prepared_except(target);
                     pool.install(|| boot.prepare(target, scale))
                         .map_err(|e| miette!("{e}"))?;
                     let mut times = Vec::new();

@@ -2,10 +2,18 @@
 //! with 1 thread and all threads, and measures the precision of each result against f64.
 //!
 //! Rows join with `bench/peers/openfhe_ckks.py` on `(n, limbs, threads, op)`.
+//!
+//! `--backend` runs the same table on the CPU backend (times, measured precision), the noise
+//! simulator (its predicted precision; its times are the simulator's own) or the counting
+//! backend (the operations each row performs and the cost model's estimate).
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use blindtune_runtime::backend::{
+    Backend, CostModel, CountingBackend, CpuBackend, MetaBackend, Recorder, SimBackend,
+    SimOptions, Trace,
+};
 use blindtune_runtime::ckks::testing::{precision_bits, random_complex, random_index};
 use blindtune_runtime::ckks::*;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -40,6 +48,11 @@ pub struct Args {
     /// Levels `--calibrate` measures (default: 1, L/4, L/2, 3L/4 and L).
     #[arg(long, value_delimiter = ',')]
     levels: Vec<usize>,
+    /// Backend: `cpu` (measured), `sim` (the noise simulator's predicted precision) or
+    /// `count` (operations per row and the cost model's estimate; needs a shipped cost table
+    /// for the estimate).
+    #[arg(long, default_value = "cpu")]
+    backend: String,
 }
 
 #[derive(Serialize, Clone)]
@@ -52,6 +65,10 @@ struct Row {
     op: &'static str,
     ms: f64,
     precision_bits: Option<f64>,
+    backend: &'static str,
+    /// Counting backend: the operations the row performed (`kind×count`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    counted: Option<String>,
 }
 
 fn median_ms<T>(reps: usize, mut f: impl FnMut() -> T) -> (f64, T) {
@@ -107,22 +124,42 @@ pub fn run(args: Args) -> miette::Result<()> {
                 ));
             }
         }
-        let spinner = ProgressBar::new_spinner().with_message(format!("{set}: generating keys"));
-        spinner.enable_steady_tick(std::time::Duration::from_millis(200));
-        let mut keygen = KeyGenerator::new(ctx.clone());
-        let sk = keygen.gen_secret_key();
-        let pk = keygen.gen_public_key(&sk);
         let r = 1 + random_index(ctx.n() / 2 - 1) as i64;
         let mut steps = HOISTED.to_vec();
         steps.push(r);
-        let evk = keygen.gen_evaluation_keys(&sk, &keygen.manifest_for_rotations(&steps, false));
-        spinner.finish_and_clear();
-        let mut tools = Tools {
-            enc: Encoder::new(ctx.clone()),
-            encryptor: Encryptor::with_public_key(ctx.clone(), pk).into_diagnostic()?,
-            dec: Decryptor::new(ctx.clone(), &sk).into_diagnostic()?,
-            eval: Evaluator::new(ctx.clone(), Arc::new(evk)).into_diagnostic()?,
-            ctx: ctx.clone(),
+        let mut side: Box<dyn Side> = match args.backend.as_str() {
+            "cpu" => {
+                let spinner =
+                    ProgressBar::new_spinner().with_message(format!("{set}: generating keys"));
+                spinner.enable_steady_tick(std::time::Duration::from_millis(200));
+                let mut keygen = KeyGenerator::new(ctx.clone());
+                let sk = keygen.gen_secret_key();
+                let pk = keygen.gen_public_key(&sk);
+                let evk = keygen
+                    .gen_evaluation_keys(&sk, &keygen.manifest_for_rotations(&steps, false));
+                spinner.finish_and_clear();
+                Box::new(CpuSide {
+                    backend: CpuBackend::new(ctx.clone(), Arc::new(evk)).into_diagnostic()?,
+                    enc: Encoder::new(ctx.clone()),
+                    encryptor: Mutex::new(
+                        Encryptor::with_public_key(ctx.clone(), pk).into_diagnostic()?,
+                    ),
+                    dec: Decryptor::new(ctx.clone(), &sk).into_diagnostic()?,
+                })
+            }
+            "sim" => Box::new(SimSide(SimBackend::new(
+                ctx.params().clone(),
+                SimOptions::default(),
+            ))),
+            "count" => Box::new(CountSide {
+                backend: Recorder::new(MetaBackend::new(ctx.params().clone())),
+                model: CostModel::shipped(set, 1),
+            }),
+            other => {
+                return Err(miette!(
+                    "--backend: `{other}` is not one of cpu, sim, count"
+                ))
+            }
         };
         let total = (threads_dedup.len() * limbs.len() * 8) as u64;
         let bar = ProgressBar::new(total).with_style(
@@ -136,8 +173,10 @@ pub fn run(args: Args) -> miette::Result<()> {
             for &l in &limbs {
                 bar.set_message(format!("{set} {l} limbs {t} thread(s)"));
                 let level = l - 1;
-                let mut new_rows =
-                    pool.install(|| measure(&mut tools, set, level, t, r, args.reps, &bar))?;
+                let ctx = ctx.clone();
+                let mut new_rows = pool.install(|| {
+                    side.measure(&ctx, set, level, t, r, args.reps, &bar)
+                })?;
                 rows.append(&mut new_rows);
             }
         }
@@ -146,13 +185,18 @@ pub fn run(args: Args) -> miette::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows).into_diagnostic()?);
     } else {
+        let ms_title = match args.backend.as_str() {
+            "count" => "est. ms",
+            _ => "median ms",
+        };
         println!(
-            "{:<6} {:>7} {:>6} {:>8} {:<18} {:>11} {:>9}",
-            "set", "N", "limbs", "threads", "op", "median ms", "bits"
+            "{:<7} {:<6} {:>7} {:>6} {:>8} {:<18} {:>11} {:>9}  {}",
+            "backend", "set", "N", "limbs", "threads", "op", ms_title, "bits", "counted"
         );
         for r in &rows {
             println!(
-                "{:<6} {:>7} {:>6} {:>8} {:<18} {:>11.3} {:>9}",
+                "{:<7} {:<6} {:>7} {:>6} {:>8} {:<18} {:>11.3} {:>9}  {}",
+                r.backend,
                 r.set,
                 r.n,
                 r.limbs,
@@ -161,23 +205,152 @@ pub fn run(args: Args) -> miette::Result<()> {
                 r.ms,
                 r.precision_bits
                     .map(|b| format!("{b:.1}"))
-                    .unwrap_or_else(|| "-".into())
+                    .unwrap_or_else(|| "-".into()),
+                r.counted.as_deref().unwrap_or("")
             );
         }
     }
     Ok(())
 }
 
-struct Tools {
-    ctx: Arc<Context>,
-    enc: Encoder,
-    encryptor: Encryptor,
-    dec: Decryptor,
-    eval: Evaluator,
+/// A backend with its client side (encryption and decryption, where it has values).
+trait Side: Send {
+    #[allow(clippy::too_many_arguments)]
+    fn measure(
+        &mut self,
+        ctx: &Arc<Context>,
+        set: &str,
+        level: usize,
+        threads: usize,
+        r: i64,
+        reps: usize,
+        bar: &ProgressBar,
+    ) -> miette::Result<Vec<Row>>;
 }
 
-fn measure(
-    tools: &mut Tools,
+struct CpuSide {
+    backend: CpuBackend,
+    enc: Encoder,
+    encryptor: Mutex<Encryptor>,
+    dec: Decryptor,
+}
+
+struct SimSide(SimBackend);
+
+struct CountSide {
+    backend: CountingBackend,
+    model: Option<CostModel>,
+}
+
+/// What [`measure`] needs from a side: encryption, decryption (values, if any), and what
+/// happened since the last call (counting backend).
+trait Client: Sync {
+    type B: Backend;
+    fn backend(&self) -> &Self::B;
+    fn encrypt(&self, z: &[Complex64], level: usize, scale: f64)
+        -> Result<<Self::B as Backend>::Ct, CkksError>;
+    fn decrypt(&self, ct: &<Self::B as Backend>::Ct) -> Option<Vec<Complex64>>;
+    /// The operations since the last call, for the counting backend.
+    fn take_counted(&self) -> Option<Trace> {
+        None
+    }
+    fn name(&self) -> &'static str;
+    fn estimate_ms(&self, _trace: &Trace) -> Option<f64> {
+        None
+    }
+}
+
+impl Client for CpuSide {
+    type B = CpuBackend;
+    fn backend(&self) -> &CpuBackend {
+        &self.backend
+    }
+    fn encrypt(&self, z: &[Complex64], level: usize, scale: f64) -> Result<Ciphertext, CkksError> {
+        let pt = self.enc.encode_complex(z, level, scale)?;
+        Ok(self.encryptor.lock().expect("encryptor").encrypt(&pt))
+    }
+    fn decrypt(&self, ct: &Ciphertext) -> Option<Vec<Complex64>> {
+        Some(self.enc.decode_complex(&self.dec.decrypt(ct)))
+    }
+    fn name(&self) -> &'static str {
+        "cpu"
+    }
+}
+
+impl Client for SimSide {
+    type B = SimBackend;
+    fn backend(&self) -> &SimBackend {
+        &self.0
+    }
+    fn encrypt(
+        &self,
+        z: &[Complex64],
+        level: usize,
+        scale: f64,
+    ) -> Result<<SimBackend as Backend>::Ct, CkksError> {
+        self.0.encrypt(z, level, scale)
+    }
+    fn decrypt(&self, ct: &<SimBackend as Backend>::Ct) -> Option<Vec<Complex64>> {
+        Some(self.0.decrypt(ct))
+    }
+    fn name(&self) -> &'static str {
+        "sim"
+    }
+}
+
+impl Client for CountSide {
+    type B = CountingBackend;
+    fn backend(&self) -> &CountingBackend {
+        &self.backend
+    }
+    fn encrypt(
+        &self,
+        z: &[Complex64],
+        level: usize,
+        scale: f64,
+    ) -> Result<<CountingBackend as Backend>::Ct, CkksError> {
+        Ok(self.backend.inner().fresh(level, scale, z.len().next_power_of_two()))
+    }
+    fn decrypt(&self, _ct: &<CountingBackend as Backend>::Ct) -> Option<Vec<Complex64>> {
+        None
+    }
+    fn take_counted(&self) -> Option<Trace> {
+        Some(self.backend.take_trace())
+    }
+    fn name(&self) -> &'static str {
+        "count"
+    }
+    fn estimate_ms(&self, trace: &Trace) -> Option<f64> {
+        self.model.as_ref().map(|m| m.estimate(trace) * 1e3)
+    }
+}
+
+macro_rules! side {
+    ($t:ty) => {
+        impl Side for $t {
+            fn measure(
+                &mut self,
+                ctx: &Arc<Context>,
+                set: &str,
+                level: usize,
+                threads: usize,
+                r: i64,
+                reps: usize,
+                bar: &ProgressBar,
+            ) -> miette::Result<Vec<Row>> {
+                measure(&*self, ctx, set, level, threads, r, reps, bar)
+            }
+        }
+    };
+}
+side!(CpuSide);
+side!(SimSide);
+side!(CountSide);
+
+#[allow(clippy::too_many_arguments)]
+fn measure<C: Client>(
+    side: &C,
+    ctx: &Arc<Context>,
     set: &str,
     level: usize,
     threads: usize,
@@ -185,20 +358,22 @@ fn measure(
     reps: usize,
     bar: &ProgressBar,
 ) -> miette::Result<Vec<Row>> {
-    let Tools {
-        ctx,
-        enc,
-        encryptor,
-        dec,
-        eval,
-    } = tools;
+    let eval = side.backend();
     let slots = ctx.n() / 2;
     let scale = ctx.params().default_scale();
     let x = random_complex(slots, 1.0);
     let y = random_complex(slots, 1.0);
-    let decrypt = |ct: &Ciphertext| enc.decode_complex(&dec.decrypt(ct));
+    let decrypt = |ct: &<C::B as Backend>::Ct| side.decrypt(ct);
+    let bits = |want: &[Complex64], ct: &<C::B as Backend>::Ct| {
+        decrypt(ct).map(|got| precision_bits(want, &got))
+    };
     let mut rows = Vec::new();
     let mut push = |op: &'static str, ms: f64, bits: Option<f64>| {
+        let counted = side.take_counted();
+        let ms = match &counted {
+            Some(t) => side.estimate_ms(t).unwrap_or(0.0) / (reps + 1) as f64,
+            None => ms,
+        };
         rows.push(Row {
             library: "blindtune",
             set: set.to_string(),
@@ -208,51 +383,54 @@ fn measure(
             op,
             ms,
             precision_bits: bits,
+            backend: side.name(),
+            counted: counted.map(|t| {
+                t.counts_by_kind()
+                    .iter()
+                    .map(|(k, c)| format!("{}×{}", k.name(), c / (reps + 1)))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            }),
         });
         bar.inc(1);
     };
     let e = |e: CkksError| miette!("{e}");
 
     // encode + encrypt
-    let (ms, cx) = median_ms(reps, || {
-        let pt = enc.encode_complex(&x, level, scale).expect("encode");
-        encryptor.encrypt(&pt)
-    });
-    push(
-        "encode_encrypt",
-        ms,
-        Some(precision_bits(&x, &decrypt(&cx))),
-    );
-    let cy = encryptor.encrypt(&enc.encode_complex(&y, level, scale).map_err(e)?);
+    let (ms, cx) = median_ms(reps, || side.encrypt(&x, level, scale).expect("encrypt"));
+    let b = bits(&x, &cx);
+    push("encode_encrypt", ms, b);
+    let cy = side.encrypt(&y, level, scale).map_err(e)?;
 
     // add
     let (ms, sum) = median_ms(reps, || eval.add(&cx, &cy).expect("add"));
     let want: Vec<Complex64> = x.iter().zip(&y).map(|(a, b)| a + b).collect();
-    push("add", ms, Some(precision_bits(&want, &decrypt(&sum))));
+    let b = bits(&want, &sum);
+    push("add", ms, b);
 
     // ct-pt multiplication (precision after the rescale that would follow)
     let prod: Vec<Complex64> = x.iter().zip(&y).map(|(a, b)| a * b).collect();
-    let pt = enc.encode_complex(&y, level, scale).map_err(e)?;
-    let (ms, m) = median_ms(reps, || eval.mul_plain(&cx, &pt).expect("mul_plain"));
-    let bits = if level > 0 {
-        Some(precision_bits(
-            &prod,
-            &decrypt(&eval.rescale(&m).map_err(e)?),
-        ))
+    let pt = eval.encode(&y, level, scale).map_err(e)?;
+    let m = eval.mul_plain(&cx, &pt).map_err(e)?;
+    let b = if level > 0 {
+        bits(&prod, &eval.rescale(&m).map_err(e)?)
     } else {
-        Some(precision_bits(&prod, &decrypt(&m)))
+        bits(&prod, &m)
     };
-    push("mul_plain", ms, bits);
+    side.take_counted(); // the encoding and the precision check are not part of the row
+    let (ms, _) = median_ms(reps, || eval.mul_plain(&cx, &pt).expect("mul_plain"));
+    push("mul_plain", ms, b);
 
     // ct-ct multiplication with relinearization
     let (ms, m) = median_ms(reps, || eval.mul_relin(&cx, &cy).expect("mul_relin"));
-    let bits = Some(precision_bits(&prod, &decrypt(&m)));
-    push("mul_relin", ms, bits);
+    let b = bits(&prod, &m);
+    push("mul_relin", ms, b);
 
     // rescale
     if level > 0 {
         let (ms, rs) = median_ms(reps, || eval.rescale(&m).expect("rescale"));
-        push("rescale", ms, Some(precision_bits(&prod, &decrypt(&rs))));
+        let b = bits(&prod, &rs);
+        push("rescale", ms, b);
     } else {
         bar.inc(1);
     }
@@ -264,25 +442,22 @@ fn measure(
             .collect()
     };
     let (ms, rot) = median_ms(reps, || eval.rotate(&cx, r).expect("rotate"));
-    push(
-        "rotate",
-        ms,
-        Some(precision_bits(&shifted(r), &decrypt(&rot))),
-    );
+    let b = bits(&shifted(r), &rot);
+    push("rotate", ms, b);
 
     // 8 hoisted rotations
     let (ms, rots) = median_ms(reps, || {
         eval.rotate_hoisted(&cx, &HOISTED).expect("hoisted")
     });
-    let bits = HOISTED
+    let b = HOISTED
         .iter()
         .zip(&rots)
-        .map(|(&k, ct)| precision_bits(&shifted(k), &decrypt(ct)))
-        .fold(f64::INFINITY, f64::min);
-    push("rotate_hoisted_8", ms, Some(bits));
+        .map(|(&k, ct)| bits(&shifted(k), ct))
+        .try_fold(f64::INFINITY, |acc, b| b.map(|b| acc.min(b)));
+    push("rotate_hoisted_8", ms, b);
 
     // decrypt (+ decode)
     let (ms, got) = median_ms(reps, || decrypt(&cx));
-    push("decrypt", ms, Some(precision_bits(&x, &got)));
+    push("decrypt", ms, got.map(|g| precision_bits(&x, &g)));
     Ok(rows)
 }

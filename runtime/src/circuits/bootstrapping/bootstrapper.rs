@@ -217,6 +217,14 @@ impl<B: Backend> Bootstrapper<B> {
         self.prepared.lock().expect("cache poisoned").clear();
     }
 
+    /// Drops the transforms prepared for targets other than `target`.
+    pub fn release_prepared_except(&self, target: usize) {
+        self.prepared
+            .lock()
+            .expect("cache poisoned")
+            .retain(|(t, _), _| *t == target);
+    }
+
     /// Levels one bootstrap consumes.
     pub fn depth(&self) -> usize {
         self.config.cts_levels + self.eval_mod.depth() + self.config.stc_levels
