@@ -14,6 +14,9 @@ use blindtune_runtime::backend::{
     Backend, CostModel, CountingBackend, CpuBackend, MetaBackend, Recorder, SimBackend,
     SimOptions, Trace,
 };
+use blindtune_runtime::circuits::linear_transform::transform::rotations_for;
+use blindtune_runtime::circuits::linear_transform::{DiagonalMatrix, LinearTransform};
+use blindtune_runtime::circuits::polynomial::{ChebyshevSeries, PolynomialEvaluator};
 use blindtune_runtime::ckks::testing::{precision_bits, random_complex, random_index};
 use blindtune_runtime::ckks::*;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -66,6 +69,10 @@ struct Row {
     ms: f64,
     precision_bits: Option<f64>,
     backend: &'static str,
+    /// The cost model's estimate of what the row did (shipped table for the set and thread
+    /// count), beside the measured time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    estimated_ms: Option<f64>,
     /// Counting backend: the operations the row performed (`kind×count`).
     #[serde(skip_serializing_if = "Option::is_none")]
     counted: Option<String>,
@@ -84,6 +91,17 @@ fn median_ms<T>(reps: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 }
 
 pub const HOISTED: [i64; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
+
+/// A random matrix with the 16 diagonals 0..16 (a band): the linear-transform row.
+fn banded_matrix(slots: usize) -> DiagonalMatrix {
+    let mut m = DiagonalMatrix::zero(slots);
+    for k in 0..16 {
+        for (row, v) in random_complex(slots, 0.2).into_iter().enumerate() {
+            m.add_entry(row, k, v);
+        }
+    }
+    m
+}
 
 pub fn run(args: Args) -> miette::Result<()> {
     let threads = super::bench::parse_threads(&args.threads)?;
@@ -105,7 +123,13 @@ pub fn run(args: Args) -> miette::Result<()> {
     let threads_dedup = threads.clone();
     let mut rows = Vec::new();
     for set in &args.sets {
-        let lit = presets::by_name(set).ok_or_else(|| {
+        let lit = presets::by_name(set)
+            .or_else(|| {
+                blindtune_runtime::circuits::bootstrapping::config::presets()
+                    .into_iter()
+                    .find(|p| &p.name == set)
+            })
+            .ok_or_else(|| {
             miette!("--sets: unknown parameter set `{set}` (see `blindtune params`)")
         })?;
         let params = super::bench::bench_params(lit)?;
@@ -127,6 +151,7 @@ pub fn run(args: Args) -> miette::Result<()> {
         let r = 1 + random_index(ctx.n() / 2 - 1) as i64;
         let mut steps = HOISTED.to_vec();
         steps.push(r);
+        steps.extend(rotations_for(&banded_matrix(ctx.n() / 2)));
         let mut side: Box<dyn Side> = match args.backend.as_str() {
             "cpu" => {
                 let spinner =
@@ -139,7 +164,10 @@ pub fn run(args: Args) -> miette::Result<()> {
                     .gen_evaluation_keys(&sk, &keygen.manifest_for_rotations(&steps, false));
                 spinner.finish_and_clear();
                 Box::new(CpuSide {
-                    backend: CpuBackend::new(ctx.clone(), Arc::new(evk)).into_diagnostic()?,
+                    backend: Recorder::new(
+                        CpuBackend::new(ctx.clone(), Arc::new(evk)).into_diagnostic()?,
+                    ),
+                    model: CostModel::shipped(set, threads_dedup[0]),
                     enc: Encoder::new(ctx.clone()),
                     encryptor: Mutex::new(
                         Encryptor::with_public_key(ctx.clone(), pk).into_diagnostic()?,
@@ -161,7 +189,7 @@ pub fn run(args: Args) -> miette::Result<()> {
                 ))
             }
         };
-        let total = (threads_dedup.len() * limbs.len() * 8) as u64;
+        let total = (threads_dedup.len() * limbs.len() * 10) as u64;
         let bar = ProgressBar::new(total).with_style(
             ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ops").expect("template"),
         );
@@ -185,24 +213,28 @@ pub fn run(args: Args) -> miette::Result<()> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&rows).into_diagnostic()?);
     } else {
-        let ms_title = match args.backend.as_str() {
-            "count" => "est. ms",
-            _ => "median ms",
-        };
         println!(
-            "{:<7} {:<6} {:>7} {:>6} {:>8} {:<18} {:>11} {:>9}  {}",
-            "backend", "set", "N", "limbs", "threads", "op", ms_title, "bits", "counted"
+            "{:<7} {:<8} {:>7} {:>6} {:>8} {:<18} {:>11} {:>10} {:>9}  {}",
+            "backend", "set", "N", "limbs", "threads", "op", "median ms", "est. ms", "bits", "counted"
         );
         for r in &rows {
+            let ms = if r.backend == "count" {
+                "-".to_string()
+            } else {
+                format!("{:.3}", r.ms)
+            };
             println!(
-                "{:<7} {:<6} {:>7} {:>6} {:>8} {:<18} {:>11.3} {:>9}  {}",
+                "{:<7} {:<8} {:>7} {:>6} {:>8} {:<18} {:>11} {:>10} {:>9}  {}",
                 r.backend,
                 r.set,
                 r.n,
                 r.limbs,
                 r.threads,
                 r.op,
-                r.ms,
+                ms,
+                r.estimated_ms
+                    .map(|e| format!("{e:.3}"))
+                    .unwrap_or_else(|| "-".into()),
                 r.precision_bits
                     .map(|b| format!("{b:.1}"))
                     .unwrap_or_else(|| "-".into()),
@@ -229,7 +261,8 @@ trait Side: Send {
 }
 
 struct CpuSide {
-    backend: CpuBackend,
+    backend: Recorder<CpuBackend>,
+    model: Option<CostModel>,
     enc: Encoder,
     encryptor: Mutex<Encryptor>,
     dec: Decryptor,
@@ -250,7 +283,7 @@ trait Client: Sync {
     fn encrypt(&self, z: &[Complex64], level: usize, scale: f64)
         -> Result<<Self::B as Backend>::Ct, CkksError>;
     fn decrypt(&self, ct: &<Self::B as Backend>::Ct) -> Option<Vec<Complex64>>;
-    /// The operations since the last call, for the counting backend.
+    /// The operations since the last call (recording backends).
     fn take_counted(&self) -> Option<Trace> {
         None
     }
@@ -261,9 +294,15 @@ trait Client: Sync {
 }
 
 impl Client for CpuSide {
-    type B = CpuBackend;
-    fn backend(&self) -> &CpuBackend {
+    type B = Recorder<CpuBackend>;
+    fn backend(&self) -> &Recorder<CpuBackend> {
         &self.backend
+    }
+    fn take_counted(&self) -> Option<Trace> {
+        Some(self.backend.take_trace())
+    }
+    fn estimate_ms(&self, trace: &Trace) -> Option<f64> {
+        self.model.as_ref().map(|m| m.estimate(trace) * 1e3)
     }
     fn encrypt(&self, z: &[Complex64], level: usize, scale: f64) -> Result<Ciphertext, CkksError> {
         let pt = self.enc.encode_complex(z, level, scale)?;
@@ -370,10 +409,11 @@ fn measure<C: Client>(
     let mut rows = Vec::new();
     let mut push = |op: &'static str, ms: f64, bits: Option<f64>| {
         let counted = side.take_counted();
-        let ms = match &counted {
-            Some(t) => side.estimate_ms(t).unwrap_or(0.0) / (reps + 1) as f64,
-            None => ms,
-        };
+        let estimated_ms = counted
+            .as_ref()
+            .and_then(|t| side.estimate_ms(t))
+            .map(|e| e / (reps + 1) as f64);
+        let counting = side.name() == "count";
         rows.push(Row {
             library: "blindtune",
             set: set.to_string(),
@@ -384,7 +424,8 @@ fn measure<C: Client>(
             ms,
             precision_bits: bits,
             backend: side.name(),
-            counted: counted.map(|t| {
+            estimated_ms,
+            counted: counted.filter(|_| counting).map(|t| {
                 t.counts_by_kind()
                     .iter()
                     .map(|(k, c)| format!("{}×{}", k.name(), c / (reps + 1)))
@@ -455,6 +496,34 @@ fn measure<C: Client>(
         .map(|(&k, ct)| bits(&shifted(k), ct))
         .try_fold(f64::INFINITY, |acc, b| b.map(|b| acc.min(b)));
     push("rotate_hoisted_8", ms, b);
+
+    // A 16-diagonal BSGS transform (double hoisting) and a degree-60 Chebyshev series: the
+    // circuits whose estimates the cost model must get right.
+    if level > 0 {
+        let m = banded_matrix(slots);
+        let lt = LinearTransform::new(eval, &m, level).map_err(e)?;
+        side.take_counted();
+        let (ms, out) = median_ms(reps, || lt.evaluate(eval, &cx).expect("transform"));
+        let b = bits(&m.apply(&x), &out);
+        push("linear_transform_16", ms, b);
+        let series = ChebyshevSeries::interpolate(|t| (2.0 * t).sin(), -1.0, 1.0, 60);
+        let pe = PolynomialEvaluator::new(eval);
+        if level >= PolynomialEvaluator::depth_chebyshev(&series) {
+            let xr: Vec<Complex64> = x.iter().map(|c| Complex64::new(c.re, 0.0)).collect();
+            let cxr = side.encrypt(&xr, level, scale).map_err(e)?;
+            side.take_counted();
+            let (ms, out) = median_ms(reps, || {
+                pe.evaluate_chebyshev(&cxr, &series, scale).expect("chebyshev")
+            });
+            let want: Vec<Complex64> = xr.iter().map(|&t| series.eval_complex(t)).collect();
+            let b = bits(&want, &out);
+            push("chebyshev_60", ms, b);
+        } else {
+            bar.inc(1);
+        }
+    } else {
+        bar.inc(2);
+    }
 
     // decrypt (+ decode)
     let (ms, got) = median_ms(reps, || decrypt(&cx));

@@ -164,7 +164,7 @@ impl CostModel {
 
     /// Estimated seconds for a whole trace (on the table's thread count).
     pub fn estimate(&self, trace: &Trace) -> f64 {
-        trace.ops.iter().map(|o| self.op_seconds(o)).sum()
+        trace.ops.iter().map(|o| self.op_seconds(o)).sum::<f64>() + 0.0
     }
 
     /// Estimated seconds per operation kind.
