@@ -5,7 +5,8 @@ blindtune's bootstrap bench.
 Configuration (defaults: OpenFHE's simple-ckks-bootstrapping example moved
 to full slots at N=2^16 under 128-bit classic security, see bench/README.md):
   FLEXIBLEAUTO scaling, 59-bit scaling primes, 60-bit first prime, HYBRID key
-  switching with dnum 4, UNIFORM_TERNARY (dense) secret, levelBudget [3,3]
+  switching with dnum 4, UNIFORM_TERNARY (dense) secret by default or SPARSE_ENCAPSULATED
+  (--secret), levelBudget [3,3]
   ([4,4] leaves no room at 128 bits with dnum 4), full slots N/2,
   HEStd_128_classic.
 The number of levels left after bootstrapping is the largest value
@@ -61,6 +62,10 @@ def parse_args():
                     help="EvalBootstrap numIterations (2 = OpenFHE meta-BTS; needs --precision)")
     ap.add_argument("--precision", type=int, default=0, help="EvalBootstrap precision arg")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--secret", default="UNIFORM_TERNARY",
+                    choices=["UNIFORM_TERNARY", "SPARSE_ENCAPSULATED"],
+                    help="secret distribution: the dense default, or OpenFHE's fastest 128-bit "
+                         "bootstrapping mode (sparse-secret encapsulation, our technique)")
     ap.add_argument("--json", action="store_true")
     return ap.parse_args()
 
@@ -89,7 +94,7 @@ def rss_mib():
 
 def build_context(logn, sec, budget, depth_bts, levels_after, data_type):
     p = CCParamsCKKSRNS()
-    p.SetSecretKeyDist(SecretKeyDist.UNIFORM_TERNARY)
+    p.SetSecretKeyDist(getattr(SecretKeyDist, ARGS.secret))
     p.SetSecurityLevel(sec)
     p.SetRingDim(1 << logn)
     p.SetScalingTechnique(getattr(ScalingTechnique, ARGS.scaling))
@@ -153,7 +158,7 @@ def p_bits_same_chain(params_args, logn_small=11):
 def run_one(data_type, logn, sec, budget, rng, version, threads):
     N = 1 << logn
     slots = N // 2
-    dist = SecretKeyDist.UNIFORM_TERNARY
+    dist = getattr(SecretKeyDist, ARGS.secret)
     depth_bts = openfhe.CryptoContext.GetBootstrapDepth(budget, dist)
     # largest levels_after that OpenFHE accepts at this N / security
     cc, why = None, ""
@@ -247,7 +252,7 @@ def run_one(data_type, logn, sec, budget, rng, version, threads):
                log_qp=round(log_q + log_p, 2), depth=depth, depth_bootstrap=depth_bts,
                level_budget=list(budget), scaling=ARGS.scaling,
                scale_bits=ARGS.scale_bits, first_mod_bits=ARGS.first_mod_bits,
-               dnum=ARGS.dnum or "default", secret="UNIFORM_TERNARY",
+               dnum=ARGS.dnum or "default", secret=ARGS.secret,
                security=str(sec).split(".")[-1], slots=slots, iterations=ARGS.iterations,
                keygen_s=round(t_keys, 2), setup_s=round(t_setup, 2), reps=len(ts),
                peak_rss_mib=round(rss_mib()))
@@ -290,9 +295,9 @@ def main():
         return
     r0 = rows[0]
     print("# openfhe %s  EvalBootstrap  N=2^%d slots=%d  %s  levelBudget=%s  scale=%d bits  "
-          "secret=UNIFORM_TERNARY  security=%s  reps<=%d (median)"
+          "secret=%s  security=%s  reps<=%d (median)"
           % (version, logn, r0["slots"], ARGS.scaling, budget, ARGS.scale_bits,
-             r0["security"], ARGS.reps))
+             ARGS.secret, r0["security"], ARGS.reps))
     print("%-5s %6s %7s %-8s %10s %9s %9s %7s %7s %8s %8s %9s" % (
         "set", "N", "threads", "input", "median ms", "min bits", "mean bits", "lvls", "depth",
         "log QP", "keygen s", "RSS MiB"))
