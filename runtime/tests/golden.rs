@@ -6,8 +6,12 @@
 //! fail here: a format change bumps `FORMAT_VERSION`, keeps a reader for these files, and
 //! adds new golden files beside them.
 //!
-//! Regenerate (only when adding a kind): `BLINDTUNE_BLESS=1 cargo test -p blindtune-runtime
-//! --test golden`.
+//! Bless (writes only the files that do not exist yet, so earlier layouts stay pinned):
+//! `BLINDTUNE_BLESS=1 cargo test -p blindtune-runtime --test golden`.
+//!
+//! Layouts pinned: full-level keys with both halves stored (`evaluation_keys.bin`,
+//! `bootstrapping_keys.bin`), and keys held below the top level with seeded uniform halves
+//! (`evaluation_keys_seeded_truncated.bin`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -59,15 +63,29 @@ fn bless() {
     let ct = Encryptor::with_public_key(ctx.clone(), pk.clone())
         .unwrap()
         .encrypt(&pt);
+    let mut seeded_manifest = kg.manifest_for_rotations(&[1], false);
+    seeded_manifest
+        .max_levels
+        .insert(ctx.rotation_element(1), ctx.max_level() - 1);
+    let seeded = kg.gen_evaluation_keys(&sk, &seeded_manifest);
     std::fs::create_dir_all(dir()).unwrap();
     let d = dir();
-    serialization::save_params(&params, &d.join("params.bin")).unwrap();
-    serialization::save(&ctx, &sk, &d.join("secret_key.bin")).unwrap();
-    serialization::save(&ctx, &pk, &d.join("public_key.bin")).unwrap();
-    serialization::save(&ctx, &evk, &d.join("evaluation_keys.bin")).unwrap();
-    serialization::save(&ctx, &pt, &d.join("plaintext.bin")).unwrap();
-    serialization::save(&ctx, &ct, &d.join("ciphertext.bin")).unwrap();
-    serialization::save(&ctx, &boot, &d.join("bootstrapping_keys.bin")).unwrap();
+    let fresh = |name: &str| !d.join(name).exists();
+    if fresh("params.bin") {
+        serialization::save_params(&params, &d.join("params.bin")).unwrap();
+    }
+    let mut save = |name: &str, bytes: Vec<u8>| {
+        if fresh(name) {
+            std::fs::write(d.join(name), bytes).unwrap();
+        }
+    };
+    save("secret_key.bin", sk.to_bytes(&ctx));
+    save("public_key.bin", pk.to_bytes(&ctx));
+    save("evaluation_keys.bin", evk.to_bytes(&ctx));
+    save("evaluation_keys_seeded_truncated.bin", seeded.to_bytes(&ctx));
+    save("plaintext.bin", pt.to_bytes(&ctx));
+    save("ciphertext.bin", ct.to_bytes(&ctx));
+    save("bootstrapping_keys.bin", boot.to_bytes(&ctx));
 }
 
 /// Loads `name` and checks that writing it again gives the committed bytes.
@@ -98,6 +116,12 @@ fn golden_files_of_every_kind_still_load_with_their_meaning() {
     let pt: Plaintext = load_stable(&ctx, "plaintext.bin");
     let ct: Ciphertext = load_stable(&ctx, "ciphertext.bin");
     let boot: BootstrappingKeys = load_stable(&ctx, "bootstrapping_keys.bin");
+    let seeded: EvaluationKeys = load_stable(&ctx, "evaluation_keys_seeded_truncated.bin");
+    let seeded_len = std::fs::metadata(dir().join("evaluation_keys_seeded_truncated.bin"))
+        .unwrap()
+        .len();
+    let full_len = std::fs::metadata(dir().join("evaluation_keys.bin")).unwrap().len();
+    assert!(seeded_len * 3 < full_len, "seeded, truncated keys store under a third");
 
     let enc = Encoder::new(ctx.clone());
     let dec = Decryptor::new(ctx.clone(), &sk).unwrap();
@@ -116,6 +140,12 @@ fn golden_files_of_every_kind_still_load_with_their_meaning() {
         .unwrap();
     let want_sq: Vec<_> = want.iter().map(|z| z * z).collect();
     assert!(precision_bits(&want_sq, &enc.decode_complex(&dec.decrypt(&squared))) > 12.0);
+    // The seeded key, regenerated from its seeds, rotates the ciphertext below the top.
+    let seeded_eval = Evaluator::new(ctx.clone(), Arc::new(seeded)).unwrap();
+    let low = eval.drop_to_level(&ct, ctx.max_level() - 1).unwrap();
+    let rotated = enc.decode_complex(&dec.decrypt(&seeded_eval.rotate(&low, 1).unwrap()));
+    assert!(precision_bits(&want_rot, &rotated) > 15.0);
+    assert!(seeded_eval.rotate(&ct, 1).is_err(), "held below the top level");
     let boot_eval = Evaluator::new(ctx.clone(), boot.evaluation.clone()).unwrap();
     assert!(boot_eval.relinearize(&eval.mul(&ct, &ct).unwrap()).is_ok());
     // A fresh encryption under the golden public key decrypts under the golden secret key.

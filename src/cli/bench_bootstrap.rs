@@ -79,6 +79,8 @@ struct Row {
     levels_after: usize,
     log_qp: f64,
     key_bytes: usize,
+    /// Bytes of the key file (seeded uniform halves).
+    key_file_bytes: usize,
     keygen_s: f64,
     peak_rss_mib: f64,
     /// The cost model's estimate from the counted trace (shipped table for this set and
@@ -159,6 +161,7 @@ pub fn run(args: Args) -> miette::Result<()> {
     let keys = BootstrappingKeys::generate(&mut kg, &sk, &manifest, cfg.ephemeral_hamming_weight);
     let keygen_s = t0.elapsed().as_secs_f64();
     let key_bytes = keys.size_bytes();
+    let key_file_bytes = keys.stored_bytes();
     let boot = Bootstrapper::new(ctx.clone(), cfg, Arc::new(keys)).map_err(|e| miette!("{e}"))?;
     spinner.finish_and_clear();
     let enc = Encoder::new(ctx.clone());
@@ -258,6 +261,7 @@ pub fn run(args: Args) -> miette::Result<()> {
                         levels_after: out.level(),
                         log_qp: ctx.params().log_qp(),
                         key_bytes,
+                        key_file_bytes,
                         keygen_s,
                         peak_rss_mib: peak_rss_mib(),
                         estimated_ms,
@@ -271,7 +275,7 @@ pub fn run(args: Args) -> miette::Result<()> {
         return Ok(());
     }
     println!(
-        "{:<18} {:>6} {:>6} {:>7} {:>5} {:>7} {:>7} {:>11} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9}",
+        "{:<18} {:>6} {:>6} {:>7} {:>5} {:>7} {:>7} {:>11} {:>8} {:>8} {:>9} {:>9} {:>9} {:>9} {:>9}",
         "set",
         "N",
         "slots",
@@ -283,13 +287,14 @@ pub fn run(args: Args) -> miette::Result<()> {
         "min bits",
         "mean bits",
         "key MiB",
+        "file MiB",
         "keygen s",
         "peak MiB",
         "est. ms"
     );
     for r in &rows {
         println!(
-            "{:<18} {:>6} {:>6} {:>7} {:>5} {:>7} {:>7} {:>11.1} {:>8.1} {:>8.1} {:>9.0} {:>9.1} {:>9.0} {:>9}",
+            "{:<18} {:>6} {:>6} {:>7} {:>5} {:>7} {:>7} {:>11.1} {:>8.1} {:>8.1} {:>9.0} {:>9.0} {:>9.1} {:>9.0} {:>9}",
             r.set,
             r.n,
             r.slots,
@@ -301,6 +306,7 @@ pub fn run(args: Args) -> miette::Result<()> {
             r.precision_min_bits,
             r.precision_mean_bits,
             r.key_bytes as f64 / (1 << 20) as f64,
+            r.key_file_bytes as f64 / (1 << 20) as f64,
             r.keygen_s,
             r.peak_rss_mib,
             r.estimated_ms

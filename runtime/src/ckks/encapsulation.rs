@@ -88,6 +88,13 @@ impl BootstrappingKeys {
         }
     }
 
+    /// Size of the keys as stored in a file.
+    pub fn stored_bytes(&self) -> usize {
+        self.evaluation.stored_bytes()
+            + self.dense_to_sparse.size_bytes()
+            + self.sparse_to_dense.stored_bytes()
+    }
+
     /// Total size of the key residues in bytes.
     pub fn size_bytes(&self) -> usize {
         self.evaluation.size_bytes()

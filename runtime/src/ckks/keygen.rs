@@ -105,8 +105,12 @@ impl KeyGenerator {
         let digits = self.ctx.digits(self.ctx.max_level());
         let mut bs = Vec::with_capacity(digits.len());
         let mut as_ = Vec::with_capacity(digits.len());
+        let mut seeds = Vec::with_capacity(digits.len());
         for &(start, end) in &digits {
-            let a = self.sampler.uniform_poly(basis, &idx);
+            // The uniform half comes from a seed, so a key file stores 32 bytes instead of it.
+            let seed = self.sampler.seed();
+            let a = Sampler::uniform_poly_from_seed(basis, &idx, &seed);
+            seeds.push(seed);
             let mut b = self.error_poly(&idx);
             let mut t = a.clone();
             t.mul_assign(basis, &idx, &sk.poly);
@@ -127,6 +131,7 @@ impl KeyGenerator {
             a: as_,
             max_level: self.ctx.max_level(),
             truncated: false,
+            a_seeds: Some(seeds),
         }
     }
 

@@ -72,11 +72,24 @@ pub struct SwitchingKey {
     pub(crate) max_level: usize,
     /// Held below the parameters' top level (then `max_level` is written with the key).
     pub(crate) truncated: bool,
+    /// The seeds the uniform halves `a_j` were drawn from (one per digit), when known: a key
+    /// file then stores them instead of the polynomials, half the bytes.
+    pub(crate) a_seeds: Option<Vec<[u8; 32]>>,
 }
 
 impl SwitchingKey {
     pub fn dnum(&self) -> usize {
         self.b.len()
+    }
+
+    /// Size in bytes of the key as stored in a file: the `b` halves, and the `a` halves or
+    /// their 32-byte seeds.
+    pub fn stored_bytes(&self) -> usize {
+        let b: usize = self.b.iter().map(|p| p.data().len() * 8).sum();
+        match &self.a_seeds {
+            Some(seeds) => b + seeds.len() * 32,
+            None => b + self.a.iter().map(|p| p.data().len() * 8).sum::<usize>(),
+        }
     }
 
     /// The highest level this key can switch at.
@@ -112,6 +125,7 @@ impl SwitchingKey {
             a: self.a.iter().take(digits).map(cut).collect(),
             max_level,
             truncated: true,
+            a_seeds: self.a_seeds.as_ref().map(|s| s[..digits].to_vec()),
         }
     }
 
@@ -275,6 +289,16 @@ impl EvaluationKeys {
                 .iter()
                 .all(|g| self.galois.get(g).is_some_and(|k| reaches(&k.key, *g)))
     }
+    /// Size of the keys as stored in a file (seeded uniform halves take 32 bytes each).
+    pub fn stored_bytes(&self) -> usize {
+        self.relin.iter().map(|r| r.key.stored_bytes()).sum::<usize>()
+            + self
+                .galois
+                .values()
+                .map(|g| g.key.stored_bytes())
+                .sum::<usize>()
+    }
+
     /// Total size of the key residues in bytes.
     pub fn size_bytes(&self) -> usize {
         self.relin.iter().map(|r| r.key.size_bytes()).sum::<usize>()

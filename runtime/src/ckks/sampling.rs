@@ -82,6 +82,33 @@ impl Sampler {
         p
     }
 
+    /// A fresh 32-byte seed for [`uniform_poly_from_seed`](Self::uniform_poly_from_seed).
+    pub fn seed(&mut self) -> [u8; 32] {
+        let mut seed = [0u8; 32];
+        self.rng.fill_bytes(&mut seed);
+        seed
+    }
+
+    /// The uniform polynomial a seed stands for, on the basis limbs `idx`: limb `i` of the
+    /// basis is always drawn from ChaCha20 stream `i` of `seed`, so any subset of limbs (a key
+    /// held below the top level) regenerates exactly the same residues.
+    pub fn uniform_poly_from_seed(basis: &RnsBasis, idx: &[usize], seed: &[u8; 32]) -> Poly {
+        let n = basis.n();
+        let mut p = Poly::zero(n, idx.len());
+        p.data_mut()
+            .par_chunks_mut(n)
+            .zip(idx.par_iter())
+            .for_each(|(limb, &i)| {
+                let mut rng = ChaCha20Rng::from_seed(*seed);
+                rng.set_stream(i as u64);
+                let q = basis.modulus(i).value();
+                for x in limb.iter_mut() {
+                    *x = Self::uniform_below(&mut rng, q);
+                }
+            });
+        p
+    }
+
     /// Coefficients uniform in {-1, 0, 1}.
     pub fn ternary(&mut self, n: usize) -> Vec<i64> {
         let mut out = Vec::with_capacity(n);

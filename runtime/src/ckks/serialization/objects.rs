@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
+use crate::ckks::sampling::Sampler;
 use super::codec::{Reader, Writer};
 use super::envelope::{hex, open, seal, FormatError, ObjectKind};
 use crate::ckks::ciphertext::Ciphertext;
@@ -322,16 +323,27 @@ impl Serializable for SecretKey {
 
 /// Set in the digit count of a key held below the top level; the level follows.
 const TRUNCATED: u32 = 1 << 31;
+/// Set in the digit count of a key whose uniform halves are stored as seeds (32 bytes per
+/// digit instead of a polynomial).
+const SEEDED: u32 = 1 << 30;
 
 /// A key at the top level is written as format 1 always was (digit count, then the digits);
 /// a key held only up to a lower level sets [`TRUNCATED`] in the digit count and writes its
 /// level next (a format-1 reader refuses it with a digit-count error rather than misreading).
 pub(crate) fn write_switching_key(w: &mut Writer, k: &SwitchingKey) {
+    let seeded = if k.a_seeds.is_some() { SEEDED } else { 0 };
     if k.truncated {
-        w.u32(TRUNCATED | k.b.len() as u32);
+        w.u32(TRUNCATED | seeded | k.b.len() as u32);
         w.u32(k.max_level as u32);
     } else {
-        w.u32(k.b.len() as u32);
+        w.u32(seeded | k.b.len() as u32);
+    }
+    if let Some(seeds) = &k.a_seeds {
+        for (b, seed) in k.b.iter().zip(seeds) {
+            write_poly(w, b);
+            w.bytes(seed);
+        }
+        return;
     }
     for (b, a) in k.b.iter().zip(&k.a) {
         write_poly(w, b);
@@ -359,7 +371,7 @@ pub(crate) fn read_switching_key(
     } else {
         ctx.max_level()
     };
-    let dnum = (raw & !TRUNCATED) as usize;
+    let dnum = (raw & !(TRUNCATED | SEEDED)) as usize;
     let expected = ctx.digits(max_level).len();
     if dnum != expected {
         return Err(FormatError::Malformed {
@@ -375,15 +387,27 @@ pub(crate) fn read_switching_key(
         .collect();
     let mut b = Vec::with_capacity(dnum);
     let mut a = Vec::with_capacity(dnum);
+    let mut seeds = Vec::new();
     for _ in 0..dnum {
         b.push(read_poly(ctx, r, &idx, "switching key b")?);
-        a.push(read_poly(ctx, r, &idx, "switching key a")?);
+        if raw & SEEDED != 0 {
+            let bytes = r.bytes("switching key seed")?;
+            let seed: [u8; 32] = bytes.try_into().map_err(|_| FormatError::Malformed {
+                field: "switching key seed",
+                reason: format!("{} bytes where a seed has 32", bytes.len()),
+            })?;
+            a.push(Sampler::uniform_poly_from_seed(ctx.basis(), &idx, &seed));
+            seeds.push(seed);
+        } else {
+            a.push(read_poly(ctx, r, &idx, "switching key a")?);
+        }
     }
     Ok(SwitchingKey {
         b,
         a,
         max_level,
         truncated: raw & TRUNCATED != 0,
+        a_seeds: (raw & SEEDED != 0).then_some(seeds),
     })
 }
 
