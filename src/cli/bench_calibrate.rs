@@ -96,10 +96,21 @@ pub fn run(c: Calibration) -> miette::Result<()> {
             let a2 = enc(&mut encryptor, level)?;
             let low = enc(&mut encryptor, 0)?;
             let pt = b.encode(&z, level, scale).map_err(m)?;
-            let ept = b.encode_extended(&z, level, scale).map_err(m)?;
             let t = b.mul(&a, &a2).map_err(m)?;
             let dec = b.decompose(&a).map_err(m)?;
             let ext = b.extend(&a).map_err(m)?;
+            let many: Vec<Ciphertext> = (0..TERMS)
+                .map(|_| enc(&mut encryptor, level))
+                .collect::<miette::Result<_>>()?;
+            let many_ext = many
+                .iter()
+                .map(|c| b.extend(c))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(m)?;
+            let many_pt = (0..TERMS)
+                .map(|k| b.encode_extended(&z[k..], level, scale))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(m)?;
             let q = ctx.params().q()[level] as f64;
             for kind in OpKind::ALL {
                 let r = c.reps;
@@ -117,8 +128,11 @@ pub fn run(c: Calibration) -> miette::Result<()> {
                     OpKind::MulInteger => time(r, || b.mul_integer(&a, 3).map(drop)),
                     OpKind::MulConst => time(r, || b.mul_const(&a, 0.25).map(drop)),
                     OpKind::LinearCombination => {
-                        let terms: Vec<(&Ciphertext, Complex64, f64)> = (0..TERMS)
-                            .map(|k| (&a, Complex64::new(0.1 * k as f64, 0.0), q))
+                        // Distinct operands, as in a polynomial's leaves (no cache reuse).
+                        let terms: Vec<(&Ciphertext, Complex64, f64)> = many
+                            .iter()
+                            .enumerate()
+                            .map(|(k, c)| (c, Complex64::new(0.1 * k as f64, 0.0), q))
                             .collect();
                         time(r, || b.linear_combination(&terms, level).map(drop))
                             .map(|s| s / TERMS as f64)
@@ -137,7 +151,7 @@ pub fn run(c: Calibration) -> miette::Result<()> {
                         b.apply_galois_hoisted_extended(&a, &dec, g, None).map(drop)
                     }),
                     OpKind::SumProductsExtended => {
-                        let terms: Vec<_> = (0..TERMS).map(|_| (&ext, &ept)).collect();
+                        let terms: Vec<_> = many_ext.iter().zip(&many_pt).collect();
                         time(r, || b.sum_of_products_extended(&terms).map(drop))
                             .map(|s| s / TERMS as f64)
                     }
