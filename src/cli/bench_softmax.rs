@@ -102,5 +102,25 @@ pub fn run(args: Args) -> Result<()> {
         }
         println!("{line}");
     }
+    println!();
+    println!("mean of approx - exact at the top class (negative: softer than softmax):");
+    let mut header = format!("| {:<28} |", "function");
+    for r in &args.ranges {
+        header.push_str(&format!(" {:>10} |", format!("±{r}")));
+    }
+    println!("{header}");
+    let rule: Vec<String> = header
+        .split('|')
+        .filter(|s| !s.is_empty())
+        .map(|s| "-".repeat(s.chars().count()))
+        .collect();
+    println!("|{}|", rule.join("|"));
+    for (f, _, rs) in &results {
+        let mut line = format!("| {:<28} |", format!("std::softmax::{f}"));
+        for e in rs {
+            line.push_str(&format!(" {:>10} |", format!("{:+.2e}", e.mean_top_bias)));
+        }
+        println!("{line}");
+    }
     Ok(())
 }

@@ -18,8 +18,10 @@ pub struct RangeError {
     pub max: f64,
     /// mean over rows of the row's max |approx - exact| (HETAL's script's convention)
     pub mean: f64,
-    /// mean over rows of sum(approx - exact) ≥ 0: probabilities inflated on average
-    pub mean_row_sum_bias: f64,
+    /// mean over rows of approx − exact at the exact top class: negative when the
+    /// approximation is softer than softmax (HETAL's domain extension shrinks large gaps),
+    /// which inflates the weights in training
+    pub mean_top_bias: f64,
 }
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -143,8 +145,11 @@ pub fn range_error(
             } else {
                 row_max.max(d)
             };
-            bias += p - q;
         }
+        let top = (0..classes)
+            .max_by(|&i, &j| re[i].total_cmp(&re[j]))
+            .unwrap_or(0);
+        bias += ra[top] - re[top];
         max = max.max(row_max);
         sum_row_max += row_max;
     }
@@ -153,7 +158,7 @@ pub fn range_error(
         rows,
         max,
         mean: sum_row_max / rows as f64,
-        mean_row_sum_bias: bias / rows as f64,
+        mean_top_bias: bias / rows as f64,
     })
 }
 
