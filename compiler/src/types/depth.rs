@@ -93,6 +93,9 @@ pub struct FnDepth {
     pub name: String,
     pub depth: usize,
     pub loops: Vec<LoopDepth>,
+    /// measured at the program's calls (with their dimensions); false: standalone, a loop
+    /// over a symbolic bound counted once
+    pub called: bool,
 }
 
 /// The depth report of a program.
@@ -129,7 +132,15 @@ impl DepthReport {
             "multiplicative depth (runtime polynomial evaluator's rule):"
         );
         for f in &self.functions {
-            let _ = writeln!(s, "  fn {}: {}", f.name, f.depth);
+            if f.called {
+                let _ = writeln!(s, "  fn {}: {}", f.name, f.depth);
+            } else {
+                let _ = writeln!(
+                    s,
+                    "  fn {}: {} (not called: loops over symbolic bounds counted once)",
+                    f.name, f.depth
+                );
+            }
             loops(&mut s, &f.loops);
         }
         for (name, depth, degree) in &self.approximations {
@@ -172,6 +183,7 @@ pub fn analyze(prog: &CheckedProgram) -> DepthReport {
                 name: name.clone(),
                 depth: *depth,
                 loops: loops.clone(),
+                called: true,
             });
             continue;
         }
@@ -184,6 +196,7 @@ pub fn analyze(prog: &CheckedProgram) -> DepthReport {
             name: name.clone(),
             depth: max_depth(&v),
             loops: b.loops,
+            called: false,
         });
     }
     DepthReport {
@@ -277,7 +290,12 @@ impl<'p> Analyzer<'p> {
             TStmt::Output { name, value, .. } => {
                 let v = self.expr(value);
                 if self.report_outputs && self.call_depth == 0 {
-                    self.outputs.push((name.clone(), max_depth(&v)));
+                    // an output inside a loop: the deepest of its values
+                    let d = max_depth(&v);
+                    match self.outputs.iter_mut().find(|(n, _)| n == name) {
+                        Some(o) => o.1 = o.1.max(d),
+                        None => self.outputs.push((name.clone(), d)),
+                    }
                 }
             }
         }
@@ -429,17 +447,10 @@ impl<'p> Analyzer<'p> {
             }
             LoopKind::Batches { .. } => None,
         };
-        // One iteration from depth 0: the body's own cost.
+        // One iteration from fresh ciphertexts: the body's own cost (a carried value that
+        // starts as a plaintext, like zero weights, is a ciphertext after one update).
         let body = {
-            let fresh: Vec<Val> = carried
-                .iter()
-                .map(|c| Val {
-                    depth: 0,
-                    slack: false,
-                    scaled: false,
-                    ..*c
-                })
-                .collect();
+            let fresh = vec![Val::cipher(0); carried.len()];
             let out = self.iterate(l, &fresh);
             out.iter()
                 .filter(|v| v.secret)
@@ -456,15 +467,21 @@ impl<'p> Analyzer<'p> {
             body,
             iterations,
         };
-        match iterations {
-            Some(n) if n <= MAX_UNROLL && matches!(l.kind, LoopKind::Range { .. }) => {
+        match (&l.kind, iterations) {
+            (LoopKind::Range { .. }, Some(n)) if n <= MAX_UNROLL => {
                 for _ in 0..n {
                     carried = self.iterate(l, &carried);
                 }
             }
-            _ => {
-                // per iteration (a training loop): the state is refreshed every iteration
+            (LoopKind::Range { .. }, _) => {
+                // unknown bounds: one iteration
                 carried = self.iterate(l, &carried);
+            }
+            (LoopKind::Batches { .. }, _) => {
+                // a training loop: its state is refreshed (bootstrapped) every iteration, so
+                // what leaves it has the depth of one iteration
+                let fresh = vec![Val::cipher(0); carried.len()];
+                carried = self.iterate(l, &fresh);
             }
         }
         if !self.loops.contains(&report) {
