@@ -9,7 +9,7 @@ use miette::Result;
 #[derive(ClapArgs)]
 pub struct Args {
     /// The softmax functions of `std::softmax` to measure.
-    #[arg(long = "func", default_values_t = ["hetal".to_string(), "hetal_precise".to_string(), "fast".to_string()])]
+    #[arg(long = "func", value_delimiter = ',', default_values_t = ["hetal".to_string(), "hetal_precise".to_string(), "fast".to_string()])]
     pub funcs: Vec<String>,
     /// Rows per input range.
     #[arg(long, default_value_t = 200_000)]
@@ -18,7 +18,7 @@ pub struct Args {
     #[arg(long, default_value_t = 10)]
     pub classes: usize,
     /// Input ranges: rows uniform in [-r, r].
-    #[arg(long = "range", default_values_t = [4.0, 8.0, 32.0, 128.0])]
+    #[arg(long = "range", value_delimiter = ',', default_values_t = [4.0, 8.0, 32.0, 128.0])]
     pub ranges: Vec<f64>,
     /// Seed of the random rows (range i uses seed + i).
     #[arg(long, default_value_t = 2026)]
