@@ -37,6 +37,28 @@ pub fn runtime_chebyshev(def: &ApproxDef) -> Option<ChebyshevSeries> {
     }
 }
 
+/// Depth of `def` applied to `k·y + c` for an integer `k ≥ 1` and a ciphertext `y`: the
+/// integer factor is folded into the change of variable (the runtime evaluates the same
+/// series on `[a/k, b/k]` at `y`, whose slope is `k` times `def`'s), so the runtime's rule is
+/// applied to that series. A slope that becomes an integer costs no level.
+pub fn depth_scaled(def: &ApproxDef, k: i64) -> usize {
+    match runtime_chebyshev(def) {
+        Some(series)
+            if k > 1
+                && def.coeffs.iter().all(|c| c.is_finite())
+                && def.domain.lo < def.domain.hi =>
+        {
+            let kf = k as f64;
+            PolynomialEvaluator::depth_chebyshev(&ChebyshevSeries::new(
+                series.coeffs,
+                series.a / kf,
+                series.b / kf,
+            ))
+        }
+        _ => depth(def),
+    }
+}
+
 /// Multiplicative depth of evaluating `def` on a ciphertext, by the runtime evaluator's own
 /// rule ([`PolynomialEvaluator::depth_chebyshev`] / [`PolynomialEvaluator::depth_power`]):
 /// `⌈log2(d + 1)⌉` for the effective degree `d`, plus one for the change of variable of a

@@ -6,7 +6,10 @@
 //! * A polynomial (`approx` or `poly`) costs what the runtime's polynomial evaluator consumes
 //!   for it ([`approx::depth`], which calls `PolynomialEvaluator::depth_chebyshev` /
 //!   `depth_power`): `⌈log2(d + 1)⌉` for the effective degree `d`, plus one for the change
-//!   of variable of a Chebyshev series on an interval other than `[-1, 1]`.
+//!   of variable `u = αx + β` of a Chebyshev series on an interval other than `[-1, 1]`,
+//!   unless the slope `α` is an integer (no rescale). An argument `k·y + c` with an integer
+//!   `k` (an integer product, plus plaintexts) is evaluated as the same series on
+//!   `[a/k, b/k]` at `y` ([`approx::depth_scaled`]): the slope becomes `kα`.
 //! * A product of two ciphertexts costs one level after the deeper operand.
 //! * A product (or division) of a ciphertext by a plaintext costs one level, except by an
 //!   integer constant (no rescale needed), or when the ciphertext is a product whose operands
@@ -48,6 +51,10 @@ struct Val {
     /// the last operation was a product by a plaintext scalar: a further scalar factor folds
     /// into it (`c2 (c1 x) = (c2 c1) x`)
     scaled: bool,
+    /// the value is `factor·y + c` for a ciphertext `y` of the same depth, `factor` a positive
+    /// integer (1 when nothing is known): a polynomial applied to it folds the factor into its
+    /// change of variable
+    factor: i64,
 }
 
 impl Val {
@@ -59,6 +66,7 @@ impl Val {
             integer,
             slack: false,
             scaled: false,
+            factor: 1,
         }
     }
     fn cipher(depth: usize) -> Val {
@@ -69,6 +77,7 @@ impl Val {
             integer: false,
             slack: false,
             scaled: false,
+            factor: 1,
         }
     }
     fn is_integer(&self) -> bool {
@@ -327,6 +336,7 @@ impl<'p> Analyzer<'p> {
             TKind::Neg(a) => {
                 let mut v = self.one(a);
                 v.konst = v.konst.map(|x| -x);
+                v.factor = 1;
                 v
             }
             TKind::Bin(op, a, b) => {
@@ -354,7 +364,7 @@ impl<'p> Analyzer<'p> {
                         .prog
                         .approximations
                         .get(name)
-                        .map(approx::depth)
+                        .map(|def| approx::depth_scaled(def, x.factor))
                         .unwrap_or(0);
                     Val::cipher(x.depth + d)
                 }
@@ -535,6 +545,7 @@ fn join(v: &[Val]) -> Val {
         integer: !secret && v.iter().all(|x| x.integer),
         slack: v.len() == 1 && v[0].slack,
         scaled: v.len() == 1 && v[0].scaled,
+        factor: if v.len() == 1 { v[0].factor } else { 1 },
     }
 }
 
@@ -562,6 +573,11 @@ fn bin(op: BinOp, x: Val, y: Val) -> Val {
         return Val::plain(konst, integer || konst.is_some_and(|v| v == v.trunc()));
     }
     match op {
+        // a plaintext added to k y keeps the form k y + c
+        BinOp::Add | BinOp::Sub if x.secret != y.secret => Val {
+            factor: if x.secret { x.factor } else { y.factor },
+            ..Val::cipher(x.depth.max(y.depth))
+        },
         BinOp::Add | BinOp::Sub => Val::cipher(x.depth.max(y.depth)),
         BinOp::Mul => product(x, y),
         BinOp::Div => {
@@ -600,7 +616,17 @@ fn product(x: Val, y: Val) -> Val {
             let (c, p) = if x.secret { (x, y) } else { (y, x) };
             if p.is_integer() {
                 // an integer factor needs no rescale
-                Val { konst: None, ..c }
+                let factor = match p.konst {
+                    Some(k) if (1.0..=(1u64 << 20) as f64).contains(&k) => {
+                        c.factor.saturating_mul(k as i64)
+                    }
+                    _ => 1,
+                };
+                Val {
+                    konst: None,
+                    factor,
+                    ..c
+                }
             } else if c.slack || c.scaled {
                 // folded into the shallower operand of the last product, or into the last
                 // scalar factor
@@ -608,6 +634,7 @@ fn product(x: Val, y: Val) -> Val {
                     slack: false,
                     scaled: true,
                     konst: None,
+                    factor: 1,
                     ..c
                 }
             } else {

@@ -81,6 +81,21 @@ impl ChebyshevSeries {
         self.a == -1.0 && self.b == 1.0
     }
 
+    /// `Some(k)` when the slope `α = 2 / (b − a)` of the change of variable is the integer `k`
+    /// (to 1e-12 relative): then `u = k·x + β` needs no rescale, so costs no level.
+    pub fn integer_slope(&self) -> Option<i64> {
+        let alpha = 2.0 / (self.b - self.a);
+        let k = alpha.round();
+        if alpha.is_finite()
+            && (1.0..=(1u64 << 20) as f64).contains(&k)
+            && (alpha - k).abs() <= 1e-12 * k
+        {
+            Some(k as i64)
+        } else {
+            None
+        }
+    }
+
     /// Maps `x ∈ [a, b]` to `u ∈ [-1, 1]`: returns `(α, β)` with `u = α x + β`.
     pub fn change_of_variable(&self) -> (f64, f64) {
         let alpha = 2.0 / (self.b - self.a);
