@@ -153,7 +153,7 @@ impl DepthReport {
             loops(&mut s, &f.loops);
         }
         for (name, depth, degree) in &self.approximations {
-            let _ = writeln!(s, "  approx {name}: {depth} (degree {degree})");
+            let _ = writeln!(s, "  approx {name}: {depth} (degree {degree}; less where an integer factor of its argument folds into the change of variable)");
         }
         if !self.loops.is_empty() {
             let _ = writeln!(s, "  program:");
