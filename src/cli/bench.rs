@@ -10,6 +10,8 @@ pub enum BenchCommand {
     Bootstrap(bench_bootstrap::Args),
     /// Images per second of DeiT feature extraction, 1 thread and all threads.
     Features(super::bench_features::Args),
+    /// Max and mean error of each stdlib softmax against the exact one, and its depth.
+    Softmax(super::bench_softmax::Args),
 }
 
 pub fn run(cmd: BenchCommand) -> miette::Result<()> {
@@ -17,6 +19,7 @@ pub fn run(cmd: BenchCommand) -> miette::Result<()> {
         BenchCommand::Ckks(args) => bench_ckks::run(args),
         BenchCommand::Bootstrap(args) => bench_bootstrap::run(args),
         BenchCommand::Features(args) => super::bench_features::run(args),
+        BenchCommand::Softmax(args) => super::bench_softmax::run(args),
     }
 }
 

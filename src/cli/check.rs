@@ -13,6 +13,9 @@ pub struct Args {
     /// Print the checked program (every node with shape, secrecy and range).
     #[arg(long)]
     pub dump: bool,
+    /// Print the multiplicative depth of every function, loop body and output.
+    #[arg(long)]
+    pub depth: bool,
     /// Override a parameter: `--param EPOCHS=3` (library ones qualified: `std::softmax::R=64`).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
@@ -50,9 +53,12 @@ pub fn compile(file: &PathBuf, params: &[String]) -> Result<blindtune_compiler::
 
 pub fn run(args: Args) -> Result<()> {
     let p = compile(&args.file, &args.params)?;
+    if args.depth {
+        print!("{}", blindtune_compiler::types::depth::analyze(&p).render());
+    }
     if args.dump {
         print!("{}", p.dump());
-    } else {
+    } else if !args.depth {
         println!(
             "{}: ok ({} inputs, {} outputs, {} functions, {} approximations)",
             args.file.display(),

@@ -6,6 +6,7 @@ pub mod bench_bootstrap_model;
 pub mod bench_calibrate;
 pub mod bench_ckks;
 pub mod bench_features;
+pub mod bench_softmax;
 pub mod check;
 pub mod features;
 pub mod fmt;

@@ -5,6 +5,7 @@
 
 pub mod data;
 pub mod eval;
+pub mod measure;
 pub mod nprng;
 pub mod ops;
 

@@ -511,7 +511,7 @@ impl<'m> Checker<'m> {
                             Ok(d) => Some(d),
                             Err(best) => {
                                 self.err(
-                                    Diagnostic::error("E0504", format!("no polynomial of degree <= {} approximates `{}` on {dom} within {target}", ap::MAX_DEGREE, func.name), *span, format!("best reachable error is {best:.2e}"))
+                                    Diagnostic::error("E0504", format!("no polynomial of degree <= {} approximates `{}` on {dom} within {target}", ap::MAX_SEARCH_DEGREE, func.name), *span, format!("best reachable error is {best:.2e}"))
                                         .with_help("narrow the interval, relax the error target, or compose simpler approximations (e.g. a composite sign polynomial)"),
                                 );
                                 None

@@ -147,17 +147,15 @@ impl ApproxDef {
     pub fn eval(&self, x: f64) -> f64 {
         match self.basis {
             Basis::Monomial => self.coeffs.iter().rev().fold(0.0, |acc, c| acc * x + c),
+            // the runtime's plaintext reference, so that the interpreter computes what the
+            // homomorphic evaluator approximates
             Basis::Chebyshev => {
-                let t =
-                    (2.0 * x - self.domain.lo - self.domain.hi) / (self.domain.hi - self.domain.lo);
-                // Clenshaw
-                let (mut b1, mut b2) = (0.0, 0.0);
-                for &c in self.coeffs.iter().skip(1).rev() {
-                    let b0 = 2.0 * t * b1 - b2 + c;
-                    b2 = b1;
-                    b1 = b0;
-                }
-                t * b1 - b2 + self.coeffs.first().copied().unwrap_or(0.0)
+                blindtune_runtime::circuits::polynomial::ChebyshevSeries::eval_coeffs(
+                    &self.coeffs,
+                    self.domain.lo,
+                    self.domain.hi,
+                    x,
+                )
             }
         }
     }

@@ -3,6 +3,7 @@
 pub mod approx;
 pub mod check;
 pub mod checked;
+pub mod depth;
 pub mod range;
 pub mod resolve;
 pub mod secrecy;

@@ -7,7 +7,12 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-pub const EXAMPLES: &[&str] = &["hetal_head", "logreg", "select_and_ranges"];
+pub const EXAMPLES: &[&str] = &[
+    "hetal_head",
+    "hetal_head_fast",
+    "logreg",
+    "select_and_ranges",
+];
 
 pub fn example_path(name: &str) -> PathBuf {
     root().join("examples").join(format!("{name}.bt"))

@@ -81,6 +81,21 @@ impl ChebyshevSeries {
         self.a == -1.0 && self.b == 1.0
     }
 
+    /// `Some(k)` when the slope `α = 2 / (b − a)` of the change of variable is the integer `k`
+    /// (to 1e-12 relative): then `u = k·x + β` needs no rescale, so costs no level.
+    pub fn integer_slope(&self) -> Option<i64> {
+        let alpha = 2.0 / (self.b - self.a);
+        let k = alpha.round();
+        if alpha.is_finite()
+            && (1.0..=(1u64 << 20) as f64).contains(&k)
+            && (alpha - k).abs() <= 1e-12 * k
+        {
+            Some(k as i64)
+        } else {
+            None
+        }
+    }
+
     /// Maps `x ∈ [a, b]` to `u ∈ [-1, 1]`: returns `(α, β)` with `u = α x + β`.
     pub fn change_of_variable(&self) -> (f64, f64) {
         let alpha = 2.0 / (self.b - self.a);
@@ -90,15 +105,22 @@ impl ChebyshevSeries {
 
     /// Clenshaw evaluation at `x` (plaintext reference).
     pub fn eval(&self, x: f64) -> f64 {
-        let (alpha, beta) = self.change_of_variable();
+        Self::eval_coeffs(&self.coeffs, self.a, self.b, x)
+    }
+
+    /// [`eval`](Self::eval) without building a series: `Σ coeffs[k] T_k(u)` at the `u` of `x`
+    /// on `[a, b]` (the compiler's interpreter evaluates its approximations with it).
+    pub fn eval_coeffs(coeffs: &[f64], a: f64, b: f64, x: f64) -> f64 {
+        let alpha = 2.0 / (b - a);
+        let beta = -(a + b) / (b - a);
         let u = alpha * x + beta;
         let (mut b1, mut b2) = (0.0, 0.0);
-        for &c in self.coeffs.iter().skip(1).rev() {
+        for &c in coeffs.iter().skip(1).rev() {
             let b0 = c + 2.0 * u * b1 - b2;
             b2 = b1;
             b1 = b0;
         }
-        self.coeffs.first().copied().unwrap_or(0.0) + u * b1 - b2
+        coeffs.first().copied().unwrap_or(0.0) + u * b1 - b2
     }
 
     /// Clenshaw evaluation at a complex point (the slots of a ciphertext may be complex; the

@@ -300,7 +300,8 @@ impl<'e, B: Backend> PowerBasis<'e, B> {
 impl PolynomialEvaluator<'static, crate::backend::CpuBackend> {
     /// Levels [`evaluate_chebyshev`](Self::evaluate_chebyshev) consumes: `⌈log2(d + 1)⌉`
     /// for the effective degree `d` (after dropping negligible coefficients, see
-    /// [`NEGLIGIBLE_COEFF`]), plus one for the change of variable when `[a, b] ≠ [-1, 1]`;
+    /// [`NEGLIGIBLE_COEFF`]), plus one for the change of variable when `[a, b] ≠ [-1, 1]`
+    /// and its slope `2 / (b − a)` is not an integer (an integer slope needs no rescale);
     /// zero for a constant series.
     pub fn depth_chebyshev(series: &ChebyshevSeries) -> usize {
         chebyshev_depth(series, &complex(&series.coeffs))
@@ -372,6 +373,11 @@ impl<'a, B: Backend> PolynomialEvaluator<'a, B> {
         }
         let x = if interval.is_standard_interval() {
             ct.clone()
+        } else if let Some(k) = interval.integer_slope() {
+            // u = k·x + β: an integer product and a constant, no rescale (no level)
+            let (_, beta) = interval.change_of_variable();
+            let ev = self.eval;
+            ev.add_const(&ev.mul_integer(ct, k), beta)?
         } else {
             let (alpha, beta) = interval.change_of_variable();
             let ev = self.eval;
@@ -551,7 +557,8 @@ fn chebyshev_depth(interval: &ChebyshevSeries, coeffs: &[Complex64]) -> usize {
     if d == 0 {
         0
     } else {
-        bit_len(d) + usize::from(!interval.is_standard_interval())
+        bit_len(d)
+            + usize::from(!interval.is_standard_interval() && interval.integer_slope().is_none())
     }
 }
 
@@ -636,6 +643,44 @@ mod tests {
             powers.iter().all(|&i| i % 2 == 0 || i == 1),
             "even series computed {powers:?}"
         );
+    }
+
+    /// A change of variable with an integer slope costs no level and gives the same values.
+    #[test]
+    fn integer_slope_change_of_variable_is_free() {
+        use crate::ckks::{presets, Context, Encoder, Encryptor, KeyGenerator, Params};
+        use std::sync::Arc;
+        let ctx = Context::new(Params::new_insecure_for_tests(presets::test_insecure()).unwrap());
+        let mut keygen = KeyGenerator::new(ctx.clone());
+        let sk = keygen.gen_secret_key();
+        let evk = keygen.gen_evaluation_keys(&sk, &keygen.manifest_for_rotations(&[], false));
+        let eval = Evaluator::new(ctx.clone(), Arc::new(evk)).unwrap();
+        let enc = Encoder::new(ctx.clone());
+        let mut encryptor = Encryptor::with_secret_key(ctx.clone(), &sk).unwrap();
+        let decryptor = crate::ckks::Decryptor::new(ctx.clone(), &sk).unwrap();
+        let scale = ctx.params().default_scale();
+        let pe = PolynomialEvaluator::new(&eval);
+        // slopes 2 ([0.3, 1.3]), 1 ([0.1, 2.1]) and 2/3 ([-1, 2], not an integer)
+        for (a, b, free) in [(0.3, 1.3, true), (0.1, 2.1, true), (-1.0, 2.0, false)] {
+            let xs = [a + 0.05, (a + b) / 2.0, b - 0.01];
+            let pt = enc.encode(&xs, ctx.max_level(), scale).unwrap();
+            let ct = encryptor.encrypt(&pt);
+            let series = ChebyshevSeries::interpolate(|x| (x * 1.7).exp() / 4.0, a, b, 15);
+            assert_eq!(series.integer_slope().is_some(), free, "[{a}, {b}]");
+            let depth = PolynomialEvaluator::depth_chebyshev(&series);
+            assert_eq!(depth, 4 + usize::from(!free), "[{a}, {b}]");
+            let out = pe.evaluate_chebyshev(&ct, &series, scale).unwrap();
+            assert_eq!(out.level(), ct.level() - depth, "[{a}, {b}]");
+            let got = enc.decode(&decryptor.decrypt(&out));
+            for (i, &x) in xs.iter().enumerate() {
+                let want = series.eval(x);
+                assert!(
+                    (got[i] - want).abs() < 1e-4,
+                    "[{a}, {b}] at {x}: {} vs {want}",
+                    got[i]
+                );
+            }
+        }
     }
 
     #[test]
