@@ -74,7 +74,7 @@ fn bless() {
     if fresh("params.bin") {
         serialization::save_params(&params, &d.join("params.bin")).unwrap();
     }
-    let mut save = |name: &str, bytes: Vec<u8>| {
+    let save = |name: &str, bytes: Vec<u8>| {
         if fresh(name) {
             std::fs::write(d.join(name), bytes).unwrap();
         }

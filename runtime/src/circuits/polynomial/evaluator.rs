@@ -377,7 +377,7 @@ impl<'a, B: Backend> PolynomialEvaluator<'a, B> {
             // u = k·x + β: an integer product and a constant, no rescale (no level)
             let (_, beta) = interval.change_of_variable();
             let ev = self.eval;
-            ev.add_const(&ev.mul_integer(ct, k), beta)?
+            ev.add_const(&ev.mul_integer(ct, k)?, beta)?
         } else {
             let (alpha, beta) = interval.change_of_variable();
             let ev = self.eval;
@@ -654,7 +654,7 @@ mod tests {
         let mut keygen = KeyGenerator::new(ctx.clone());
         let sk = keygen.gen_secret_key();
         let evk = keygen.gen_evaluation_keys(&sk, &keygen.manifest_for_rotations(&[], false));
-        let eval = Evaluator::new(ctx.clone(), Arc::new(evk)).unwrap();
+        let eval = crate::backend::CpuBackend::new(ctx.clone(), Arc::new(evk)).unwrap();
         let enc = Encoder::new(ctx.clone());
         let mut encryptor = Encryptor::with_secret_key(ctx.clone(), &sk).unwrap();
         let decryptor = crate::ckks::Decryptor::new(ctx.clone(), &sk).unwrap();
