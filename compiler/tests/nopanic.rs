@@ -100,6 +100,28 @@ fn token() -> impl Strategy<Value = String> {
     .prop_map(|s| s.to_string())
 }
 
+/// An expression wrapped once per entry of `kinds`, innermost first: unary minus,
+/// parentheses, a call, an `if`, a trailing `+ 1`, a leading `1 **`, `.T`, a slice.
+fn deep_text(kinds: &[u8]) -> String {
+    let (mut pre, mut post) = (vec![], vec![]);
+    for k in kinds {
+        let (a, b) = match k {
+            0 => ("-", ""),
+            1 => ("(", ")"),
+            2 => ("relu(", ")"),
+            3 => ("if 1 < 2 { ", " } else { 0 }"),
+            4 => ("", " + 1"),
+            5 => ("1 ** ", ""),
+            6 => ("", ".T"),
+            _ => ("", "[0:1]"),
+        };
+        pre.push(a);
+        post.push(b);
+    }
+    pre.reverse();
+    format!("let x = {}zeros(1, 1){};\noutput y = x;\n", pre.concat(), post.concat())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1500, .. ProptestConfig::default() })]
     #[test]
@@ -125,6 +147,14 @@ proptest! {
             text.replace_range(i..j.max(i), &t);
         }
         check(&text);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, .. ProptestConfig::default() })]
+    #[test]
+    fn deep_random_nesting_never_panics(kinds in prop::collection::vec(0u8..8, 0..3000)) {
+        check(&deep_text(&kinds));
     }
 }
 

@@ -101,17 +101,51 @@ impl Diagnostic {
     }
 }
 
+/// The most characters of one source line a snippet echoes; longer lines are shown as a window
+/// around the caret, marked with `…` where cut.
+pub const MAX_ECHO: usize = 200;
+/// The most characters of a message, label, note or help (they may quote source names).
+pub const MAX_TEXT: usize = 400;
+
+fn capped(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(MAX_TEXT) {
+        Some((i, _)) => format!("{}…", &s[..i]).into(),
+        None => s.into(),
+    }
+}
+
 fn snippet(out: &mut String, sm: &SourceMap, span: Span, label: &str, gutter: usize) {
     let text = sm.text(span.file);
     let (line, col) = sm.line_col(span.file, span.start);
-    let line_text = text.lines().nth(line - 1).unwrap_or("");
+    let full_line = text.lines().nth(line - 1).unwrap_or("");
     // caret length: within the first line of the span, at least 1
     let (end_line, end_col) = sm.line_col(span.file, span.end);
-    let len = if end_line == line {
+    let full_chars = full_line.chars().count();
+    let mut len = if end_line == line {
         end_col.saturating_sub(col).max(1)
     } else {
-        line_text.chars().count().saturating_sub(col - 1).max(1)
+        full_chars.saturating_sub(col - 1).max(1)
     };
+    let windowed;
+    let (line_text, col) = if full_chars > MAX_ECHO {
+        let start = (col - 1).saturating_sub(MAX_ECHO / 4);
+        let end = (start + MAX_ECHO).min(full_chars);
+        let mut w: String = full_line.chars().skip(start).take(end - start).collect();
+        if end < full_chars {
+            w.push('…');
+        }
+        let mut c = col - start;
+        if start > 0 {
+            w.insert(0, '…');
+            c += 1;
+        }
+        len = len.min((end + 1).saturating_sub(col)).max(1);
+        windowed = w;
+        (windowed.as_str(), c)
+    } else {
+        (full_line, col)
+    };
+    let label = capped(label);
     let pad = " ".repeat(gutter);
     let _ = writeln!(out, "{pad} |");
     let _ = writeln!(out, "{line:>gutter$} | {line_text}");
@@ -130,7 +164,7 @@ pub fn render(d: &Diagnostic, sm: &SourceMap) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let _ = writeln!(out, "{sev}[{}]: {}", d.code, d.message);
+    let _ = writeln!(out, "{sev}[{}]: {}", d.code, capped(&d.message));
     let (line, col) = sm.line_col(d.span.file, d.span.start);
     let mut gutter = line.to_string().len();
     for (s, _) in &d.notes {
@@ -155,7 +189,7 @@ pub fn render(d: &Diagnostic, sm: &SourceMap) -> String {
     }
     if let Some(h) = &d.help {
         let _ = writeln!(out, "{} |", " ".repeat(gutter));
-        let _ = writeln!(out, "{} = help: {h}", " ".repeat(gutter));
+        let _ = writeln!(out, "{} = help: {}", " ".repeat(gutter), capped(h));
     }
     out
 }

@@ -251,6 +251,105 @@ impl Expr {
     }
 }
 
+/// Dropping a tree the input made arbitrarily deep must not recurse once per level (the
+/// parser builds the whole tree before [`super::depth`] cuts it down), so a node with
+/// children hands them to an explicit stack.
+impl Drop for Expr {
+    fn drop(&mut self) {
+        if matches!(
+            self.kind,
+            ExprKind::Number(_) | ExprKind::Path(_) | ExprKind::Error
+        ) {
+            return;
+        }
+        let mut stack = Vec::new();
+        move_children(std::mem::replace(&mut self.kind, ExprKind::Error), &mut stack);
+        while let Some(mut e) = stack.pop() {
+            move_children(std::mem::replace(&mut e.kind, ExprKind::Error), &mut stack);
+        }
+    }
+}
+
+fn move_type_children(t: Option<TypeExpr>, out: &mut Vec<Expr>) {
+    if let Some(TypeExpr {
+        range: Some((lo, hi)),
+        ..
+    }) = t
+    {
+        out.push(lo);
+        out.push(hi);
+    }
+}
+
+fn move_block_children(b: Block, out: &mut Vec<Expr>) {
+    for s in b.stmts {
+        match s {
+            Stmt::Let { ty, value, .. } => {
+                move_type_children(ty, out);
+                out.push(value);
+            }
+            Stmt::Output { value, against, .. } => {
+                out.push(value);
+                out.extend(against);
+            }
+            Stmt::Error(_) => {}
+        }
+    }
+    if let Some(t) = b.tail {
+        out.push(*t);
+    }
+}
+
+/// Move the direct sub-expressions of `k` (including those inside blocks, loop headers and
+/// type annotations) onto `out`.
+fn move_children(k: ExprKind, out: &mut Vec<Expr>) {
+    match k {
+        ExprKind::Number(_) | ExprKind::Path(_) | ExprKind::Error => {}
+        ExprKind::Unary(a) | ExprKind::Transpose(a) => out.push(*a),
+        ExprKind::Binary(_, a, b) => {
+            out.push(*a);
+            out.push(*b);
+        }
+        ExprKind::Call(_, args) | ExprKind::Tuple(args) => out.extend(args),
+        ExprKind::Index(a, items) => {
+            out.push(*a);
+            for it in items {
+                match it {
+                    IndexItem::Full => {}
+                    IndexItem::At(e) => out.push(e),
+                    IndexItem::Range(a, b) => {
+                        out.push(a);
+                        out.push(b);
+                    }
+                }
+            }
+        }
+        ExprKind::If(c, t, f) => {
+            out.push(*c);
+            move_block_children(t, out);
+            move_block_children(f, out);
+        }
+        ExprKind::For { iter, carry, body } => {
+            match *iter {
+                LoopIter::Range { lo, hi, .. } => {
+                    out.push(lo);
+                    out.push(hi);
+                }
+                LoopIter::Batches { sources, size, .. } => {
+                    out.extend(sources);
+                    out.push(size);
+                }
+            }
+            for c in carry {
+                move_type_children(c.ty, out);
+                out.push(c.init);
+            }
+            move_block_children(body, out);
+        }
+        ExprKind::Block(b) => move_block_children(b, out),
+    }
+}
+
 /// Join a path for messages: `std::softmax::hetal`.
 pub fn path_text(p: &[Ident]) -> String {
     p.iter()

@@ -1,6 +1,7 @@
 //! Front end: lexer (logos), grammar (lalrpop), AST and pretty printer.
 
 pub mod ast;
+pub mod depth;
 pub mod lexer;
 pub mod pretty;
 pub mod span;
@@ -188,7 +189,7 @@ pub fn parse(file: FileId, src: &str) -> (ast::Module, Vec<Diagnostic>) {
     for e in errors {
         diags.push(convert(file, src.len(), e.error, &prev_end));
     }
-    let module = match result {
+    let mut module = match result {
         Ok(m) => m,
         Err(e) => {
             diags.push(convert(file, src.len(), e, &prev_end));
@@ -198,6 +199,7 @@ pub fn parse(file: FileId, src: &str) -> (ast::Module, Vec<Diagnostic>) {
             }
         }
     };
+    diags.extend(depth::limit_module(&mut module));
     (module, diags)
 }
 
@@ -222,7 +224,11 @@ pub fn parse_expr(file: FileId, src: &str) -> Result<ast::Expr, Diagnostic> {
     if let Some(e) = errors.into_iter().next() {
         return Err(convert(file, src.len(), e.error, &|_| None));
     }
-    r.map_err(|e| convert(file, src.len(), e, &|_| None))
+    let mut e = r.map_err(|e| convert(file, src.len(), e, &|_| None))?;
+    match depth::limit_expr(&mut e) {
+        Some(d) => Err(d),
+        None => Ok(e),
+    }
 }
 
 /// Parse and pretty-print keeping comments (`blindtune fmt`). Syntax errors come back rendered.

@@ -45,7 +45,19 @@ pub struct Checker<'m> {
     batch_counter: usize,
     outputs: Vec<CheckedOutput>,
     output_spans: HashMap<String, Span>,
+    /// Nesting of the expressions being checked right now, counted across function bodies and
+    /// parameter definitions: the stack the checker and the interpreter need grows with it.
+    nest: usize,
+    /// The deepest `nest` reached since the current function's check began.
+    nest_max: usize,
+    /// Per checked function: how much nesting its body adds to a call site.
+    fn_nest: HashMap<String, usize>,
 }
+
+/// The most nested expressions, counted through calls (a function body adds its own depth to
+/// every call site) and parameter definitions. Single expression trees are already cut at
+/// [`crate::syntax::depth::MAX_DEPTH`].
+pub const MAX_NEST: usize = 1000;
 
 /// Per-function (or main) state.
 struct Frame {
@@ -113,6 +125,16 @@ fn scalar_pub(v: Option<f64>) -> Ty {
     })
 }
 
+fn too_deep(span: Span) -> Diagnostic {
+    Diagnostic::error(
+        "E0005",
+        format!("expression nested too deeply: more than {MAX_NEST} levels counting the bodies of the functions and parameters it uses"),
+        span,
+        "nesting goes past the limit here",
+    )
+    .with_help("bind inner parts to names with `let`, or call fewer levels of functions from deep inside an expression")
+}
+
 fn edit_distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();
     let mut prev: Vec<usize> = (0..=b.len()).collect();
@@ -146,7 +168,21 @@ impl<'m> Checker<'m> {
             batch_counter: 0,
             outputs: vec![],
             output_spans: HashMap::new(),
+            nest: 0,
+            nest_max: 0,
+            fn_nest: HashMap::new(),
         }
+    }
+
+    /// Enter one more level of nesting; false (with E0005 reported) past [`MAX_NEST`].
+    fn nest_in(&mut self, span: Span, extra: usize) -> bool {
+        let level = self.nest + extra;
+        self.nest_max = self.nest_max.max(level);
+        if level > MAX_NEST {
+            self.err(too_deep(span));
+            return false;
+        }
+        true
     }
 
     fn err(&mut self, d: Diagnostic) {
@@ -277,7 +313,13 @@ impl<'m> Checker<'m> {
             return None;
         };
         self.param_busy.insert(q.clone());
-        let mut v = self.const_eval(module, value);
+        self.nest += 1;
+        let mut v = if self.nest_in(value.span, 0) {
+            self.const_eval(module, value)
+        } else {
+            None
+        };
+        self.nest -= 1;
         self.param_busy.remove(&q);
         if let Some(o) = self.overrides.get(&q) {
             v = Some(*o);
@@ -617,7 +659,11 @@ impl<'m> Checker<'m> {
         }
         let mut dim_syms: Vec<String> = frame.dim_syms.iter().cloned().collect();
         dim_syms.sort();
+        let outer_max = std::mem::replace(&mut self.nest_max, self.nest);
         let mut body = self.block(&mut frame, &f.body);
+        self.fn_nest
+            .insert(q.clone(), self.nest_max.saturating_sub(self.nest));
+        self.nest_max = self.nest_max.max(outer_max);
         let mut ret = body.tail.as_ref().map(|t| t.ty.clone()).unwrap_or(Ty::Unit);
         if let Some(rt) = &f.ret {
             let declared = self.full_type(module, rt, Secrecy::Secret);
@@ -916,6 +962,21 @@ impl<'m> Checker<'m> {
     // ------------------------------------------------------------------ expressions
 
     fn expr(&mut self, frame: &mut Frame, e: &Expr) -> TExpr {
+        self.nest += 1;
+        let t = if self.nest_in(e.span, 0) {
+            self.expr_inner(frame, e)
+        } else {
+            TExpr {
+                kind: TKind::Const(0.0),
+                ty: Ty::Error,
+                span: e.span,
+            }
+        };
+        self.nest -= 1;
+        t
+    }
+
+    fn expr_inner(&mut self, frame: &mut Frame, e: &Expr) -> TExpr {
         let span = e.span;
         let mk = |kind, ty| TExpr { kind, ty, span };
         match &e.kind {
@@ -1419,6 +1480,10 @@ impl<'m> Checker<'m> {
                 let Some(q) = self.check_fn(m, &n, Some(span)) else {
                     return err_ty(span);
                 };
+                let need = self.fn_nest.get(&q).copied().unwrap_or(0);
+                if !self.nest_in(span, need) {
+                    return err_ty(span);
+                }
                 self.instantiate(&q, targs, span)
             }
             Target::Def(m, n, DefKind::Approx | DefKind::Poly) => {
