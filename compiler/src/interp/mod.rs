@@ -5,8 +5,11 @@
 
 pub mod data;
 pub mod eval;
+pub mod feeds;
+pub mod health;
 pub mod nprng;
 pub mod ops;
 
 pub use data::{load_npy, load_safetensors, DataError, DataSet, Tensor};
+pub use health::{violations, NonFinite, Violation};
 pub use eval::{run, Options, OutputValue, RangeViolation, RunError, RunResult, Score};
