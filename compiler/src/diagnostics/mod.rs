@@ -13,6 +13,8 @@
 //! The renderer is our own (deterministic, no colours) so snapshots are stable; [`Diagnostic`]
 //! also implements `miette::Diagnostic` for callers that want miette's reports.
 
+pub mod codes;
+
 use crate::syntax::span::{FileId, Span};
 use std::fmt::Write as _;
 
