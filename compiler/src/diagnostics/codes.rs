@@ -54,6 +54,12 @@ pub const CODES: &[Code] = &[
     c("E0601", "element type mismatch"),
     c("E0602", "function return type mismatch"),
     c("E0603", "bad output (inside a function, duplicate, not a tensor)"),
+    c("W0001", "unused `let` binding"),
+    c("W0002", "unused loop result"),
+    c("W0003", "division by a constant zero"),
+    c("W0004", "loop that runs zero or an enormous number of times"),
+    c("W0005", "`--param` value out of a sensible range"),
+    c("W0006", "the same input or parameter given twice on the command line"),
 ];
 
 pub fn lookup(code: &str) -> Option<&'static Code> {

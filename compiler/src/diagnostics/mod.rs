@@ -93,6 +93,17 @@ impl Diagnostic {
             notes: vec![],
         }
     }
+    pub fn warning(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message, span, label)
+        }
+    }
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
@@ -202,6 +213,14 @@ pub fn render_all(ds: &[Diagnostic], sm: &SourceMap) -> String {
     for d in ds {
         out.push_str(&render(d, sm));
         out.push('\n');
+    }
+    let w = ds.iter().filter(|d| d.severity == Severity::Warning).count();
+    if w > 0 {
+        let _ = writeln!(
+            out,
+            "warning: {w} warning{} emitted",
+            if w == 1 { "" } else { "s" }
+        );
     }
     let n = ds.iter().filter(|d| d.severity == Severity::Error).count();
     if n > 0 {

@@ -55,6 +55,13 @@ pub fn check_with(
         });
     }
     all.extend(diags);
+    if all
+        .iter()
+        .any(|d| d.severity == crate::diagnostics::Severity::Error)
+    {
+        // warnings on top of errors are noise
+        all.retain(|d| d.severity == crate::diagnostics::Severity::Error);
+    }
     all.sort_by_key(|d| (d.span.file, d.span.start));
     let program = if all
         .iter()

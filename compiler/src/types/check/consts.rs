@@ -41,8 +41,9 @@ impl<'m> Checker<'m> {
         };
         self.nest -= 1;
         self.param_busy.remove(&q);
-        if let Some(o) = self.overrides.get(&q) {
-            v = Some(*o);
+        if let Some(o) = self.overrides.get(&q).copied() {
+            v = Some(o);
+            self.param_override(&q, o, *kind == ast::ScalarKind::Int, id.span);
         }
         if let (Some(x), ast::ScalarKind::Int) = (v, kind) {
             if x.fract() != 0.0 {

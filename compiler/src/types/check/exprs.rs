@@ -166,6 +166,7 @@ impl<'m> Checker<'m> {
         if p.len() == 1 {
             let n = &p[0].name;
             if let Some(id) = frame.lookup(n) {
+                frame.used.insert(id);
                 return mk(TKind::Local(id), frame.locals[id as usize].ty.clone());
             }
             if frame.dim_syms.contains(n) {
@@ -324,6 +325,17 @@ impl<'m> Checker<'m> {
                             "secret divisor",
                         )
                         .with_help(secrecy::HELP_DIV),
+                    );
+                }
+                if tb.range == Some(Range::point(0.0)) {
+                    self.warn(
+                        Diagnostic::warning(
+                            "W0003",
+                            "division by a constant zero",
+                            b.span,
+                            "this divisor is always 0",
+                        )
+                        .with_help("the result is infinite or NaN everywhere; check the expression or the parameter it comes from"),
                     );
                 }
                 rg::div(ta.range, tb.range)

@@ -51,6 +51,8 @@ impl<'m> Checker<'m> {
             scopes: vec![HashMap::new()],
             dim_syms: HashSet::new(),
             loop_depth: 0,
+            used: HashSet::new(),
+            lets: vec![],
         };
         let mut params = vec![];
         for (pname, pty) in &f.params {
@@ -128,6 +130,7 @@ impl<'m> Checker<'m> {
             },
             None => None,
         };
+        self.unused_lets(&frame);
         let failed = self.diags[before..]
             .iter()
             .any(|d| d.severity == crate::diagnostics::Severity::Error);

@@ -81,6 +81,8 @@ impl<'m> Checker<'m> {
         loop {
             attempt += 1;
             let diag_mark = self.diags.len();
+            let warn_mark = self.warnings.len();
+            let lets_mark = frame.lets.len();
             let out_mark = self.outputs.len();
             let spans_before = self.output_spans.clone();
             frame.scopes.push(HashMap::new());
@@ -91,6 +93,12 @@ impl<'m> Checker<'m> {
                     let hi_e = self.expr(frame, hi);
                     self.public_scalar(&lo_e, "the loop's lower bound");
                     self.public_scalar(&hi_e, "the loop's upper bound");
+                    self.trip_count(
+                        frame.module,
+                        lo_e.ty.tensor().and_then(|t| t.range),
+                        hi_e.ty.tensor().and_then(|t| t.range),
+                        lo.span.to(hi.span),
+                    );
                     let r = match (
                         lo_e.ty.tensor().and_then(|t| t.range),
                         hi_e.ty.tensor().and_then(|t| t.range),
@@ -273,6 +281,8 @@ impl<'m> Checker<'m> {
                         }
                     }
                     self.diags.truncate(diag_mark);
+                    self.warnings.truncate(warn_mark);
+                    frame.lets.truncate(lets_mark);
                     self.outputs.truncate(out_mark);
                     self.output_spans = spans_before;
                     continue;

@@ -19,6 +19,7 @@ mod builtins;
 mod consts;
 mod exprs;
 mod functions;
+mod lints;
 mod loops;
 mod names;
 mod stmts;
@@ -60,6 +61,8 @@ pub struct Checker<'m> {
     nest_max: usize,
     /// Per checked function: how much nesting its body adds to a call site.
     fn_nest: HashMap<String, usize>,
+    /// Warnings; reported only when the program has no error (see `lints`).
+    warnings: Vec<Diagnostic>,
 }
 
 /// The most nested expressions, counted through calls (a function body adds its own depth to
@@ -75,6 +78,10 @@ struct Frame {
     scopes: Vec<HashMap<String, LocalId>>,
     dim_syms: HashSet<String>,
     loop_depth: usize,
+    /// locals read somewhere (for the unused-`let` warning)
+    used: HashSet<LocalId>,
+    /// each `let`: (its locals, the pattern's span, bound to a loop's result)
+    lets: Vec<(Vec<LocalId>, Span, bool)>,
 }
 
 impl Frame {
@@ -143,6 +150,7 @@ impl<'m> Checker<'m> {
             nest: 0,
             nest_max: 0,
             fn_nest: HashMap::new(),
+            warnings: vec![],
         }
     }
 
@@ -161,6 +169,10 @@ impl<'m> Checker<'m> {
         self.diags.push(d);
     }
 
+    fn warn(&mut self, d: Diagnostic) {
+        self.warnings.push(d);
+    }
+
     pub fn check_main(mut self, main: usize) -> (Option<CheckedProgram>, Vec<Diagnostic>) {
         let m = &self.mods[main];
         let mut frame = Frame {
@@ -170,6 +182,8 @@ impl<'m> Checker<'m> {
             scopes: vec![HashMap::new()],
             dim_syms: HashSet::new(),
             loop_depth: 0,
+            used: HashSet::new(),
+            lets: vec![],
         };
         let mut inputs = vec![];
         // library modules: only declarations
@@ -257,11 +271,15 @@ impl<'m> Checker<'m> {
                 }
             }
         }
+        self.unused_lets(&frame);
         let errors = self
             .diags
             .iter()
             .any(|d| d.severity == crate::diagnostics::Severity::Error);
         let mut diags = std::mem::take(&mut self.diags);
+        if !errors {
+            diags.append(&mut self.warnings);
+        }
         diags.sort_by_key(|d| (d.span.file, d.span.start));
         diags.dedup();
         if errors {

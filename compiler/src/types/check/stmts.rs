@@ -20,8 +20,13 @@ impl<'m> Checker<'m> {
                 if let Some(t) = ty {
                     v = self.annotate(frame, v, t);
                 }
-                let targets = match pat {
-                    ast::Pattern::Name(n) => vec![frame.new_local(&n.name, v.ty.clone())],
+                let is_loop = matches!(value.kind, ExprKind::For { .. });
+                let targets: Vec<LocalId> = match pat {
+                    ast::Pattern::Name(n) => {
+                        let id = frame.new_local(&n.name, v.ty.clone());
+                        frame.lets.push((vec![id], n.span, is_loop));
+                        vec![id]
+                    }
                     ast::Pattern::Tuple(names, span) => {
                         let tys: Vec<Ty> = match &v.ty {
                             Ty::Tuple(ts) if ts.len() == names.len() => ts.clone(),
@@ -35,11 +40,13 @@ impl<'m> Checker<'m> {
                                 vec![Ty::Error; names.len()]
                             }
                         };
-                        names
+                        let ids: Vec<LocalId> = names
                             .iter()
                             .zip(tys)
                             .map(|(n, t)| frame.new_local(&n.name, t))
-                            .collect()
+                            .collect();
+                        frame.lets.push((ids.clone(), *span, is_loop));
+                        ids
                     }
                 };
                 Some(TStmt::Let { targets, value: v })
