@@ -35,8 +35,17 @@ fn npy(path: &std::path::Path, v: &[f64]) {
 }
 
 fn run(dir: &std::path::Path, x: &[f64], extra: &[&str]) -> (i32, String, serde_json::Value) {
+    run_program(dir, PROGRAM, x, extra)
+}
+
+fn run_program(
+    dir: &std::path::Path,
+    program: &str,
+    x: &[f64],
+    extra: &[&str],
+) -> (i32, String, serde_json::Value) {
     let bt = dir.join("p.bt");
-    std::fs::write(&bt, PROGRAM).unwrap();
+    std::fs::write(&bt, program).unwrap();
     let data = dir.join("x.npy");
     npy(&data, x);
     let json = dir.join("out.json");
@@ -51,7 +60,11 @@ fn run(dir: &std::path::Path, x: &[f64], extra: &[&str]) -> (i32, String, serde_
         .args(extra)
         .output()
         .unwrap();
-    let j = serde_json::from_str(&std::fs::read_to_string(&json).unwrap()).unwrap();
+    let j = std::fs::read_to_string(&json)
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or(serde_json::Value::Null);
+    let _ = std::fs::remove_file(&json);
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).to_string(),
@@ -88,4 +101,30 @@ fn healthy_run_exits_zero_and_json_keeps_every_iteration() {
         let got = v["data"][0].as_f64().unwrap();
         assert!((got - k as f64 * s).abs() < 1e-12, "iteration {k}: {got}");
     }
+}
+
+#[test]
+fn the_same_input_twice_warns_and_deny_warnings_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = format!("x={}", dir.path().join("x.npy").display());
+    let x = [0.5, 1.0, 1.5];
+    let (code, err, _) = run(dir.path(), &x, &["--data", &data]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning[W0006]: input `x` is given twice"), "{err}");
+    let (code, err, _) = run(dir.path(), &x, &["--data", &data, "--deny-warnings"]);
+    assert_ne!(code, 0, "{err}");
+    assert!(err.contains("denied by --deny-warnings"), "{err}");
+    // a program warning (unused let) fails under --deny-warnings too
+    let unused = format!("{PROGRAM}let unused = x * 2;\n");
+    let (code, err, _) = run_program(dir.path(), &unused, &x, &[]);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("warning[W0001]"), "{err}");
+    let (code, err, _) = run_program(dir.path(), &unused, &x, &["--deny-warnings"]);
+    assert_ne!(code, 0, "{err}");
+    let out = Command::new(env!("CARGO_BIN_EXE_blindtune"))
+        .args(["check", "--deny-warnings"])
+        .arg(dir.path().join("p.bt"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
 }

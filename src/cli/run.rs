@@ -37,25 +37,45 @@ pub struct Args {
     /// or infinite (the violations are still reported).
     #[arg(long)]
     pub allow_violations: bool,
+    /// Fail when there are warnings (for CI).
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
-fn load(data: &[String]) -> Result<DataSet> {
+/// Load the `--data` arguments. A tensor name given by two of them is warning W0006 (the later
+/// one is used); the warnings come back rendered.
+fn load(data: &[String]) -> Result<(DataSet, Vec<String>)> {
     let mut ds = DataSet::new();
+    let mut from: std::collections::BTreeMap<String, String> = Default::default();
+    let mut warnings = vec![];
+    let mut seen = |name: &str, d: &str, warnings: &mut Vec<String>| {
+        if let Some(prev) = from.insert(name.to_string(), d.to_string()) {
+            warnings.push(super::check::cli_warning(
+                "W0006",
+                &format!("input `{name}` is given twice: by `--data {prev}` and by `--data {d}`"),
+                "the later one is used; drop the other",
+            ));
+        }
+    };
     for d in data {
         if let Some((name, file)) = d.split_once('=') {
             let t = interp::load_npy(std::path::Path::new(file)).map_err(|e| miette!("{e}"))?;
+            seen(name, d, &mut warnings);
             ds.insert(name.to_string(), t);
         } else if d.ends_with(".npy") {
             return Err(miette!(
                 "--data {d}: name the input of a .npy file as NAME=FILE.npy"
             ));
         } else {
-            ds.extend(
-                interp::load_safetensors(std::path::Path::new(d)).map_err(|e| miette!("{e}"))?,
-            );
+            let more =
+                interp::load_safetensors(std::path::Path::new(d)).map_err(|e| miette!("{e}"))?;
+            for name in more.keys() {
+                seen(name, d, &mut warnings);
+            }
+            ds.extend(more);
         }
     }
-    Ok(ds)
+    Ok((ds, warnings))
 }
 
 fn execute(
@@ -138,7 +158,7 @@ pub fn run(args: Args) -> Result<()> {
             "only `--plaintext` evaluation exists so far; add `--plaintext`"
         ));
     }
-    let overrides = super::check::parse_params(&args.params)?;
+    let (overrides, mut cli_warnings) = super::check::parse_params(&args.params)?;
     let c = blindtune_compiler::check_file(&args.file, overrides)
         .map_err(|e| miette!("cannot read {}: {e}", args.file.display()))?;
     if !c.diagnostics.is_empty() {
@@ -147,7 +167,15 @@ pub fn run(args: Args) -> Result<()> {
     let Some(p) = c.program.as_ref() else {
         return Err(miette!("{} has errors", args.file.display()));
     };
-    let ds = load(&args.data)?;
+    let (ds, data_warnings) = load(&args.data)?;
+    cli_warnings.extend(data_warnings);
+    for w in &cli_warnings {
+        eprint!("{w}");
+    }
+    super::check::deny(
+        super::check::warnings(&c) + cli_warnings.len(),
+        args.deny_warnings,
+    )?;
     let mut json = serde_json::Map::new();
     let runs: Vec<(bool, &str)> = if args.compare {
         vec![(false, "approximate"), (true, "exact")]
