@@ -563,6 +563,33 @@ impl<'p, 'o> Interp<'p, 'o> {
                 .map_or_else(|| err(span, "missing argument"), |v| tensor(v, span))
         };
         Ok(match b {
+            Builtin::Randn | Builtin::Uniform => {
+                let mut nums = vec![];
+                for v in vs {
+                    nums.push(scalar_of(v, span)?);
+                }
+                let fixed = if b == Builtin::Randn { 1 } else { 3 };
+                if nums.len() < fixed {
+                    return err(span, "missing arguments of a random initialiser");
+                }
+                let shape: Vec<usize> = nums[fixed..].iter().map(|d| *d as usize).collect();
+                let total = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                if total.is_none_or(|t| t > 1 << 32) {
+                    return err(span, format!("tensor of shape {shape:?} is too large"));
+                }
+                let mut rng = super::nprng::NumpyRng::new(nums[0] as u64);
+                let n = total.unwrap_or(0);
+                let data: Vec<f64> = if b == Builtin::Randn {
+                    (0..n).map(|_| rng.standard_normal_box_muller()).collect()
+                } else {
+                    let (lo, hi) = (nums[1], nums[2]);
+                    (0..n).map(|_| lo + (hi - lo) * rng.random()).collect()
+                };
+                match ArrayD::from_shape_vec(IxDyn(&shape), data) {
+                    Ok(a) => Value::t(a),
+                    Err(e) => return err(span, e.to_string()),
+                }
+            }
             Builtin::Zeros | Builtin::Ones => {
                 let mut shape = vec![];
                 for v in vs {

@@ -195,6 +195,10 @@ pub enum IndexItem {
     Full,
     /// `a:b`
     Range(Expr, Expr),
+    /// `a:` (to the end)
+    From(Expr),
+    /// `:b` (from the start)
+    To(Expr),
     /// `i`
     At(Expr),
 }
@@ -316,7 +320,7 @@ fn move_children(k: ExprKind, out: &mut Vec<Expr>) {
             for it in items {
                 match it {
                     IndexItem::Full => {}
-                    IndexItem::At(e) => out.push(e),
+                    IndexItem::At(e) | IndexItem::From(e) | IndexItem::To(e) => out.push(e),
                     IndexItem::Range(a, b) => {
                         out.push(a);
                         out.push(b);

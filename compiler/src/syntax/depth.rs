@@ -88,7 +88,9 @@ impl<'a> Walk<'a> {
                     for it in items {
                         match it {
                             IndexItem::Full => {}
-                            IndexItem::At(x) => self.stack.push((x, d, 0)),
+                            IndexItem::At(x) | IndexItem::From(x) | IndexItem::To(x) => {
+                                self.stack.push((x, d, 0))
+                            }
                             IndexItem::Range(x, y) => {
                                 self.stack.push((x, d, 0));
                                 self.stack.push((y, d, 0));

@@ -27,7 +27,7 @@ impl<'m> Checker<'m> {
                 else {
                     self.err(
                         Diagnostic::error("E0505", format!("cannot approximate unknown function `{}`", func.name), func.span, "not an elementwise builtin")
-                            .with_help("approximable functions: exp, log, sigmoid, sign, step, inverse, sqrt, tanh, relu, abs"),
+                            .with_help("approximable functions: exp, log, sigmoid, sign, step, inverse, sqrt, tanh, relu, abs, gelu, gelu_grad"),
                     );
                     return None;
                 };
@@ -98,7 +98,7 @@ impl<'m> Checker<'m> {
                         match Builtin::exact_by_name(&a.name).filter(|b| b.is_elementwise_exact()) {
                             Some(b) => Some(b),
                             None => {
-                                self.err(Diagnostic::error("E0505", format!("unknown function `{}`", a.name), a.span, "not an elementwise builtin").with_help("approximable functions: exp, log, sigmoid, sign, step, inverse, sqrt, tanh, relu, abs"));
+                                self.err(Diagnostic::error("E0505", format!("unknown function `{}`", a.name), a.span, "not an elementwise builtin").with_help("approximable functions: exp, log, sigmoid, sign, step, inverse, sqrt, tanh, relu, abs, gelu, gelu_grad"));
                                 return None;
                             }
                         }

@@ -17,6 +17,8 @@ pub(super) enum Structural {
     Cols,
     Roll,
     Log2Ceil,
+    Randn,
+    Uniform,
 }
 
 impl Structural {
@@ -30,6 +32,8 @@ impl Structural {
         Structural::Cols,
         Structural::Roll,
         Structural::Log2Ceil,
+        Structural::Randn,
+        Structural::Uniform,
     ];
 
     pub(super) fn name(self) -> &'static str {
@@ -43,6 +47,8 @@ impl Structural {
             Structural::Cols => "cols",
             Structural::Roll => "roll",
             Structural::Log2Ceil => "log2ceil",
+            Structural::Randn => "randn",
+            Structural::Uniform => "uniform",
         }
     }
 
@@ -159,7 +165,7 @@ impl<'m> Checker<'m> {
         let name = s.name();
         let want = match s {
             S::Sum | S::Mean | S::Roll => 2,
-            S::Zeros | S::Ones => usize::MAX,
+            S::Zeros | S::Ones | S::Randn | S::Uniform => usize::MAX,
             S::RowSum | S::Rows | S::Cols | S::Log2Ceil => 1,
         };
         if want != usize::MAX && args.len() != want {
@@ -183,6 +189,7 @@ impl<'m> Checker<'m> {
             return mk(TKind::Const(0.0), Ty::Error);
         }
         match s {
+            S::Randn | S::Uniform => self.random_init(frame, s, args, span),
             S::Zeros | S::Ones => {
                 let dims: Vec<Option<Dim>> = args.iter().map(|a| self.dims_arg(frame, a)).collect();
                 let Some(shape) = dims.into_iter().collect::<Option<Vec<Dim>>>() else {
@@ -349,12 +356,16 @@ impl<'m> Checker<'m> {
                     );
                     return mk(TKind::Const(0.0), Ty::Error);
                 }
+                // a negative axis counts from the last, as in numpy
+                let rank = t.shape.len() as i64;
+                let axis0 = axis;
+                let axis = if axis < 0 { axis + rank } else { axis };
                 if axis < 0 || axis as usize >= t.shape.len() {
                     self.err(
                         Diagnostic::error(
                             "E0304",
                             format!(
-                                "axis {axis} is out of range for shape {}",
+                                "axis {axis0} is out of range for shape {}",
                                 shape_text(&t.shape)
                             ),
                             args[1].span,
@@ -395,4 +406,94 @@ impl<'m> Checker<'m> {
             }
         }
     }
+
+    /// `randn(seed, dims...)` and `uniform(seed, lo, hi, dims...)`: public, reproducible random
+    /// tensors for initialising parameters (the seed, bounds and dims are constants).
+    fn random_init(
+        &mut self,
+        frame: &mut Frame,
+        s: Structural,
+        args: &[Expr],
+        span: Span,
+    ) -> TExpr {
+        let mk = |kind, ty| TExpr { kind, ty, span };
+        let fixed = if s == Structural::Randn { 1 } else { 3 };
+        if args.len() < fixed {
+            let form = if s == Structural::Randn {
+                "randn(seed, d0, d1, ...)"
+            } else {
+                "uniform(seed, lo, hi, d0, d1, ...)"
+            };
+            self.err(
+                Diagnostic::error(
+                    "E0201",
+                    format!("`{}` takes at least {fixed} argument{}, found {}", s.name(), if fixed == 1 { "" } else { "s" }, args.len()),
+                    span,
+                    "wrong number of arguments",
+                )
+                .with_help(format!("write `{form}`; the seed makes the values reproducible")),
+            );
+            return mk(TKind::Const(0.0), Ty::Error);
+        }
+        let seed = self.const_int(frame.module, &args[0], "a seed");
+        if let Some(v) = seed {
+            if v < 0 {
+                self.err(
+                    Diagnostic::error("E0202", format!("a seed must be a non-negative integer, found {v}"), args[0].span, "negative seed")
+                        .with_help("use a seed such as 0 or 42"),
+                );
+                return mk(TKind::Const(0.0), Ty::Error);
+            }
+        }
+        let mut consts = vec![TExpr {
+            kind: TKind::Const(seed.unwrap_or(0) as f64),
+            ty: scalar_pub(seed.map(|v| v as f64)),
+            span: args[0].span,
+        }];
+        let range = if s == Structural::Uniform {
+            let r = self.const_range(frame.module, &args[1], &args[2], args[1].span.to(args[2].span));
+            for (a, v) in args[1..3].iter().zip([r.map(|r| r.lo), r.map(|r| r.hi)]) {
+                consts.push(TExpr {
+                    kind: TKind::Const(v.unwrap_or(0.0)),
+                    ty: scalar_pub(v),
+                    span: a.span,
+                });
+            }
+            r
+        } else {
+            // Box-Muller on 53-bit uniforms never leaves |z| <= sqrt(-2 ln 2^-53) < 8.58
+            Some(Range::new(-RANDN_BOUND, RANDN_BOUND))
+        };
+        let dims: Vec<Option<Dim>> = args[fixed..]
+            .iter()
+            .map(|a| self.dims_arg(frame, a))
+            .collect();
+        let (Some(_), Some(range), Some(shape)) =
+            (seed, range, dims.into_iter().collect::<Option<Vec<Dim>>>())
+        else {
+            return mk(TKind::Const(0.0), Ty::Error);
+        };
+        consts.extend(shape.iter().map(|d| TExpr {
+            kind: TKind::DimValue(d.clone()),
+            ty: scalar_pub(None),
+            span,
+        }));
+        let b = if s == Structural::Randn {
+            Builtin::Randn
+        } else {
+            Builtin::Uniform
+        };
+        mk(
+            TKind::Builtin(b, consts),
+            Ty::Tensor(TensorType {
+                elem: Elem::F64,
+                shape,
+                secrecy: Secrecy::Public,
+                range: Some(range),
+            }),
+        )
+    }
 }
+
+/// The largest |randn| value possible (see `random_init`).
+pub const RANDN_BOUND: f64 = 8.58;

@@ -425,22 +425,58 @@ impl<'m> Checker<'m> {
                     shape.push(d.clone());
                     out.push(TIndex::Full);
                 }
-                ast::IndexItem::Range(lo, hi) => {
-                    let (l, h) = (
-                        self.const_int(frame.module, lo, "a slice bound"),
-                        self.const_int(frame.module, hi, "a slice bound"),
-                    );
-                    let (Some(l), Some(h)) = (l, h) else {
+                ast::IndexItem::Range(_, _) | ast::IndexItem::From(_) | ast::IndexItem::To(_) => {
+                    let (lo, hi) = match it {
+                        ast::IndexItem::Range(lo, hi) => (Some(lo), Some(hi)),
+                        ast::IndexItem::From(lo) => (Some(lo), None),
+                        ast::IndexItem::To(hi) => (None, Some(hi)),
+                        _ => (None, None),
+                    };
+                    let bounds_span = match (lo, hi) {
+                        (Some(l), Some(h)) => l.span.to(h.span),
+                        (Some(x), None) | (None, Some(x)) => x.span,
+                        (None, None) => span,
+                    };
+                    let size = match d {
+                        Dim::Const(n) => Some(*n as i64),
+                        Dim::Sym(_) => None,
+                    };
+                    let l = match lo {
+                        Some(e) => self.const_int(frame.module, e, "a slice bound"),
+                        None => Some(0),
+                    };
+                    let h = match hi {
+                        Some(e) => self.const_int(frame.module, e, "a slice bound"),
+                        None => match size {
+                            Some(n) => Some(n),
+                            None => {
+                                self.err(Diagnostic::error("E0307", format!("cannot leave the end of a slice open on axis {i} of symbolic size `{d}`"), bounds_span, "size unknown at compile time").with_help("give both bounds, or slice an axis of known size"));
+                                None
+                            }
+                        },
+                    };
+                    let (Some(l0), Some(h0)) = (l, h) else {
                         ok = false;
                         continue;
                     };
+                    // negative bounds count from the end, as in numpy
+                    let wrap = |v: i64| match size {
+                        Some(n) if v < 0 => v + n,
+                        _ => v,
+                    };
+                    let (l, h) = (wrap(l0), wrap(h0));
                     let bad = l < 0 || h <= l || matches!(d, Dim::Const(n) if h as u64 > *n);
                     if bad {
+                        let shown = match (lo, hi) {
+                            (Some(_), Some(_)) => format!("{l0}:{h0}"),
+                            (Some(_), None) => format!("{l0}:"),
+                            _ => format!(":{h0}"),
+                        };
                         self.err(
                             Diagnostic::error(
                                 "E0307",
-                                format!("slice {l}:{h} is out of bounds for axis {i} of size {d}"),
-                                lo.span.to(hi.span),
+                                format!("slice {shown} is out of bounds for axis {i} of size {d}"),
+                                bounds_span,
                                 "bad slice",
                             )
                             .with_help("slices are `lo:hi` with 0 <= lo < hi <= size"),
@@ -449,7 +485,7 @@ impl<'m> Checker<'m> {
                         continue;
                     }
                     if let (Dim::Sym(s), false) = (d, l == 0 && h == 1) {
-                        self.err(Diagnostic::error("E0307", format!("cannot slice axis {i} of symbolic size `{s}` with constant bounds"), lo.span.to(hi.span), "size unknown at compile time").with_help("slice axes of known size (e.g. the class axis)"));
+                        self.err(Diagnostic::error("E0307", format!("cannot slice axis {i} of symbolic size `{s}` with constant bounds"), bounds_span, "size unknown at compile time").with_help("slice axes of known size (e.g. the class axis)"));
                         ok = false;
                         continue;
                     }
@@ -461,15 +497,21 @@ impl<'m> Checker<'m> {
                         ok = false;
                         continue;
                     };
+                    let v0 = v;
+                    // a negative index counts from the end, as in numpy
+                    let v = match d {
+                        Dim::Const(n) if v < 0 => v + *n as i64,
+                        _ => v,
+                    };
                     if v < 0 || matches!(d, Dim::Const(n) if v as u64 >= *n) {
                         self.err(
                             Diagnostic::error(
                                 "E0307",
-                                format!("index {v} is out of bounds for axis {i} of size {d}"),
+                                format!("index {v0} is out of bounds for axis {i} of size {d}"),
                                 x.span,
                                 "bad index",
                             )
-                            .with_help("indices go from 0 to size - 1"),
+                            .with_help("indices go from 0 to size - 1, or from -size to -1 counting from the end"),
                         );
                         ok = false;
                         continue;

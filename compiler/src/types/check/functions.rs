@@ -124,7 +124,7 @@ impl<'m> Checker<'m> {
             Some(a) => match Builtin::exact_by_name(&a.name) {
                 Some(b) => Some(b),
                 None => {
-                    self.err(Diagnostic::error("E0505", format!("unknown exact function `{}`", a.name), a.span, "not a builtin").with_help("`approximates` names the exact builtin used under `--exact`: exp, log, sigmoid, sign, step, inverse, sqrt, tanh, relu, abs, softmax, max"));
+                    self.err(Diagnostic::error("E0505", format!("unknown exact function `{}`", a.name), a.span, "not a builtin").with_help("`approximates` names the exact builtin used under `--exact`: exp, log, sigmoid, sign, step, inverse, sqrt, tanh, relu, abs, gelu, gelu_grad, softmax, max"));
                     None
                 }
             },
