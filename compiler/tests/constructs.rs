@@ -196,3 +196,18 @@ fn randn_is_reproducible_bounded_and_standard() {
     );
     assert!(c.program.is_some(), "{}", c.rendered_diagnostics());
 }
+
+#[test]
+fn tuple_return_types() {
+    let src = "fn stats(x: f64[N]) -> (f64, f64 in [0, 100]) {\n    (sum(x, 0), mean(x, 0))\n}\n\ninput x: public f64[4];\nlet (s, m) = stats(x);\noutput s = s;\noutput m = m;\n";
+    let xs = vec![1.0, 2.0, 3.0, 10.0];
+    let r = run(src, Some((xs.clone(), vec![4])));
+    let sum: f64 = xs.iter().sum();
+    assert_close(&out(&r, "s"), &[], &[sum], 1e-12, "sum");
+    assert_close(&out(&r, "m"), &[], &[sum / 4.0], 1e-12, "mean");
+    // the declared range is an assumption checked at run time
+    assert_eq!(r.range_checks.len(), 1);
+    assert_eq!(r.range_checks[0].violations, 0);
+    let f = syntax::format_source("c.bt", src).unwrap();
+    assert!(f.contains("-> (f64, f64 in [0, 100])"), "{f}");
+}

@@ -77,11 +77,33 @@ pub enum ApproxSpec {
 pub struct FnDecl {
     pub name: Ident,
     pub params: Vec<(Ident, TypeExpr)>,
-    pub ret: Option<TypeExpr>,
+    pub ret: Option<ReturnType>,
     /// `approximates softmax`: under `--exact` the interpreter calls the exact builtin instead.
     pub approximates: Option<Ident>,
     pub body: Block,
     pub span: Span,
+}
+
+/// `-> f64[N]` or `-> (f64[N], f64)`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum ReturnType {
+    One(TypeExpr),
+    Tuple(Vec<TypeExpr>, Span),
+}
+
+impl ReturnType {
+    pub fn types(&self) -> &[TypeExpr] {
+        match self {
+            ReturnType::One(t) => std::slice::from_ref(t),
+            ReturnType::Tuple(ts, _) => ts,
+        }
+    }
+    pub fn types_mut(&mut self) -> &mut [TypeExpr] {
+        match self {
+            ReturnType::One(t) => std::slice::from_mut(t),
+            ReturnType::Tuple(ts, _) => ts,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

@@ -175,9 +175,11 @@ fn item_roots(it: &mut Item) -> Walk<'_> {
                     w.stack.push((e, 0, 0));
                 }
             }
-            if let Some(t) = &mut f.ret {
-                for e in type_exprs(t) {
-                    w.stack.push((e, 0, 0));
+            if let Some(r) = &mut f.ret {
+                for t in r.types_mut() {
+                    for e in type_exprs(t) {
+                        w.stack.push((e, 0, 0));
+                    }
                 }
             }
             w.block(&mut f.body, 0);

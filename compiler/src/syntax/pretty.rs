@@ -236,9 +236,22 @@ impl Printer<'_> {
                     self.ty(t);
                 }
                 self.out.push(')');
-                if let Some(r) = &f.ret {
-                    self.out.push_str(" -> ");
-                    self.ty(r);
+                match &f.ret {
+                    Some(ReturnType::One(r)) => {
+                        self.out.push_str(" -> ");
+                        self.ty(r);
+                    }
+                    Some(ReturnType::Tuple(rs, _)) => {
+                        self.out.push_str(" -> (");
+                        for (i, r) in rs.iter().enumerate() {
+                            if i > 0 {
+                                self.out.push_str(", ");
+                            }
+                            self.ty(r);
+                        }
+                        self.out.push(')');
+                    }
+                    None => {}
                 }
                 if let Some(a) = &f.approximates {
                     self.out.push_str(&format!(" approximates {}", a.name));

@@ -74,33 +74,61 @@ impl<'m> Checker<'m> {
             .insert(q.clone(), self.nest_max.saturating_sub(self.nest));
         self.nest_max = self.nest_max.max(outer_max);
         let mut ret = body.tail.as_ref().map(|t| t.ty.clone()).unwrap_or(Ty::Unit);
-        if let Some(rt) = &f.ret {
-            let declared = self.full_type(module, rt, Secrecy::Secret);
-            match &ret {
-                Ty::Tensor(actual) => {
-                    if actual.shape != declared.shape {
-                        self.err(
-                            Diagnostic::error("E0602", format!("`{}` returns shape {} but is declared to return {}", f.name.name, shape_text(&actual.shape), shape_text(&declared.shape)), body.tail.as_ref().map(|t| t.span).unwrap_or(f.body.span), "returned here")
-                                .with_note(rt.span, "declared here")
-                                .with_help("make the body's last expression match the declared return type, or fix the declaration"),
-                        );
-                    }
-                    let mut t = actual.clone();
-                    if rt.secrecy.is_some() {
-                        t.secrecy = declared.secrecy;
-                    }
-                    if let Some(r) = declared.range {
-                        t.range = Some(r);
-                        if let Some(tail) = body.tail.take() {
-                            let sp = tail.span;
-                            body.tail = Some(Box::new(TExpr {
-                                kind: TKind::Assume(tail, r),
-                                ty: Ty::Tensor(t.clone()),
-                                span: sp,
-                            }));
+        let actual = ret.clone();
+        match &f.ret {
+            Some(ast::ReturnType::One(rt)) => {
+                let span = body.tail.as_ref().map(|t| t.span).unwrap_or(f.body.span);
+                ret = self.declared_return(
+                    module,
+                    &f.name.name,
+                    rt,
+                    body.tail.as_deref_mut(),
+                    &actual,
+                    span,
+                    f.body.span,
+                );
+            }
+            Some(ast::ReturnType::Tuple(rts, rspan)) => match &actual {
+                Ty::Tuple(ts) if ts.len() == rts.len() => {
+                    let span = body.tail.as_ref().map(|t| t.span).unwrap_or(f.body.span);
+                    let mut out = vec![];
+                    match body.tail.as_deref_mut() {
+                        // a literal tuple: declared ranges become assumptions on its elements
+                        Some(TExpr {
+                            kind: TKind::Tuple(es),
+                            ..
+                        }) if es.len() == rts.len() => {
+                            for (rt, e) in rts.iter().zip(es.iter_mut()) {
+                                let (ety, sp) = (e.ty.clone(), e.span);
+                                out.push(self.declared_return(
+                                    module,
+                                    &f.name.name,
+                                    rt,
+                                    Some(e),
+                                    &ety,
+                                    sp,
+                                    f.body.span,
+                                ));
+                            }
+                        }
+                        _ => {
+                            for (rt, t) in rts.iter().zip(ts) {
+                                out.push(self.declared_return(
+                                    module,
+                                    &f.name.name,
+                                    rt,
+                                    None,
+                                    t,
+                                    span,
+                                    f.body.span,
+                                ));
+                            }
                         }
                     }
-                    ret = Ty::Tensor(t);
+                    ret = Ty::Tuple(out);
+                    if let Some(t) = body.tail.as_deref_mut() {
+                        t.ty = ret.clone();
+                    }
                 }
                 Ty::Error => {}
                 other => {
@@ -109,16 +137,19 @@ impl<'m> Checker<'m> {
                         Diagnostic::error(
                             "E0602",
                             format!(
-                                "`{}` is declared to return a tensor but its body gives {other}",
-                                f.name.name
+                                "`{}` is declared to return {} values but its body gives {other}",
+                                f.name.name,
+                                rts.len()
                             ),
-                            f.body.span,
-                            "body",
+                            body.tail.as_ref().map(|t| t.span).unwrap_or(f.body.span),
+                            "returned here",
                         )
-                        .with_help("end the body with the value to return"),
+                        .with_note(*rspan, "declared here")
+                        .with_help("end the body with a tuple of the declared values, e.g. `(a, b)`"),
                     );
                 }
-            }
+            },
+            None => {}
         }
         let exact = match &f.approximates {
             Some(a) => match Builtin::exact_by_name(&a.name) {
@@ -379,7 +410,10 @@ impl<'m> Checker<'m> {
         }
         let declared_sec = self.find_fn_decl(q).and_then(|i| {
             if let Item::Fn(fd) = i {
-                fd.ret.as_ref().and_then(|r| r.secrecy)
+                match &fd.ret {
+                    Some(ast::ReturnType::One(r)) => r.secrecy,
+                    _ => None,
+                }
             } else {
                 None
             }
@@ -410,5 +444,70 @@ impl<'m> Checker<'m> {
             }
         }
         None
+    }
+
+    /// Check one declared return type against the type `actual` of the value the body gives
+    /// (`slot`, when it can be rewritten); a declared range becomes an assumption on it.
+    #[allow(clippy::too_many_arguments)]
+    fn declared_return(
+        &mut self,
+        module: usize,
+        fname: &str,
+        rt: &ast::TypeExpr,
+        slot: Option<&mut TExpr>,
+        actual: &Ty,
+        span: Span,
+        body_span: Span,
+    ) -> Ty {
+        let declared = self.full_type(module, rt, Secrecy::Secret);
+        match actual {
+            Ty::Tensor(actual) => {
+                if actual.shape != declared.shape {
+                    self.err(
+                        Diagnostic::error("E0602", format!("`{fname}` returns shape {} but is declared to return {}", shape_text(&actual.shape), shape_text(&declared.shape)), span, "returned here")
+                            .with_note(rt.span, "declared here")
+                            .with_help("make the body's last expression match the declared return type, or fix the declaration"),
+                    );
+                }
+                let mut t = actual.clone();
+                if rt.secrecy.is_some() {
+                    t.secrecy = declared.secrecy;
+                }
+                if let Some(r) = declared.range {
+                    t.range = Some(r);
+                    if let Some(slot) = slot {
+                        let sp = slot.span;
+                        let inner = std::mem::replace(
+                            slot,
+                            TExpr {
+                                kind: TKind::Const(0.0),
+                                ty: Ty::Error,
+                                span: sp,
+                            },
+                        );
+                        *slot = TExpr {
+                            kind: TKind::Assume(Box::new(inner), r),
+                            ty: Ty::Tensor(t.clone()),
+                            span: sp,
+                        };
+                    }
+                }
+                Ty::Tensor(t)
+            }
+            Ty::Error => Ty::Error,
+            other => {
+                let other = other.to_string();
+                self.err(
+                    Diagnostic::error(
+                        "E0602",
+                        format!("`{fname}` is declared to return a tensor but its body gives {other}"),
+                        body_span,
+                        "body",
+                    )
+                    .with_help("end the body with the value to return"),
+                );
+                actual.clone()
+            }
+        }
     }
 }
