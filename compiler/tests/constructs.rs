@@ -211,3 +211,18 @@ fn tuple_return_types() {
     let f = syntax::format_source("c.bt", src).unwrap();
     assert!(f.contains("-> (f64, f64 in [0, 100])"), "{f}");
 }
+
+#[test]
+fn the_tutorial_section_on_new_constructs_checks() {
+    let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let t = std::fs::read_to_string(root.join("docs/tutorial.md")).unwrap();
+    let sec = &t[t.find("## 7.").unwrap()..];
+    let a = sec.find("```\n").unwrap() + 4;
+    let b = a + sec[a..].find("```").unwrap();
+    let src = format!(
+        "param D: int = 192;\ninput train_x: secret f64[N, D];\n{}output h = h;\noutput dh = dh;\noutput l = last;\noutput t = tail;\noutput s = score;\noutput c = colmax;\n",
+        &sec[a..b]
+    );
+    let c = types::check_source("tutorial.bt", &src);
+    assert!(c.diagnostics.is_empty(), "{}\n{src}", c.rendered_diagnostics());
+}
