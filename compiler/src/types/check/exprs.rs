@@ -218,7 +218,7 @@ impl<'m> Checker<'m> {
                 mk(TKind::Const(0.0), Ty::Error)
             }
             t => {
-                self.unknown_name(frame, p, span, t);
+                self.unknown_name(frame, p, span, t, false);
                 mk(TKind::Const(0.0), Ty::Error)
             }
         }

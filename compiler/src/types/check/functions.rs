@@ -245,7 +245,7 @@ impl<'m> Checker<'m> {
                 err_ty(span)
             }
             Target::BadModule(_) => {
-                self.unknown_name(frame, p, span, target);
+                self.unknown_name(frame, p, span, target, true);
                 err_ty(span)
             }
             Target::NotFound if p.len() == 1 => {
@@ -268,11 +268,11 @@ impl<'m> Checker<'m> {
                 if let Some(s) = Structural::from_name(&name) {
                     return self.structural(frame, s, args, span);
                 }
-                self.unknown_name(frame, p, span, Target::NotFound);
+                self.unknown_name(frame, p, span, Target::NotFound, true);
                 err_ty(span)
             }
             Target::NotFound => {
-                self.unknown_name(frame, p, span, Target::NotFound);
+                self.unknown_name(frame, p, span, Target::NotFound, true);
                 err_ty(span)
             }
         }

@@ -20,6 +20,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
+/// A suggestion is worth making when at most a third of the longer name differs (and at most
+/// two edits): `trian_x` -> `train_x`, but never `w` -> `b`.
+fn close_enough(d: usize, name: &str, cand: &str) -> bool {
+    let len = name.chars().count().max(cand.chars().count());
+    d > 0 && d <= 2 && 3 * d <= len
+}
+
 impl<'m> Checker<'m> {
     pub(super) fn resolve_path(&self, module: usize, path: &[Ident]) -> Target {
         let m = &self.mods[module];
@@ -61,19 +68,53 @@ impl<'m> Checker<'m> {
         }
     }
 
-    pub(super) fn visible_names(&self, frame: &Frame) -> Vec<String> {
-        let mut v: Vec<String> = frame
-            .scopes
-            .iter()
-            .flat_map(|s| s.keys().cloned())
-            .collect();
-        v.extend(self.mods[frame.module].defs.keys().cloned());
-        v.extend(self.mods[frame.module].imports.keys().cloned());
-        v.extend(frame.dim_syms.iter().cloned());
+    /// The names in scope of the kind wanted: values (locals, dims, params, inputs) or
+    /// callables (functions, approximations, builtins).
+    pub(super) fn visible_names(&self, frame: &Frame, callable: bool) -> Vec<String> {
+        let m = &self.mods[frame.module];
+        let is_callable = |k: DefKind| matches!(k, DefKind::Fn | DefKind::Approx | DefKind::Poly);
+        let mut v: Vec<String> = vec![];
+        if !callable {
+            v.extend(frame.scopes.iter().flat_map(|s| s.keys().cloned()));
+            v.extend(frame.dim_syms.iter().cloned());
+        }
+        v.extend(
+            m.defs
+                .iter()
+                .filter(|(_, d)| is_callable(d.kind) == callable)
+                .map(|(n, _)| n.clone()),
+        );
+        for (n, (imp, _)) in &m.imports {
+            if let Import::Item(t, item) = imp {
+                if let Some(d) = self.mods[*t].defs.get(item) {
+                    if is_callable(d.kind) == callable {
+                        v.push(n.clone());
+                    }
+                }
+            }
+        }
+        if callable {
+            v.extend(
+                [
+                    "exp", "log", "sigmoid", "sign", "step", "inverse", "sqrt", "tanh", "relu",
+                    "abs", "gelu", "gelu_grad", "softmax", "max",
+                ]
+                .iter()
+                .map(|s| s.to_string()),
+            );
+            v.extend(Structural::ALL.iter().map(|s| s.name().to_string()));
+        }
         v
     }
 
-    pub(super) fn unknown_name(&mut self, frame: &Frame, path: &[Ident], span: Span, t: Target) {
+    pub(super) fn unknown_name(
+        &mut self,
+        frame: &Frame,
+        path: &[Ident],
+        span: Span,
+        t: Target,
+        callable: bool,
+    ) {
         let text = ast::path_text(path);
         if let Target::BadModule(m) = t {
             self.err(
@@ -91,10 +132,10 @@ impl<'m> Checker<'m> {
         }
         let name = &path[path.len() - 1].name;
         let mut cands: Vec<(usize, String)> = self
-            .visible_names(frame)
+            .visible_names(frame, callable)
             .into_iter()
             .map(|c| (edit_distance(&c, name), c))
-            .filter(|(d, _)| *d <= 2)
+            .filter(|(d, c)| close_enough(*d, name, c))
             .collect();
         cands.sort();
         let help = match cands.first() {
