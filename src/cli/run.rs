@@ -84,6 +84,7 @@ fn execute(
     exact: bool,
     seed: u64,
     label: &str,
+    sm: &SourceMap,
 ) -> Result<RunResult> {
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -102,8 +103,15 @@ fn execute(
         progress: Some(&cb),
     };
     let t0 = std::time::Instant::now();
-    let r = interp::run(p, ds, &opts).map_err(|e| miette!("{e}"))?;
+    let r = interp::run(p, ds, &opts);
     bar.finish_and_clear();
+    let r = r.map_err(|e| match interp::data_errors::diagnostic(p, &e, ds) {
+        Some(d) => {
+            eprint!("{}", blindtune_compiler::diagnostics::render_all(&[d], sm));
+            miette!("the data does not fit the program")
+        }
+        None => miette!("{e}"),
+    })?;
     tracing::info!("{label}: {:.2}s", t0.elapsed().as_secs_f64());
     Ok(r)
 }
@@ -185,7 +193,7 @@ pub fn run(args: Args) -> Result<()> {
     let mut results = vec![];
     let mut violations = 0usize;
     for (exact, label) in runs {
-        let r = execute(p, &ds, exact, args.seed, label)?;
+        let r = execute(p, &ds, exact, args.seed, label, &c.sources)?;
         report(&r, &c.sources, label);
         for v in interp::violations(p, &r) {
             eprintln!("{}", v.render(&c.sources));

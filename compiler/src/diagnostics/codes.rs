@@ -54,6 +54,8 @@ pub const CODES: &[Code] = &[
     c("E0601", "element type mismatch"),
     c("E0602", "function return type mismatch"),
     c("E0603", "bad output (inside a function, duplicate, not a tensor)"),
+    c("E0701", "an input is not in the data"),
+    c("E0702", "the data of an input does not match its declaration"),
     c("W0001", "unused `let` binding"),
     c("W0002", "unused loop result"),
     c("W0003", "division by a constant zero"),

@@ -14,6 +14,7 @@
 //! also implements `miette::Diagnostic` for callers that want miette's reports.
 
 pub mod codes;
+pub mod suggest;
 
 use crate::syntax::span::{FileId, Span};
 use std::fmt::Write as _;

@@ -4,6 +4,7 @@
 //! approximation error alone can be measured. Range annotations are checked as it runs.
 
 pub mod data;
+pub mod data_errors;
 pub mod eval;
 pub mod feeds;
 pub mod health;

@@ -2,30 +2,9 @@
 //! "cannot find" diagnostics with their did-you-mean suggestions.
 
 use super::*;
+use crate::diagnostics::suggest::{close_enough, edit_distance};
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + (ca != *cb) as usize)
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
 
-/// A suggestion is worth making when at most a third of the longer name differs (and at most
-/// two edits): `trian_x` -> `train_x`, but never `w` -> `b`.
-fn close_enough(d: usize, name: &str, cand: &str) -> bool {
-    let len = name.chars().count().max(cand.chars().count());
-    d > 0 && d <= 2 && 3 * d <= len
-}
 
 impl<'m> Checker<'m> {
     pub(super) fn resolve_path(&self, module: usize, path: &[Ident]) -> Target {
