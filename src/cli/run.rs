@@ -107,7 +107,7 @@ fn execute(
     bar.finish_and_clear();
     let r = r.map_err(|e| match interp::data_errors::diagnostic(p, &e, ds) {
         Some(d) => {
-            eprint!("{}", blindtune_compiler::diagnostics::render_all(&[d], sm));
+            eprint!("{}", blindtune_compiler::diagnostics::render(&d, sm));
             miette!("the data does not fit the program")
         }
         None => miette!("{e}"),
