@@ -110,7 +110,10 @@ fn the_same_input_twice_warns_and_deny_warnings_fails() {
     let x = [0.5, 1.0, 1.5];
     let (code, err, _) = run(dir.path(), &x, &["--data", &data]);
     assert_eq!(code, 0, "{err}");
-    assert!(err.contains("warning[W0006]: input `x` is given twice"), "{err}");
+    assert!(
+        err.contains("warning[W0006]: input `x` is given twice"),
+        "{err}"
+    );
     let (code, err, _) = run(dir.path(), &x, &["--data", &data, "--deny-warnings"]);
     assert_ne!(code, 0, "{err}");
     assert!(err.contains("denied by --deny-warnings"), "{err}");

@@ -48,8 +48,14 @@ fn every_code_is_registered_and_every_registered_code_is_used() {
     let registered: BTreeSet<String> = codes::CODES.iter().map(|c| c.code.to_string()).collect();
     let unregistered: Vec<_> = used.difference(&registered).collect();
     let unused: Vec<_> = registered.difference(&used).collect();
-    assert!(unregistered.is_empty(), "codes used but not in diagnostics::codes: {unregistered:?}");
-    assert!(unused.is_empty(), "registered codes no source emits: {unused:?}");
+    assert!(
+        unregistered.is_empty(),
+        "codes used but not in diagnostics::codes: {unregistered:?}"
+    );
+    assert!(
+        unused.is_empty(),
+        "registered codes no source emits: {unused:?}"
+    );
     let mut sorted = codes::CODES.to_vec();
     sorted.sort_by_key(|c| c.code);
     assert_eq!(sorted, codes::CODES.to_vec(), "keep the registry sorted");

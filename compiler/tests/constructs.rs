@@ -82,10 +82,18 @@ output e = x[-1];
         0.0,
         "d",
     );
-    assert_close(&out(&r, "e"), &[4], &[x(2, 0), x(2, 1), x(2, 2), x(2, 3)], 0.0, "e");
+    assert_close(
+        &out(&r, "e"),
+        &[4],
+        &[x(2, 0), x(2, 1), x(2, 2), x(2, 3)],
+        0.0,
+        "e",
+    );
     // out of range even counting from the end
     let c = types::check_source("c.bt", "input x: public f64[3, 4];\noutput a = x[:, -5];\n");
-    assert!(c.rendered_diagnostics().contains("index -5 is out of bounds"));
+    assert!(c
+        .rendered_diagnostics()
+        .contains("index -5 is out of bounds"));
 }
 
 #[test]
@@ -100,7 +108,10 @@ fn negative_axes() {
         .collect();
     assert_close(&out(&r, "s"), &[3], &rows, 1e-12, "sum(x, -1)");
     assert_close(&out(&r, "m"), &[4], &cols, 1e-12, "mean(x, -2)");
-    let c = types::check_source("c.bt", "input x: public f64[3, 4];\noutput s = sum(x, -3);\n");
+    let c = types::check_source(
+        "c.bt",
+        "input x: public f64[3, 4];\noutput s = sum(x, -3);\n",
+    );
     assert!(c.rendered_diagnostics().contains("axis -3 is out of range"));
 }
 
@@ -110,7 +121,10 @@ fn block_comments_are_skipped_and_kept_by_fmt() {
     let r = run(src, None);
     assert_eq!(out(&r, "v").iter().next().copied(), Some(3.0));
     let f = syntax::format_source("c.bt", src).unwrap();
-    assert!(f.contains("/* a block comment\n   over two lines */"), "{f}");
+    assert!(
+        f.contains("/* a block comment\n   over two lines */"),
+        "{f}"
+    );
     assert!(f.contains("/* trailing */"), "{f}");
     assert!(syntax::parse(0, &f).1.is_empty(), "{f}");
 }
@@ -142,12 +156,18 @@ output q = gd(x);
     // the derivative against a central difference of the reference formula
     let phi = |x: f64| x * blindtune_compiler::types::checked::normal_cdf(x);
     let h = 1e-5;
-    let dref: Vec<f64> = xs.iter().map(|&x| (phi(x + h) - phi(x - h)) / (2.0 * h)).collect();
+    let dref: Vec<f64> = xs
+        .iter()
+        .map(|&x| (phi(x + h) - phi(x - h)) / (2.0 * h))
+        .collect();
     assert_close(&out(&r, "d"), &[8], &dref, 1e-8, "gelu_grad");
     assert_close(&out(&r, "p"), &[8], &gelu, 1e-6, "approx gelu");
     assert_close(&out(&r, "q"), &[8], &dref, 1e-5, "approx gelu_grad");
     // on a secret value the exact one is refused and an approximation is suggested
-    let c = types::check_source("c.bt", "input x: secret f64[8] in [-4, 4];\noutput e = gelu(x);\n");
+    let c = types::check_source(
+        "c.bt",
+        "input x: secret f64[8] in [-4, 4];\noutput e = gelu(x);\n",
+    );
     assert!(c.rendered_diagnostics().contains("approx gelu_p = gelu on"));
 }
 
@@ -183,12 +203,18 @@ fn randn_is_reproducible_bounded_and_standard() {
         let u1 = 1.0 - rng.random();
         let u2 = rng.random();
         let z = (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos();
-        assert!((g - z).abs() < 1e-15, "seed {seed}, element {i}: {g} vs {z}");
+        assert!(
+            (g - z).abs() < 1e-15,
+            "seed {seed}, element {i}: {g} vs {z}"
+        );
     }
     let n = a.len() as f64;
     let mean = a.iter().sum::<f64>() / n;
     let sd = (a.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / n).sqrt();
-    assert!(mean.abs() < 0.05 && (sd - 1.0).abs() < 0.05, "seed {seed}: mean {mean}, sd {sd}");
+    assert!(
+        mean.abs() < 0.05 && (sd - 1.0).abs() < 0.05,
+        "seed {seed}: mean {mean}, sd {sd}"
+    );
     // public, with a range, usable where an approximation needs one
     let c = types::check_source(
         "c.bt",
@@ -224,5 +250,9 @@ fn the_tutorial_section_on_new_constructs_checks() {
         &sec[a..b]
     );
     let c = types::check_source("tutorial.bt", &src);
-    assert!(c.diagnostics.is_empty(), "{}\n{src}", c.rendered_diagnostics());
+    assert!(
+        c.diagnostics.is_empty(),
+        "{}\n{src}",
+        c.rendered_diagnostics()
+    );
 }

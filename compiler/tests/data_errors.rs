@@ -26,7 +26,10 @@ fn missing_input_points_at_the_declaration_and_suggests_the_nearest_tensor() {
     ds.insert("train_X".into(), tensor(vec![0.0; 4], &[2, 2], false));
     ds.insert("labels".into(), tensor(vec![0.0; 2], &[2], true));
     let r = render(src, &ds);
-    assert!(r.contains("error[E0701]: input `train_x` is not in the data"), "{r}");
+    assert!(
+        r.contains("error[E0701]: input `train_x` is not in the data"),
+        "{r}"
+    );
     assert!(r.contains(" --> d.bt:2:1"), "{r}");
     assert!(r.contains("the data has a tensor `train_X`"), "{r}");
     // nothing close: the tensors are listed instead

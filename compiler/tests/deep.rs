@@ -36,7 +36,11 @@ fn shapes(n: usize) -> Vec<(&'static str, String)> {
         ),
         (
             "parentheses",
-            format!("let x = {}1{};\noutput y = x;\n", "(".repeat(n), ")".repeat(n)),
+            format!(
+                "let x = {}1{};\noutput y = x;\n",
+                "(".repeat(n),
+                ")".repeat(n)
+            ),
         ),
         (
             "if",
@@ -48,7 +52,11 @@ fn shapes(n: usize) -> Vec<(&'static str, String)> {
         ),
         (
             "calls",
-            format!("let x = {}1{};\noutput y = x;\n", "relu(".repeat(n), ")".repeat(n)),
+            format!(
+                "let x = {}1{};\noutput y = x;\n",
+                "relu(".repeat(n),
+                ")".repeat(n)
+            ),
         ),
         (
             "power",
@@ -58,10 +66,7 @@ fn shapes(n: usize) -> Vec<(&'static str, String)> {
             "transpose",
             format!("let x = zeros(2, 2){};\noutput y = x;\n", ".T".repeat(n)),
         ),
-        (
-            "unclosed",
-            format!("let x = {}1 +;\n", "-".repeat(n)),
-        ),
+        ("unclosed", format!("let x = {}1 +;\n", "-".repeat(n))),
     ]
 }
 
@@ -180,14 +185,21 @@ fn nesting_through_function_bodies_is_bounded() {
     }
     text.push_str(&format!("let y = P{};\noutput o = y;\n", N / 10 - 1));
     let (ok, codes, rendered) = front_end(&text);
-    assert!(ok || codes.contains(&"E0005"), "{}", &rendered[..rendered.len().min(2000)]);
+    assert!(
+        ok || codes.contains(&"E0005"),
+        "{}",
+        &rendered[..rendered.len().min(2000)]
+    );
 }
 
 #[test]
 fn huge_line_is_not_echoed_whole() {
     let long = format!("let x = zz{};\n", " + 1".repeat(100_000 / 4));
     let (_, codes, rendered) = front_end(&long);
-    assert!(codes.contains(&"E0101") || codes.contains(&"E0006"), "{codes:?}");
+    assert!(
+        codes.contains(&"E0101") || codes.contains(&"E0006"),
+        "{codes:?}"
+    );
     assert!(rendered.len() < 3_000, "{} bytes", rendered.len());
     assert!(rendered.contains('…'));
 }

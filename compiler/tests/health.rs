@@ -46,8 +46,13 @@ fn violations_name_location_count_interval_and_approximations() {
     // the assumption on z (line 3), the NaN output l (line 7), the carried acc (line 8), the
     // output s (line 9); y is finite (exp of an out-of-domain polynomial is still finite)
     assert_eq!(v.len(), 4, "{all}");
-    assert!(text[0].contains("range assumption [-2, 2] violated in 1/1 evaluations"), "{all}");
-    let (lo, hi) = x.iter().fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
+    assert!(
+        text[0].contains("range assumption [-2, 2] violated in 1/1 evaluations"),
+        "{all}"
+    );
+    let (lo, hi) = x
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(l, h), v| (l.min(*v), h.max(*v)));
     assert!(
         text[0].contains(&format!("observed [{lo:.6}, {hi:.6}]")),
         "{all}"
@@ -55,13 +60,19 @@ fn violations_name_location_count_interval_and_approximations() {
     assert!(text[0].contains("health.bt:3:"), "{all}");
     assert_eq!(v[0].feeds, vec!["e4".to_string()], "{all}");
     // numpy: np.log([-3, -1, .5, 4]) has 2 NaN; finite part [log .5, log 4]
-    assert!(text[1].contains("output `l` is not finite in 1/1 evaluations (2 NaN, 0 infinite"), "{all}");
+    assert!(
+        text[1].contains("output `l` is not finite in 1/1 evaluations (2 NaN, 0 infinite"),
+        "{all}"
+    );
     assert!(
         text[1].contains(&format!("[{:.6}, {:.6}]", 0.5f64.ln(), 4f64.ln())),
         "{all}"
     );
     assert!(text[1].contains("health.bt:7:"), "{all}");
-    assert!(text[2].contains("carried state `acc` is not finite in 3/3 evaluations"), "{all}");
+    assert!(
+        text[2].contains("carried state `acc` is not finite in 3/3 evaluations"),
+        "{all}"
+    );
     assert!(text[3].contains("output `s`"), "{all}");
 }
 

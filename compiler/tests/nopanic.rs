@@ -119,7 +119,11 @@ fn deep_text(kinds: &[u8]) -> String {
         post.push(b);
     }
     pre.reverse();
-    format!("let x = {}zeros(1, 1){};\noutput y = x;\n", pre.concat(), post.concat())
+    format!(
+        "let x = {}zeros(1, 1){};\noutput y = x;\n",
+        pre.concat(),
+        post.concat()
+    )
 }
 
 proptest! {
@@ -216,11 +220,46 @@ fn fuzz_loop() {
         }
     }
     let toks = [
-        "(", ")", "{", "}", "[", "]", "-", "+", "*", "/", "@", "**", ".T", ":", ";", ",", "..",
-        "if 1 < 2 {", "} else {", "} else if 1 < 2 {", "for i in 0..3 carry (a = 1) {", "let x = ",
-        "output o = ", "fn f(x: f64) -> (f64, f64) {", "x[:, -1]", "x[2:]", "/*", "*/", "//", "\n",
-        "randn(0, 2)", "uniform(1, 0, 1, 3)", "gelu(", "sum(x, -1)", "softmax.hetal(", "w = ",
-        "\u{ff}", "1e308", "-0", "x",
+        "(",
+        ")",
+        "{",
+        "}",
+        "[",
+        "]",
+        "-",
+        "+",
+        "*",
+        "/",
+        "@",
+        "**",
+        ".T",
+        ":",
+        ";",
+        ",",
+        "..",
+        "if 1 < 2 {",
+        "} else {",
+        "} else if 1 < 2 {",
+        "for i in 0..3 carry (a = 1) {",
+        "let x = ",
+        "output o = ",
+        "fn f(x: f64) -> (f64, f64) {",
+        "x[:, -1]",
+        "x[2:]",
+        "/*",
+        "*/",
+        "//",
+        "\n",
+        "randn(0, 2)",
+        "uniform(1, 0, 1, 3)",
+        "gelu(",
+        "sum(x, -1)",
+        "softmax.hetal(",
+        "w = ",
+        "\u{ff}",
+        "1e308",
+        "-0",
+        "x",
     ];
     let mut s = seed;
     let mut rnd = move |n: usize| -> usize {
@@ -262,7 +301,12 @@ fn fuzz_loop() {
                     let b = (a + 1 + rnd(3)).min(len);
                     let piece: Vec<char> = t[a..b].to_vec();
                     let n = 1 + rnd(3000);
-                    let rep: Vec<char> = piece.iter().copied().cycle().take(piece.len() * n).collect();
+                    let rep: Vec<char> = piece
+                        .iter()
+                        .copied()
+                        .cycle()
+                        .take(piece.len() * n)
+                        .collect();
                     t.splice(a..a, rep);
                 }
                 _ => {

@@ -129,7 +129,11 @@ fn warning_programs() {
         let stem = f.file_stem().unwrap().to_string_lossy().to_string();
         let text = std::fs::read_to_string(f).unwrap();
         let mut overrides = std::collections::BTreeMap::new();
-        if let Some(p) = text.lines().next().and_then(|l| l.strip_prefix("// --param ")) {
+        if let Some(p) = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("// --param "))
+        {
             let (k, v) = p.split_once('=').unwrap();
             overrides.insert(k.to_string(), v.parse::<f64>().unwrap());
         }
@@ -142,7 +146,9 @@ fn warning_programs() {
         let rendered = c.rendered_diagnostics();
         assert!(c.program.is_some(), "{stem} should check:\n{rendered}");
         assert!(
-            c.diagnostics.iter().any(|d| d.severity == Severity::Warning),
+            c.diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Warning),
             "{stem}: no warning"
         );
         for d in &c.diagnostics {
@@ -176,7 +182,8 @@ fn non_utf8_file_names_byte_offset_line_and_column() {
     let d = &c.diagnostics[0];
     assert_eq!(d.code, "E0007");
     assert!(
-        d.message.contains("byte 0xff at byte offset 19 (line 2, column 9)"),
+        d.message
+            .contains("byte 0xff at byte offset 19 (line 2, column 9)"),
         "{}",
         d.message
     );

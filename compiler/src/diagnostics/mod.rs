@@ -215,7 +215,10 @@ pub fn render_all(ds: &[Diagnostic], sm: &SourceMap) -> String {
         out.push_str(&render(d, sm));
         out.push('\n');
     }
-    let w = ds.iter().filter(|d| d.severity == Severity::Warning).count();
+    let w = ds
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
     if w > 0 {
         let _ = writeln!(
             out,

@@ -121,9 +121,7 @@ impl<'p> Walk<'p> {
 
     fn expr(&mut self, b: &mut Body, e: &TExpr) -> Srcs {
         match &e.kind {
-            TKind::Const(_) | TKind::Param(_) | TKind::Input(_) | TKind::DimValue(_) => {
-                Srcs::new()
-            }
+            TKind::Const(_) | TKind::Param(_) | TKind::Input(_) | TKind::DimValue(_) => Srcs::new(),
             TKind::Local(id) => b.taint.get(id).cloned().unwrap_or_default(),
             TKind::Neg(a) | TKind::Transpose(a) => self.expr(b, a),
             TKind::Bin(_, x, y) | TKind::MatMul(x, y) => {

@@ -12,5 +12,5 @@ pub mod nprng;
 pub mod ops;
 
 pub use data::{load_npy, load_safetensors, DataError, DataSet, Tensor};
-pub use health::{violations, NonFinite, Violation};
 pub use eval::{run, Options, OutputValue, RangeViolation, RunError, RunResult, Score};
+pub use health::{violations, NonFinite, Violation};

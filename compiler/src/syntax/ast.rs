@@ -289,7 +289,10 @@ impl Drop for Expr {
             return;
         }
         let mut stack = Vec::new();
-        move_children(std::mem::replace(&mut self.kind, ExprKind::Error), &mut stack);
+        move_children(
+            std::mem::replace(&mut self.kind, ExprKind::Error),
+            &mut stack,
+        );
         while let Some(mut e) = stack.pop() {
             move_children(std::mem::replace(&mut e.kind, ExprKind::Error), &mut stack);
         }

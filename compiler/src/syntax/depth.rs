@@ -184,9 +184,7 @@ fn item_roots(it: &mut Item) -> Walk<'_> {
             }
             w.block(&mut f.body, 0);
         }
-        Item::Approx {
-            lo, hi, spec, ..
-        } => {
+        Item::Approx { lo, hi, spec, .. } => {
             w.stack.push((lo, 0, 0));
             w.stack.push((hi, 0, 0));
             match spec {

@@ -194,7 +194,12 @@ pub fn parse(file: FileId, src: &str) -> (ast::Module, Vec<Diagnostic>) {
     for (i, (l, t, r)) in tokens.iter().cloned().enumerate() {
         // `softmax.hetal(z)`: a module item reached with `.` instead of `::`
         let ident_at = |j: usize| matches!(tokens.get(j), Some((_, Token::Ident(_), _)));
-        if t == Token::Error && src.get(l..r) == Some(".") && i > 0 && ident_at(i - 1) && ident_at(i + 1) {
+        if t == Token::Error
+            && src.get(l..r) == Some(".")
+            && i > 0
+            && ident_at(i - 1)
+            && ident_at(i + 1)
+        {
             let (a, b) = (
                 src.get(tokens[i - 1].0..tokens[i - 1].2).unwrap_or(""),
                 src.get(tokens[i + 1].0..tokens[i + 1].2).unwrap_or(""),
@@ -236,10 +241,7 @@ pub fn parse(file: FileId, src: &str) -> (ast::Module, Vec<Diagnostic>) {
             matches!(w[0].1, Token::Ident(_))
                 && w[1].1 == Token::Eq
                 && (*i == 0
-                    || matches!(
-                        clean[i - 1].1,
-                        Token::Semi | Token::LBrace | Token::RBrace
-                    ))
+                    || matches!(clean[i - 1].1, Token::Semi | Token::LBrace | Token::RBrace))
         })
         .map(|(_, w)| w[0].0)
         .collect();

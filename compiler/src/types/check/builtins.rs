@@ -159,7 +159,13 @@ impl<'m> Checker<'m> {
         mk(TKind::Builtin(b, vec![a]), Ty::Tensor(ty))
     }
 
-    pub(super) fn structural(&mut self, frame: &mut Frame, s: Structural, args: &[Expr], span: Span) -> TExpr {
+    pub(super) fn structural(
+        &mut self,
+        frame: &mut Frame,
+        s: Structural,
+        args: &[Expr],
+        span: Span,
+    ) -> TExpr {
         let mk = |kind, ty| TExpr { kind, ty, span };
         use Structural as S;
         let name = s.name();
@@ -427,11 +433,18 @@ impl<'m> Checker<'m> {
             self.err(
                 Diagnostic::error(
                     "E0201",
-                    format!("`{}` takes at least {fixed} argument{}, found {}", s.name(), if fixed == 1 { "" } else { "s" }, args.len()),
+                    format!(
+                        "`{}` takes at least {fixed} argument{}, found {}",
+                        s.name(),
+                        if fixed == 1 { "" } else { "s" },
+                        args.len()
+                    ),
                     span,
                     "wrong number of arguments",
                 )
-                .with_help(format!("write `{form}`; the seed makes the values reproducible")),
+                .with_help(format!(
+                    "write `{form}`; the seed makes the values reproducible"
+                )),
             );
             return mk(TKind::Const(0.0), Ty::Error);
         }
@@ -439,8 +452,13 @@ impl<'m> Checker<'m> {
         if let Some(v) = seed {
             if v < 0 {
                 self.err(
-                    Diagnostic::error("E0202", format!("a seed must be a non-negative integer, found {v}"), args[0].span, "negative seed")
-                        .with_help("use a seed such as 0 or 42"),
+                    Diagnostic::error(
+                        "E0202",
+                        format!("a seed must be a non-negative integer, found {v}"),
+                        args[0].span,
+                        "negative seed",
+                    )
+                    .with_help("use a seed such as 0 or 42"),
                 );
                 return mk(TKind::Const(0.0), Ty::Error);
             }
@@ -451,7 +469,12 @@ impl<'m> Checker<'m> {
             span: args[0].span,
         }];
         let range = if s == Structural::Uniform {
-            let r = self.const_range(frame.module, &args[1], &args[2], args[1].span.to(args[2].span));
+            let r = self.const_range(
+                frame.module,
+                &args[1],
+                &args[2],
+                args[1].span.to(args[2].span),
+            );
             for (a, v) in args[1..3].iter().zip([r.map(|r| r.lo), r.map(|r| r.hi)]) {
                 consts.push(TExpr {
                     kind: TKind::Const(v.unwrap_or(0.0)),

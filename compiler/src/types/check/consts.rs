@@ -134,7 +134,13 @@ impl<'m> Checker<'m> {
         Some(v as i64)
     }
 
-    pub(super) fn const_range(&mut self, module: usize, lo: &Expr, hi: &Expr, span: Span) -> Option<Range> {
+    pub(super) fn const_range(
+        &mut self,
+        module: usize,
+        lo: &Expr,
+        hi: &Expr,
+        span: Span,
+    ) -> Option<Range> {
         let l = self.const_eval(module, lo)?;
         let h = self.const_eval(module, hi)?;
         if !(l < h) || !l.is_finite() || !h.is_finite() {

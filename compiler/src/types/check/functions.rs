@@ -23,7 +23,12 @@ fn subst_ty(t: &Ty, binding: &BTreeMap<String, Dim>, any: Option<&[Dim]>, sec: S
 }
 
 impl<'m> Checker<'m> {
-    pub(super) fn check_fn(&mut self, module: usize, name: &str, call_span: Option<Span>) -> Option<String> {
+    pub(super) fn check_fn(
+        &mut self,
+        module: usize,
+        name: &str,
+        call_span: Option<Span>,
+    ) -> Option<String> {
         let q = self.mods[module].qualify(name);
         match self.fn_state.get(&q) {
             Some(FnState::Done) => return Some(q),
@@ -145,7 +150,9 @@ impl<'m> Checker<'m> {
                             "returned here",
                         )
                         .with_note(*rspan, "declared here")
-                        .with_help("end the body with a tuple of the declared values, e.g. `(a, b)`"),
+                        .with_help(
+                            "end the body with a tuple of the declared values, e.g. `(a, b)`",
+                        ),
                     );
                 }
             },
@@ -193,7 +200,13 @@ impl<'m> Checker<'m> {
         }
     }
 
-    pub(super) fn call(&mut self, frame: &mut Frame, p: &[Ident], args: &[Expr], span: Span) -> TExpr {
+    pub(super) fn call(
+        &mut self,
+        frame: &mut Frame,
+        p: &[Ident],
+        args: &[Expr],
+        span: Span,
+    ) -> TExpr {
         let err_ty = |span| TExpr {
             kind: TKind::Const(0.0),
             ty: Ty::Error,
@@ -500,7 +513,9 @@ impl<'m> Checker<'m> {
                 self.err(
                     Diagnostic::error(
                         "E0602",
-                        format!("`{fname}` is declared to return a tensor but its body gives {other}"),
+                        format!(
+                            "`{fname}` is declared to return a tensor but its body gives {other}"
+                        ),
                         body_span,
                         "body",
                     )

@@ -61,7 +61,13 @@ impl<'m> Checker<'m> {
     }
 
     /// W0004 for a `lo..hi` loop with constant bounds that runs zero or enormously many times.
-    pub(super) fn trip_count(&mut self, module: usize, lo: Option<Range>, hi: Option<Range>, span: Span) {
+    pub(super) fn trip_count(
+        &mut self,
+        module: usize,
+        lo: Option<Range>,
+        hi: Option<Range>,
+        span: Span,
+    ) {
         if !self.linted(module) {
             return;
         }

@@ -108,7 +108,6 @@ enum Target {
     BadModule(String),
 }
 
-
 fn tensor_ty(t: TensorType) -> Ty {
     Ty::Tensor(t)
 }

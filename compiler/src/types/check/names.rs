@@ -4,8 +4,6 @@
 use super::*;
 use crate::diagnostics::suggest::{close_enough, edit_distance};
 
-
-
 impl<'m> Checker<'m> {
     pub(super) fn resolve_path(&self, module: usize, path: &[Ident]) -> Target {
         let m = &self.mods[module];
@@ -75,8 +73,20 @@ impl<'m> Checker<'m> {
         if callable {
             v.extend(
                 [
-                    "exp", "log", "sigmoid", "sign", "step", "inverse", "sqrt", "tanh", "relu",
-                    "abs", "gelu", "gelu_grad", "softmax", "max",
+                    "exp",
+                    "log",
+                    "sigmoid",
+                    "sign",
+                    "step",
+                    "inverse",
+                    "sqrt",
+                    "tanh",
+                    "relu",
+                    "abs",
+                    "gelu",
+                    "gelu_grad",
+                    "softmax",
+                    "max",
                 ]
                 .iter()
                 .map(|s| s.to_string()),
