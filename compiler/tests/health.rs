@@ -77,6 +77,16 @@ fn violations_name_location_count_interval_and_approximations() {
 }
 
 #[test]
+fn huge_observed_values_are_written_compactly() {
+    let c = compile("input x: public f64[N];\nlet z: in [-1, 1] = x * 1;\noutput z = z;\n");
+    let p = c.program.as_ref().unwrap();
+    let r = interp::run(p, &data(&[-3e200, 0.5]), &Default::default()).unwrap();
+    let v = interp::violations(p, &r);
+    let t = v[0].render(&c.sources);
+    assert!(t.contains("observed [-3.0000e200, 0.500000]"), "{t}");
+}
+
+#[test]
 fn a_healthy_run_has_no_violation() {
     let c = compile(PROGRAM);
     let p = c.program.as_ref().unwrap();

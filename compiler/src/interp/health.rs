@@ -104,9 +104,19 @@ impl Violation {
     }
 }
 
+/// Six decimals, or scientific notation for huge and tiny magnitudes.
+fn fmt_value(v: f64) -> String {
+    let a = v.abs();
+    if a != 0.0 && !(1e-4..1e6).contains(&a) {
+        format!("{v:.4e}")
+    } else {
+        format!("{v:.6}")
+    }
+}
+
 fn fmt_range(r: Option<Range>) -> String {
     match r {
-        Some(r) => format!("[{:.6}, {:.6}]", r.lo, r.hi),
+        Some(r) => format!("[{}, {}]", fmt_value(r.lo), fmt_value(r.hi)),
         None => "no finite value".into(),
     }
 }
