@@ -133,6 +133,9 @@ fn expr() -> impl Strategy<Value = Expr> {
             )),
             (inner.clone(), inner.clone())
                 .prop_map(|(a, i)| ex(ExprKind::Index(Box::new(a), vec![IndexItem::At(i)]))),
+            (inner.clone(), inner.clone(), inner.clone()).prop_map(|(a, lo, hi)| ex(
+                ExprKind::Index(Box::new(a), vec![IndexItem::From(lo), IndexItem::To(hi)])
+            )),
             prop::collection::vec(inner.clone(), 2..4).prop_map(|v| ex(ExprKind::Tuple(v))),
             (
                 cmp,
@@ -297,7 +300,10 @@ fn item() -> impl Strategy<Value = Item> {
         (
             ident(),
             prop::collection::vec((ident(), ty()), 0..3),
-            prop::option::of(ty()),
+            prop::option::of(prop_oneof![
+                ty().prop_map(ReturnType::One),
+                prop::collection::vec(ty(), 0..3).prop_map(|ts| ReturnType::Tuple(ts, sp())),
+            ]),
             expr()
         )
             .prop_map(|(n, ps, r, body)| Item::Fn(FnDecl {

@@ -113,6 +113,84 @@ fn error_programs() {
     );
 }
 
+/// tests/warnings/*.bt: each checks (warnings do not stop a program) with at least one warning
+/// and help. A first line `// --param NAME=VALUE` passes a parameter override.
+#[test]
+fn warning_programs() {
+    let dir = common::root().join("compiler/tests/warnings");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "bt"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 6, "found {}", files.len());
+    for f in &files {
+        let stem = f.file_stem().unwrap().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(f).unwrap();
+        let mut overrides = std::collections::BTreeMap::new();
+        if let Some(p) = text
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("// --param "))
+        {
+            let (k, v) = p.split_once('=').unwrap();
+            overrides.insert(k.to_string(), v.parse::<f64>().unwrap());
+        }
+        let c = types::check_with(
+            &format!("warnings/{stem}.bt"),
+            &text,
+            &types::resolve::FsSource { dir: None },
+            overrides,
+        );
+        let rendered = c.rendered_diagnostics();
+        assert!(c.program.is_some(), "{stem} should check:\n{rendered}");
+        assert!(
+            c.diagnostics
+                .iter()
+                .any(|d| d.severity == Severity::Warning),
+            "{stem}: no warning"
+        );
+        for d in &c.diagnostics {
+            assert!(d.help.is_some(), "{stem}: no help: {}", d.message);
+            assert!(d.code.starts_with('W'), "{stem}: {}", d.message);
+        }
+        insta::assert_snapshot!(format!("warning_{stem}"), rendered);
+    }
+}
+
+#[test]
+fn the_examples_have_no_warnings_and_underscore_names_silence_unused() {
+    let c = types::check_source(
+        "u.bt",
+        "input x: secret f64[N, 4] in [-1, 1];\nlet _scratch = x * 2;\nlet (a, _b) = (x, x);\noutput y = a;\n",
+    );
+    assert!(c.diagnostics.is_empty(), "{}", c.rendered_diagnostics());
+    // warnings are not added on top of errors
+    let c = types::check_source("u.bt", "let unused = 1;\nlet y = nope;\n");
+    assert!(c.diagnostics.iter().all(|d| d.severity == Severity::Error));
+}
+
+#[test]
+fn non_utf8_file_names_byte_offset_line_and_column() {
+    let path = std::env::temp_dir().join(format!("blindtune-non-utf8-{}.bt", std::process::id()));
+    std::fs::write(&path, b"let x = 1;\nlet y = \xff;\n").unwrap();
+    let c = blindtune_compiler::check_file(&path, Default::default()).unwrap();
+    let _ = std::fs::remove_file(&path);
+    assert!(c.program.is_none());
+    assert_eq!(c.diagnostics.len(), 1);
+    let d = &c.diagnostics[0];
+    assert_eq!(d.code, "E0007");
+    assert!(
+        d.message
+            .contains("byte 0xff at byte offset 19 (line 2, column 9)"),
+        "{}",
+        d.message
+    );
+    let r = c.rendered_diagnostics();
+    assert!(r.contains(":2:9"), "{r}");
+}
+
 #[test]
 fn several_syntax_errors_in_one_run() {
     let c = types::check_source(

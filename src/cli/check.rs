@@ -19,10 +19,20 @@ pub struct Args {
     /// Override a parameter: `--param EPOCHS=3` (library ones qualified: `std::softmax::R=64`).
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    /// Fail when there are warnings (for CI).
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
-pub fn parse_params(items: &[String]) -> Result<BTreeMap<String, f64>> {
+/// A command-line warning in the compiler's style.
+pub fn cli_warning(code: &str, msg: &str, help: &str) -> String {
+    format!("warning[{code}]: {msg}\n  = help: {help}\n")
+}
+
+/// Parse the `--param NAME=VALUE`s. A name given twice is warning W0006 (the later wins).
+pub fn parse_params(items: &[String]) -> Result<(BTreeMap<String, f64>, Vec<String>)> {
     let mut out = BTreeMap::new();
+    let mut warnings = vec![];
     for it in items {
         let (k, v) = it
             .split_once('=')
@@ -31,28 +41,64 @@ pub fn parse_params(items: &[String]) -> Result<BTreeMap<String, f64>> {
             .trim()
             .parse()
             .map_err(|_| miette!("--param {k}: `{v}` is not a number"))?;
-        out.insert(k.trim().to_string(), v);
+        if let Some(prev) = out.insert(k.trim().to_string(), v) {
+            warnings.push(cli_warning(
+                "W0006",
+                &format!("`--param {}` is given twice ({prev}, then {v})", k.trim()),
+                "the later value is used; drop one of them",
+            ));
+        }
     }
-    Ok(out)
+    Ok((out, warnings))
+}
+
+/// Fail under `--deny-warnings` when there were any warnings.
+pub fn deny(n: usize, deny_warnings: bool) -> Result<()> {
+    if deny_warnings && n > 0 {
+        return Err(miette!(
+            "{n} warning{} denied by --deny-warnings",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    Ok(())
+}
+
+/// How many of a compilation's diagnostics are warnings.
+pub fn warnings(c: &blindtune_compiler::Compilation) -> usize {
+    c.diagnostics
+        .iter()
+        .filter(|d| d.severity == blindtune_compiler::diagnostics::Severity::Warning)
+        .count()
 }
 
 /// Check a file; on errors print them and fail.
-pub fn compile(file: &PathBuf, params: &[String]) -> Result<blindtune_compiler::CheckedProgram> {
-    let overrides = parse_params(params)?;
+pub fn compile(
+    file: &PathBuf,
+    params: &[String],
+    deny_warnings: bool,
+) -> Result<blindtune_compiler::CheckedProgram> {
+    let (overrides, cli) = parse_params(params)?;
+    for w in &cli {
+        eprint!("{w}");
+    }
     let c = blindtune_compiler::check_file(file, overrides)
         .into_diagnostic()
         .map_err(|e| miette!("cannot read {}: {e}", file.display()))?;
     if !c.diagnostics.is_empty() {
         eprint!("{}", c.rendered_diagnostics());
     }
+    let n = warnings(&c) + cli.len();
     match c.program {
-        Some(p) => Ok(p),
+        Some(p) => {
+            deny(n, deny_warnings)?;
+            Ok(p)
+        }
         None => Err(miette!("{} has errors", file.display())),
     }
 }
 
 pub fn run(args: Args) -> Result<()> {
-    let p = compile(&args.file, &args.params)?;
+    let p = compile(&args.file, &args.params, args.deny_warnings)?;
     if args.depth {
         print!("{}", blindtune_compiler::types::depth::analyze(&p).render());
     }

@@ -29,28 +29,53 @@ pub struct Args {
     /// Override a parameter: `--param EPOCHS=3`.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
-    /// Also write the outputs and scores as JSON here.
+    /// Also write the outputs and scores as JSON here (every per-iteration value of outputs
+    /// recorded inside loops, under "values").
     #[arg(long)]
     pub json: Option<PathBuf>,
+    /// Exit 0 even when a range assumption is violated or an output or carried value is NaN
+    /// or infinite (the violations are still reported).
+    #[arg(long)]
+    pub allow_violations: bool,
+    /// Fail when there are warnings (for CI).
+    #[arg(long)]
+    pub deny_warnings: bool,
 }
 
-fn load(data: &[String]) -> Result<DataSet> {
+/// Load the `--data` arguments. A tensor name given by two of them is warning W0006 (the later
+/// one is used); the warnings come back rendered.
+fn load(data: &[String]) -> Result<(DataSet, Vec<String>)> {
     let mut ds = DataSet::new();
+    let mut from: std::collections::BTreeMap<String, String> = Default::default();
+    let mut warnings = vec![];
+    let mut seen = |name: &str, d: &str, warnings: &mut Vec<String>| {
+        if let Some(prev) = from.insert(name.to_string(), d.to_string()) {
+            warnings.push(super::check::cli_warning(
+                "W0006",
+                &format!("input `{name}` is given twice: by `--data {prev}` and by `--data {d}`"),
+                "the later one is used; drop the other",
+            ));
+        }
+    };
     for d in data {
         if let Some((name, file)) = d.split_once('=') {
             let t = interp::load_npy(std::path::Path::new(file)).map_err(|e| miette!("{e}"))?;
+            seen(name, d, &mut warnings);
             ds.insert(name.to_string(), t);
         } else if d.ends_with(".npy") {
             return Err(miette!(
                 "--data {d}: name the input of a .npy file as NAME=FILE.npy"
             ));
         } else {
-            ds.extend(
-                interp::load_safetensors(std::path::Path::new(d)).map_err(|e| miette!("{e}"))?,
-            );
+            let more =
+                interp::load_safetensors(std::path::Path::new(d)).map_err(|e| miette!("{e}"))?;
+            for name in more.keys() {
+                seen(name, d, &mut warnings);
+            }
+            ds.extend(more);
         }
     }
-    Ok(ds)
+    Ok((ds, warnings))
 }
 
 fn execute(
@@ -59,6 +84,7 @@ fn execute(
     exact: bool,
     seed: u64,
     label: &str,
+    sm: &SourceMap,
 ) -> Result<RunResult> {
     let bar = ProgressBar::new(0);
     bar.set_style(
@@ -77,8 +103,15 @@ fn execute(
         progress: Some(&cb),
     };
     let t0 = std::time::Instant::now();
-    let r = interp::run(p, ds, &opts).map_err(|e| miette!("{e}"))?;
+    let r = interp::run(p, ds, &opts);
     bar.finish_and_clear();
+    let r = r.map_err(|e| match interp::data_errors::diagnostic(p, &e, ds) {
+        Some(d) => {
+            eprint!("{}", blindtune_compiler::diagnostics::render(&d, sm));
+            miette!("the data does not fit the program")
+        }
+        None => miette!("{e}"),
+    })?;
     tracing::info!("{label}: {:.2}s", t0.elapsed().as_secs_f64());
     Ok(r)
 }
@@ -124,15 +157,7 @@ fn report(r: &RunResult, sm: &SourceMap, label: &str) {
             println!("  per evaluation: {}", per.join(" "));
         }
     }
-    for v in &r.range_checks {
-        if v.violations > 0 {
-            let _ = sm;
-            println!(
-                "range annotation {} violated in {}/{} evaluations (observed {})",
-                v.declared, v.violations, v.evaluations, v.observed
-            );
-        }
-    }
+    let _ = sm;
 }
 
 pub fn run(args: Args) -> Result<()> {
@@ -141,7 +166,7 @@ pub fn run(args: Args) -> Result<()> {
             "only `--plaintext` evaluation exists so far; add `--plaintext`"
         ));
     }
-    let overrides = super::check::parse_params(&args.params)?;
+    let (overrides, mut cli_warnings) = super::check::parse_params(&args.params)?;
     let c = blindtune_compiler::check_file(&args.file, overrides)
         .map_err(|e| miette!("cannot read {}: {e}", args.file.display()))?;
     if !c.diagnostics.is_empty() {
@@ -150,7 +175,15 @@ pub fn run(args: Args) -> Result<()> {
     let Some(p) = c.program.as_ref() else {
         return Err(miette!("{} has errors", args.file.display()));
     };
-    let ds = load(&args.data)?;
+    let (ds, data_warnings) = load(&args.data)?;
+    cli_warnings.extend(data_warnings);
+    for w in &cli_warnings {
+        eprint!("{w}");
+    }
+    super::check::deny(
+        super::check::warnings(&c) + cli_warnings.len(),
+        args.deny_warnings,
+    )?;
     let mut json = serde_json::Map::new();
     let runs: Vec<(bool, &str)> = if args.compare {
         vec![(false, "approximate"), (true, "exact")]
@@ -158,24 +191,21 @@ pub fn run(args: Args) -> Result<()> {
         vec![(args.exact, if args.exact { "exact" } else { "approximate" })]
     };
     let mut results = vec![];
+    let mut violations = 0usize;
     for (exact, label) in runs {
-        let r = execute(p, &ds, exact, args.seed, label)?;
+        let r = execute(p, &ds, exact, args.seed, label, &c.sources)?;
         report(&r, &c.sources, label);
-        for v in &r.range_checks {
-            if v.violations > 0 {
-                let (l, col) = c.sources.line_col(v.span.file, v.span.start);
-                println!(
-                    "  (annotation at {}:{l}:{col})",
-                    c.sources.name(v.span.file)
-                );
-            }
+        for v in interp::violations(p, &r) {
+            eprintln!("{}", v.render(&c.sources));
+            violations += 1;
         }
         let outs: serde_json::Map<String, serde_json::Value> = r
             .outputs
             .iter()
             .map(|o| {
-                let last = o.values.last().map(|a| serde_json::json!({"shape": a.shape(), "data": a.iter().collect::<Vec<_>>()}));
-                (o.name.clone(), serde_json::json!({"last": last, "accuracy": o.scores.iter().map(|s| s.accuracy).collect::<Vec<_>>(), "loss": o.scores.iter().map(|s| s.loss).collect::<Vec<_>>()}))
+                let values: Vec<_> = o.values.iter().map(|a| serde_json::json!({"shape": a.shape(), "data": a.iter().collect::<Vec<_>>()})).collect();
+                let last = values.last().cloned();
+                (o.name.clone(), serde_json::json!({"last": last, "values": values, "accuracy": o.scores.iter().map(|s| s.accuracy).collect::<Vec<_>>(), "loss": o.scores.iter().map(|s| s.loss).collect::<Vec<_>>()}))
             })
             .collect();
         json.insert(label.to_string(), serde_json::Value::Object(outs));
@@ -215,6 +245,12 @@ pub fn run(args: Args) -> Result<()> {
             serde_json::to_string_pretty(&json).unwrap_or_default(),
         )
         .map_err(|e| miette!("cannot write {}: {e}", path.display()))?;
+    }
+    if violations > 0 && !args.allow_violations {
+        return Err(miette!(
+            "the run broke {violations} assumption{} the encrypted circuit relies on (reported above); pass --allow-violations to exit 0 anyway",
+            if violations == 1 { "" } else { "s" }
+        ));
     }
     Ok(())
 }

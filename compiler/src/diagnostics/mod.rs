@@ -13,6 +13,9 @@
 //! The renderer is our own (deterministic, no colours) so snapshots are stable; [`Diagnostic`]
 //! also implements `miette::Diagnostic` for callers that want miette's reports.
 
+pub mod codes;
+pub mod suggest;
+
 use crate::syntax::span::{FileId, Span};
 use std::fmt::Write as _;
 
@@ -91,6 +94,17 @@ impl Diagnostic {
             notes: vec![],
         }
     }
+    pub fn warning(
+        code: &'static str,
+        message: impl Into<String>,
+        span: Span,
+        label: impl Into<String>,
+    ) -> Self {
+        Diagnostic {
+            severity: Severity::Warning,
+            ..Diagnostic::error(code, message, span, label)
+        }
+    }
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
@@ -101,17 +115,51 @@ impl Diagnostic {
     }
 }
 
+/// The most characters of one source line a snippet echoes; longer lines are shown as a window
+/// around the caret, marked with `…` where cut.
+pub const MAX_ECHO: usize = 200;
+/// The most characters of a message, label, note or help (they may quote source names).
+pub const MAX_TEXT: usize = 400;
+
+fn capped(s: &str) -> std::borrow::Cow<'_, str> {
+    match s.char_indices().nth(MAX_TEXT) {
+        Some((i, _)) => format!("{}…", &s[..i]).into(),
+        None => s.into(),
+    }
+}
+
 fn snippet(out: &mut String, sm: &SourceMap, span: Span, label: &str, gutter: usize) {
     let text = sm.text(span.file);
     let (line, col) = sm.line_col(span.file, span.start);
-    let line_text = text.lines().nth(line - 1).unwrap_or("");
+    let full_line = text.lines().nth(line - 1).unwrap_or("");
     // caret length: within the first line of the span, at least 1
     let (end_line, end_col) = sm.line_col(span.file, span.end);
-    let len = if end_line == line {
+    let full_chars = full_line.chars().count();
+    let mut len = if end_line == line {
         end_col.saturating_sub(col).max(1)
     } else {
-        line_text.chars().count().saturating_sub(col - 1).max(1)
+        full_chars.saturating_sub(col - 1).max(1)
     };
+    let windowed;
+    let (line_text, col) = if full_chars > MAX_ECHO {
+        let start = (col - 1).saturating_sub(MAX_ECHO / 4);
+        let end = (start + MAX_ECHO).min(full_chars);
+        let mut w: String = full_line.chars().skip(start).take(end - start).collect();
+        if end < full_chars {
+            w.push('…');
+        }
+        let mut c = col - start;
+        if start > 0 {
+            w.insert(0, '…');
+            c += 1;
+        }
+        len = len.min((end + 1).saturating_sub(col)).max(1);
+        windowed = w;
+        (windowed.as_str(), c)
+    } else {
+        (full_line, col)
+    };
+    let label = capped(label);
     let pad = " ".repeat(gutter);
     let _ = writeln!(out, "{pad} |");
     let _ = writeln!(out, "{line:>gutter$} | {line_text}");
@@ -130,7 +178,7 @@ pub fn render(d: &Diagnostic, sm: &SourceMap) -> String {
         Severity::Error => "error",
         Severity::Warning => "warning",
     };
-    let _ = writeln!(out, "{sev}[{}]: {}", d.code, d.message);
+    let _ = writeln!(out, "{sev}[{}]: {}", d.code, capped(&d.message));
     let (line, col) = sm.line_col(d.span.file, d.span.start);
     let mut gutter = line.to_string().len();
     for (s, _) in &d.notes {
@@ -155,7 +203,7 @@ pub fn render(d: &Diagnostic, sm: &SourceMap) -> String {
     }
     if let Some(h) = &d.help {
         let _ = writeln!(out, "{} |", " ".repeat(gutter));
-        let _ = writeln!(out, "{} = help: {h}", " ".repeat(gutter));
+        let _ = writeln!(out, "{} = help: {}", " ".repeat(gutter), capped(h));
     }
     out
 }
@@ -166,6 +214,17 @@ pub fn render_all(ds: &[Diagnostic], sm: &SourceMap) -> String {
     for d in ds {
         out.push_str(&render(d, sm));
         out.push('\n');
+    }
+    let w = ds
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
+    if w > 0 {
+        let _ = writeln!(
+            out,
+            "warning: {w} warning{} emitted",
+            if w == 1 { "" } else { "s" }
+        );
     }
     let n = ds.iter().filter(|d| d.severity == Severity::Error).count();
     if n > 0 {

@@ -75,12 +75,16 @@ pub struct RangeViolation {
     pub observed: Range,
     pub violations: u64,
     pub evaluations: u64,
+    /// NaN or infinite elements seen (each such evaluation is a violation)
+    pub non_finite: u64,
 }
 
 #[derive(Debug)]
 pub struct RunResult {
     pub outputs: Vec<OutputValue>,
     pub range_checks: Vec<RangeViolation>,
+    /// every output and carried value, with how often it was NaN or infinite
+    pub non_finite: Vec<super::health::NonFinite>,
 }
 
 impl RunResult {
@@ -102,6 +106,7 @@ struct Interp<'p, 'o> {
     rng: super::nprng::NumpyRng,
     outputs: Vec<OutputValue>,
     ranges: BTreeMap<(u32, u32, u32), RangeViolation>,
+    finite: BTreeMap<(u32, u32, u32), super::health::NonFinite>,
     depth: usize,
 }
 
@@ -240,6 +245,7 @@ pub fn run(prog: &CheckedProgram, data: &DataSet, opts: &Options) -> Result<RunR
             })
             .collect(),
         ranges: BTreeMap::new(),
+        finite: BTreeMap::new(),
         depth: 0,
     };
     let mut frame = Frame {
@@ -251,16 +257,35 @@ pub fn run(prog: &CheckedProgram, data: &DataSet, opts: &Options) -> Result<RunR
     }
     let mut range_checks: Vec<RangeViolation> = it.ranges.into_values().collect();
     for v in range_checks.iter().filter(|v| v.violations > 0) {
-        tracing::warn!(declared = %v.declared, observed = %v.observed, violations = v.violations, "range annotation violated");
+        tracing::debug!(declared = %v.declared, observed = %v.observed, violations = v.violations, "range annotation violated");
     }
     range_checks.sort_by_key(|r| (r.span.file, r.span.start));
     Ok(RunResult {
         outputs: it.outputs,
         range_checks,
+        non_finite: it.finite.into_values().collect(),
     })
 }
 
 impl<'p, 'o> Interp<'p, 'o> {
+    /// Account one evaluation of an output or carried value for the NaN/infinity report.
+    fn check_finite(&mut self, span: Span, what: &dyn Fn() -> String, v: &Value) {
+        let key = (span.file, span.start, span.end);
+        match v {
+            Value::T(a) => self
+                .finite
+                .entry(key)
+                .or_insert_with(|| super::health::NonFinite::new(span, what()))
+                .record(a),
+            Value::Tuple(vs) => {
+                for v in vs {
+                    self.check_finite(span, what, v);
+                }
+            }
+            Value::Unit => {}
+        }
+    }
+
     fn stmt(&mut self, f: &mut Frame, s: &TStmt) -> Result<(), RunError> {
         match s {
             TStmt::Let { targets, value } => {
@@ -293,6 +318,7 @@ impl<'p, 'o> Interp<'p, 'o> {
                     }
                     None => None,
                 };
+                self.check_finite(value.span, &|| format!("output `{name}`"), &v);
                 if let Some(o) = self.outputs.iter_mut().find(|o| &o.name == name) {
                     o.values.push((*t).clone());
                     if let Some(s) = score {
@@ -501,8 +527,10 @@ impl<'p, 'o> Interp<'p, 'o> {
             TKind::Assume(a, r) => {
                 let v = self.expr(f, a)?;
                 let x = tensor(&v, a.span)?;
+                let bad = x.iter().filter(|v| !v.is_finite()).count() as u64;
                 let (lo, hi) = x
                     .iter()
+                    .filter(|v| v.is_finite())
                     .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| {
                         (l.min(v), h.max(v))
                     });
@@ -514,10 +542,14 @@ impl<'p, 'o> Interp<'p, 'o> {
                     observed: Range::new(lo, hi),
                     violations: 0,
                     evaluations: 0,
+                    non_finite: 0,
                 });
                 rv.evaluations += 1;
-                rv.observed = Range::new(rv.observed.lo.min(lo), rv.observed.hi.max(hi));
-                if lo < r.lo - tol || hi > r.hi + tol || lo.is_nan() || hi.is_nan() {
+                if lo <= hi {
+                    rv.observed = Range::new(rv.observed.lo.min(lo), rv.observed.hi.max(hi));
+                }
+                rv.non_finite += bad;
+                if lo < r.lo - tol || hi > r.hi + tol || bad > 0 {
                     rv.violations += 1;
                 }
                 v
@@ -531,6 +563,33 @@ impl<'p, 'o> Interp<'p, 'o> {
                 .map_or_else(|| err(span, "missing argument"), |v| tensor(v, span))
         };
         Ok(match b {
+            Builtin::Randn | Builtin::Uniform => {
+                let mut nums = vec![];
+                for v in vs {
+                    nums.push(scalar_of(v, span)?);
+                }
+                let fixed = if b == Builtin::Randn { 1 } else { 3 };
+                if nums.len() < fixed {
+                    return err(span, "missing arguments of a random initialiser");
+                }
+                let shape: Vec<usize> = nums[fixed..].iter().map(|d| *d as usize).collect();
+                let total = shape.iter().try_fold(1usize, |a, &d| a.checked_mul(d));
+                if total.is_none_or(|t| t > 1 << 32) {
+                    return err(span, format!("tensor of shape {shape:?} is too large"));
+                }
+                let mut rng = super::nprng::NumpyRng::new(nums[0] as u64);
+                let n = total.unwrap_or(0);
+                let data: Vec<f64> = if b == Builtin::Randn {
+                    (0..n).map(|_| rng.standard_normal_box_muller()).collect()
+                } else {
+                    let (lo, hi) = (nums[1], nums[2]);
+                    (0..n).map(|_| lo + (hi - lo) * rng.random()).collect()
+                };
+                match ArrayD::from_shape_vec(IxDyn(&shape), data) {
+                    Ok(a) => Value::t(a),
+                    Err(e) => return err(span, e.to_string()),
+                }
+            }
             Builtin::Zeros | Builtin::Ones => {
                 let mut shape = vec![];
                 for v in vs {
@@ -592,6 +651,9 @@ impl<'p, 'o> Interp<'p, 'o> {
                         return err(span, "loop body did not give a tuple");
                     };
                     *state = vs;
+                }
+                for (c, v) in l.carried.iter().zip(state.iter()) {
+                    this.check_finite(c.init.span, &|| format!("carried state `{}`", c.name), v);
                 }
                 Ok(())
             };

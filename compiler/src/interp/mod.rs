@@ -4,10 +4,14 @@
 //! approximation error alone can be measured. Range annotations are checked as it runs.
 
 pub mod data;
+pub mod data_errors;
 pub mod eval;
+pub mod feeds;
+pub mod health;
 pub mod measure;
 pub mod nprng;
 pub mod ops;
 
 pub use data::{load_npy, load_safetensors, DataError, DataSet, Tensor};
 pub use eval::{run, Options, OutputValue, RangeViolation, RunError, RunResult, Score};
+pub use health::{violations, NonFinite, Violation};

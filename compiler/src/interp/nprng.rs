@@ -112,6 +112,13 @@ impl NumpyRng {
         self.buf_u32 = (n >> 32) as u32;
         n as u32
     }
+    /// A standard normal by Box-Muller from two `random()` draws. Reproducible, but not
+    /// numpy's `standard_normal` stream (numpy uses a ziggurat).
+    pub fn standard_normal_box_muller(&mut self) -> f64 {
+        let u1 = 1.0 - self.random(); // in (0, 1]
+        let u2 = self.random();
+        (-2.0 * u1.ln()).sqrt() * (2.0 * std::f64::consts::PI * u2).cos()
+    }
     /// `Generator.random()`.
     pub fn random(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / 9007199254740992.0)

@@ -77,11 +77,33 @@ pub enum ApproxSpec {
 pub struct FnDecl {
     pub name: Ident,
     pub params: Vec<(Ident, TypeExpr)>,
-    pub ret: Option<TypeExpr>,
+    pub ret: Option<ReturnType>,
     /// `approximates softmax`: under `--exact` the interpreter calls the exact builtin instead.
     pub approximates: Option<Ident>,
     pub body: Block,
     pub span: Span,
+}
+
+/// `-> f64[N]` or `-> (f64[N], f64)`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum ReturnType {
+    One(TypeExpr),
+    Tuple(Vec<TypeExpr>, Span),
+}
+
+impl ReturnType {
+    pub fn types(&self) -> &[TypeExpr] {
+        match self {
+            ReturnType::One(t) => std::slice::from_ref(t),
+            ReturnType::Tuple(ts, _) => ts,
+        }
+    }
+    pub fn types_mut(&mut self) -> &mut [TypeExpr] {
+        match self {
+            ReturnType::One(t) => std::slice::from_mut(t),
+            ReturnType::Tuple(ts, _) => ts,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -195,6 +217,10 @@ pub enum IndexItem {
     Full,
     /// `a:b`
     Range(Expr, Expr),
+    /// `a:` (to the end)
+    From(Expr),
+    /// `:b` (from the start)
+    To(Expr),
     /// `i`
     At(Expr),
 }
@@ -248,6 +274,108 @@ pub struct Expr {
 impl Expr {
     pub fn new(kind: ExprKind, span: Span) -> Expr {
         Expr { kind, span }
+    }
+}
+
+/// Dropping a tree the input made arbitrarily deep must not recurse once per level (the
+/// parser builds the whole tree before [`super::depth`] cuts it down), so a node with
+/// children hands them to an explicit stack.
+impl Drop for Expr {
+    fn drop(&mut self) {
+        if matches!(
+            self.kind,
+            ExprKind::Number(_) | ExprKind::Path(_) | ExprKind::Error
+        ) {
+            return;
+        }
+        let mut stack = Vec::new();
+        move_children(
+            std::mem::replace(&mut self.kind, ExprKind::Error),
+            &mut stack,
+        );
+        while let Some(mut e) = stack.pop() {
+            move_children(std::mem::replace(&mut e.kind, ExprKind::Error), &mut stack);
+        }
+    }
+}
+
+fn move_type_children(t: Option<TypeExpr>, out: &mut Vec<Expr>) {
+    if let Some(TypeExpr {
+        range: Some((lo, hi)),
+        ..
+    }) = t
+    {
+        out.push(lo);
+        out.push(hi);
+    }
+}
+
+fn move_block_children(b: Block, out: &mut Vec<Expr>) {
+    for s in b.stmts {
+        match s {
+            Stmt::Let { ty, value, .. } => {
+                move_type_children(ty, out);
+                out.push(value);
+            }
+            Stmt::Output { value, against, .. } => {
+                out.push(value);
+                out.extend(against);
+            }
+            Stmt::Error(_) => {}
+        }
+    }
+    if let Some(t) = b.tail {
+        out.push(*t);
+    }
+}
+
+/// Move the direct sub-expressions of `k` (including those inside blocks, loop headers and
+/// type annotations) onto `out`.
+fn move_children(k: ExprKind, out: &mut Vec<Expr>) {
+    match k {
+        ExprKind::Number(_) | ExprKind::Path(_) | ExprKind::Error => {}
+        ExprKind::Unary(a) | ExprKind::Transpose(a) => out.push(*a),
+        ExprKind::Binary(_, a, b) => {
+            out.push(*a);
+            out.push(*b);
+        }
+        ExprKind::Call(_, args) | ExprKind::Tuple(args) => out.extend(args),
+        ExprKind::Index(a, items) => {
+            out.push(*a);
+            for it in items {
+                match it {
+                    IndexItem::Full => {}
+                    IndexItem::At(e) | IndexItem::From(e) | IndexItem::To(e) => out.push(e),
+                    IndexItem::Range(a, b) => {
+                        out.push(a);
+                        out.push(b);
+                    }
+                }
+            }
+        }
+        ExprKind::If(c, t, f) => {
+            out.push(*c);
+            move_block_children(t, out);
+            move_block_children(f, out);
+        }
+        ExprKind::For { iter, carry, body } => {
+            match *iter {
+                LoopIter::Range { lo, hi, .. } => {
+                    out.push(lo);
+                    out.push(hi);
+                }
+                LoopIter::Batches { sources, size, .. } => {
+                    out.extend(sources);
+                    out.push(size);
+                }
+            }
+            for c in carry {
+                move_type_children(c.ty, out);
+                out.push(c.init);
+            }
+            move_block_children(body, out);
+        }
+        ExprKind::Block(b) => move_block_children(b, out),
     }
 }
 

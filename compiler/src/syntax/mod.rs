@@ -1,6 +1,7 @@
 //! Front end: lexer (logos), grammar (lalrpop), AST and pretty printer.
 
 pub mod ast;
+pub mod depth;
 pub mod lexer;
 pub mod pretty;
 pub mod span;
@@ -79,12 +80,41 @@ fn help_for(found: &Token, expected: &[String]) -> String {
     format!("expected {} here", expected_text(expected))
 }
 
+/// Loops are expressions with carried state; shown where someone writes an assignment.
+const LOOP_FORM: &str = "blindtune has no assignment: values are immutable, and a loop is an expression whose `carry` state is updated by the body's last expression, e.g. `let w = for e in 0..EPOCHS carry (w = zeros(C, D)) { let g = grad(w); w - 0.1 * g };` (outside loops, bind a new name: `let w2 = w - g;`)";
+
 fn convert(
     file: FileId,
     src_len: usize,
     e: ParseError<usize, Token, UserError>,
     prev_end: &dyn Fn(usize) -> Option<usize>,
+    assign_at: &dyn Fn(usize) -> bool,
 ) -> Diagnostic {
+    // `w = w - g` (an identifier then `=` where a statement starts), or `=` after an expression
+    if let ParseError::UnrecognizedToken {
+        token: (l, ref tok, r),
+        ..
+    } = e
+    {
+        if *tok == Token::Eq || (matches!(tok, Token::Ident(_)) && assign_at(l)) {
+            return Diagnostic::error(
+                "E0003",
+                "assignment is not a statement in blindtune",
+                Span::new(file, l, r),
+                "assignment here",
+            )
+            .with_help(LOOP_FORM);
+        }
+        if *tok == Token::For {
+            return Diagnostic::error(
+                "E0003",
+                "a `for` loop is an expression, not a statement",
+                Span::new(file, l, r),
+                "loop used as a statement",
+            )
+            .with_help(LOOP_FORM);
+        }
+    }
     // a missing `;` is reported right after the previous token, as rustc does
     if let ParseError::UnrecognizedToken {
         token: (l, ref tok, _),
@@ -161,7 +191,32 @@ pub fn parse(file: FileId, src: &str) -> (ast::Module, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     // Unknown characters are reported here once and dropped, so the parser sees the rest.
     let mut clean = Vec::with_capacity(tokens.len());
-    for (l, t, r) in tokens {
+    for (i, (l, t, r)) in tokens.iter().cloned().enumerate() {
+        // `softmax.hetal(z)`: a module item reached with `.` instead of `::`
+        let ident_at = |j: usize| matches!(tokens.get(j), Some((_, Token::Ident(_), _)));
+        if t == Token::Error
+            && src.get(l..r) == Some(".")
+            && i > 0
+            && ident_at(i - 1)
+            && ident_at(i + 1)
+        {
+            let (a, b) = (
+                src.get(tokens[i - 1].0..tokens[i - 1].2).unwrap_or(""),
+                src.get(tokens[i + 1].0..tokens[i + 1].2).unwrap_or(""),
+            );
+            diags.push(
+                Diagnostic::error(
+                    "E0001",
+                    format!("`{a}.{b}`: `.` is not an operator"),
+                    Span::new(file, l, r),
+                    "use `::` here",
+                )
+                .with_help(format!("blindtune has no methods; an item of a module is reached with `::`: write `{a}::{b}` (after `use std::{a};` for a stdlib module)")),
+            );
+            // go on as if `::` had been written, so the rest is checked normally
+            clean.push((l, Token::ColonColon, r));
+            continue;
+        }
         if t == Token::Error {
             let shown: String = src.get(l..r).unwrap_or("?").chars().take(10).collect();
             diags.push(
@@ -178,6 +233,19 @@ pub fn parse(file: FileId, src: &str) -> (ast::Module, Vec<Diagnostic>) {
         }
     }
     let ends: Vec<usize> = clean.iter().map(|t| t.2).collect();
+    // identifiers followed by `=` where a statement or item starts
+    let assigns: std::collections::HashSet<usize> = clean
+        .windows(2)
+        .enumerate()
+        .filter(|(i, w)| {
+            matches!(w[0].1, Token::Ident(_))
+                && w[1].1 == Token::Eq
+                && (*i == 0
+                    || matches!(clean[i - 1].1, Token::Semi | Token::LBrace | Token::RBrace))
+        })
+        .map(|(_, w)| w[0].0)
+        .collect();
+    let assign_at = |l: usize| assigns.contains(&l);
     let mut errors: Vec<ErrorRecovery<usize, Token, UserError>> = Vec::new();
     let result = grammar::ModuleParser::new().parse(
         file,
@@ -186,18 +254,19 @@ pub fn parse(file: FileId, src: &str) -> (ast::Module, Vec<Diagnostic>) {
     );
     let prev_end = |l: usize| ends.iter().rev().find(|&&e| e <= l).copied();
     for e in errors {
-        diags.push(convert(file, src.len(), e.error, &prev_end));
+        diags.push(convert(file, src.len(), e.error, &prev_end, &assign_at));
     }
-    let module = match result {
+    let mut module = match result {
         Ok(m) => m,
         Err(e) => {
-            diags.push(convert(file, src.len(), e, &prev_end));
+            diags.push(convert(file, src.len(), e, &prev_end, &assign_at));
             ast::Module {
                 items: vec![],
                 span: Span::new(file, 0, src.len()),
             }
         }
     };
+    diags.extend(depth::limit_module(&mut module));
     (module, diags)
 }
 
@@ -220,9 +289,13 @@ pub fn parse_expr(file: FileId, src: &str) -> Result<ast::Expr, Diagnostic> {
         tokens.into_iter().map(Ok::<_, UserError>),
     );
     if let Some(e) = errors.into_iter().next() {
-        return Err(convert(file, src.len(), e.error, &|_| None));
+        return Err(convert(file, src.len(), e.error, &|_| None, &|_| false));
     }
-    r.map_err(|e| convert(file, src.len(), e, &|_| None))
+    let mut e = r.map_err(|e| convert(file, src.len(), e, &|_| None, &|_| false))?;
+    match depth::limit_expr(&mut e) {
+        Some(d) => Err(d),
+        None => Ok(e),
+    }
 }
 
 /// Parse and pretty-print keeping comments (`blindtune fmt`). Syntax errors come back rendered.

@@ -57,17 +57,36 @@ struct Comment {
     text: String,
 }
 
+/// The `//` and `/* */` comments of `src`: whatever the lexer skipped between tokens.
 fn find_comments(src: &str) -> Vec<Comment> {
     let mut out = vec![];
-    let mut offset = 0;
-    for line in src.split_inclusive('\n') {
-        if let Some(i) = line.find("//") {
+    let mut gaps = vec![];
+    let mut prev = 0;
+    for (l, _, r) in super::lexer::lex(src) {
+        gaps.push((prev, l));
+        prev = r;
+    }
+    gaps.push((prev, src.len()));
+    for (a, b) in gaps {
+        let Some(gap) = src.get(a..b) else { continue };
+        let mut i = 0;
+        while let Some(j) = gap[i..].find('/') {
+            let at = i + j;
+            let rest = &gap[at..];
+            let len = if rest.starts_with("//") {
+                rest.find('\n').unwrap_or(rest.len())
+            } else if rest.starts_with("/*") {
+                rest.find("*/").map(|e| e + 2).unwrap_or(rest.len())
+            } else {
+                i = at + 1;
+                continue;
+            };
             out.push(Comment {
-                start: offset + i,
-                text: line[i..].trim_end().to_string(),
+                start: a + at,
+                text: rest[..len].trim_end().to_string(),
             });
+            i = at + len.max(1);
         }
-        offset += line.len();
     }
     out
 }
@@ -217,9 +236,22 @@ impl Printer<'_> {
                     self.ty(t);
                 }
                 self.out.push(')');
-                if let Some(r) = &f.ret {
-                    self.out.push_str(" -> ");
-                    self.ty(r);
+                match &f.ret {
+                    Some(ReturnType::One(r)) => {
+                        self.out.push_str(" -> ");
+                        self.ty(r);
+                    }
+                    Some(ReturnType::Tuple(rs, _)) => {
+                        self.out.push_str(" -> (");
+                        for (i, r) in rs.iter().enumerate() {
+                            if i > 0 {
+                                self.out.push_str(", ");
+                            }
+                            self.ty(r);
+                        }
+                        self.out.push(')');
+                    }
+                    None => {}
                 }
                 if let Some(a) = &f.approximates {
                     self.out.push_str(&format!(" approximates {}", a.name));
@@ -472,6 +504,14 @@ impl Printer<'_> {
                             self.expr(b, 2);
                         }
                         IndexItem::At(a) => self.expr(a, 2),
+                        IndexItem::From(a) => {
+                            self.expr(a, 2);
+                            self.out.push(':');
+                        }
+                        IndexItem::To(b) => {
+                            self.out.push(':');
+                            self.expr(b, 2);
+                        }
                     }
                 }
                 self.out.push(']');
@@ -490,7 +530,19 @@ impl Printer<'_> {
                 self.out.push(' ');
                 self.block(t);
                 self.out.push_str(" else ");
-                self.block(f);
+                match (&f.stmts[..], f.tail.as_deref()) {
+                    // `else if`
+                    (
+                        [],
+                        Some(
+                            inner @ Expr {
+                                kind: ExprKind::If(..),
+                                ..
+                            },
+                        ),
+                    ) => self.expr(inner, 0),
+                    _ => self.block(f),
+                }
             }
             ExprKind::For { iter, carry, body } => {
                 self.out.push_str("for ");

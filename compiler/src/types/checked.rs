@@ -25,6 +25,10 @@ pub enum Builtin {
     Tanh,
     Relu,
     Abs,
+    /// x Φ(x) with the exact (erf) normal CDF, as torch.nn.GELU()
+    Gelu,
+    /// the derivative of `Gelu`: Φ(x) + x φ(x) (for backward passes)
+    GeluGrad,
     /// row-wise (last axis) softmax, exact
     Softmax,
     /// max over the last axis, keeping it (size 1), exact
@@ -41,6 +45,11 @@ pub enum Builtin {
     /// cyclic shift along the last axis by a public amount (a CKKS rotation)
     Roll,
     Log2Ceil,
+    /// public random initialisation: args are (seed, dims...); standard normal
+    Randn,
+    /// public random initialisation: args are (seed, lo, hi, dims...); numpy's
+    /// `default_rng(seed).uniform(lo, hi, dims)`
+    Uniform,
 }
 
 impl Builtin {
@@ -56,6 +65,8 @@ impl Builtin {
             "tanh" => Builtin::Tanh,
             "relu" => Builtin::Relu,
             "abs" => Builtin::Abs,
+            "gelu" => Builtin::Gelu,
+            "gelu_grad" => Builtin::GeluGrad,
             "softmax" => Builtin::Softmax,
             "max" => Builtin::RowMax,
             _ => return None,
@@ -74,6 +85,8 @@ impl Builtin {
                 | Builtin::Tanh
                 | Builtin::Relu
                 | Builtin::Abs
+                | Builtin::Gelu
+                | Builtin::GeluGrad
         )
     }
     /// Scalar evaluation of an elementwise exact function.
@@ -105,6 +118,10 @@ impl Builtin {
             Builtin::Tanh => x.tanh(),
             Builtin::Relu => x.max(0.0),
             Builtin::Abs => x.abs(),
+            Builtin::Gelu => x * normal_cdf(x),
+            Builtin::GeluGrad => {
+                normal_cdf(x) + x * (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
+            }
             _ => f64::NAN,
         }
     }
@@ -112,9 +129,53 @@ impl Builtin {
         match self {
             Builtin::Sum(a) => format!("sum[axis {a}]"),
             Builtin::Mean(a) => format!("mean[axis {a}]"),
+            Builtin::GeluGrad => "gelu_grad".into(),
             other => format!("{other:?}").to_lowercase(),
         }
     }
+}
+
+/// erf to about 1e-15: the Maclaurin series for |x| < 2.5, and the continued fraction of erfc
+/// above (std has no erf).
+pub fn erf(x: f64) -> f64 {
+    if x.is_nan() {
+        return f64::NAN;
+    }
+    let a = x.abs();
+    let r = if a < 2.5 {
+        // erf x = 2/sqrt(pi) sum_n (-1)^n x^(2n+1) / (n! (2n+1))
+        let (mut term, mut sum) = (a, a);
+        let x2 = a * a;
+        for n in 1..200 {
+            term *= -x2 / n as f64;
+            let t = term / (2 * n + 1) as f64;
+            sum += t;
+            if t.abs() < 1e-17 * sum.abs() {
+                break;
+            }
+        }
+        sum * 2.0 / std::f64::consts::PI.sqrt()
+    } else if a < 27.0 {
+        // erfc x = exp(-x^2)/sqrt(pi) * 1/(x + 1/2/(x + 1/(x + 3/2/(x + ...)))), evaluated
+        // bottom-up (Lentz is not needed at this range)
+        let mut f = a;
+        for k in (1..120).rev() {
+            f = a + (k as f64 / 2.0) / f;
+        }
+        1.0 - (-a * a).exp() / std::f64::consts::PI.sqrt() / f
+    } else {
+        1.0
+    };
+    if x < 0.0 {
+        -r
+    } else {
+        r
+    }
+}
+
+/// The standard normal CDF Φ(x) = (1 + erf(x / sqrt 2)) / 2.
+pub fn normal_cdf(x: f64) -> f64 {
+    0.5 * (1.0 + erf(x / std::f64::consts::SQRT_2))
 }
 
 /// A polynomial approximation, fully resolved: coefficients in the Chebyshev basis of `domain`

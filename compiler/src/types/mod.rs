@@ -56,6 +56,13 @@ pub fn check_with(
         });
     }
     all.extend(diags);
+    if all
+        .iter()
+        .any(|d| d.severity == crate::diagnostics::Severity::Error)
+    {
+        // warnings on top of errors are noise
+        all.retain(|d| d.severity == crate::diagnostics::Severity::Error);
+    }
     all.sort_by_key(|d| (d.span.file, d.span.start));
     let program = if all
         .iter()
@@ -85,7 +92,10 @@ pub fn check_file(
     path: &std::path::Path,
     overrides: BTreeMap<String, f64>,
 ) -> std::io::Result<Compilation> {
-    let text = std::fs::read_to_string(path)?;
+    let text = match String::from_utf8(std::fs::read(path)?) {
+        Ok(t) => t,
+        Err(e) => return Ok(not_utf8(&path.display().to_string(), e)),
+    };
     let src = FsSource {
         dir: path.parent().map(|p| p.to_path_buf()),
     };
@@ -100,4 +110,34 @@ pub fn check_file(
 /// Check source text with only the stdlib available.
 pub fn check_source(name: &str, text: &str) -> Compilation {
     check_with(name, text, &FsSource { dir: None }, BTreeMap::new())
+}
+
+/// A file that is not UTF-8: one E0007 naming the byte offset, line and column of the first
+/// bad byte (the rest of the file is shown with replacement characters).
+fn not_utf8(name: &str, e: std::string::FromUtf8Error) -> Compilation {
+    let off = e.utf8_error().valid_up_to();
+    let bytes = e.into_bytes();
+    let prefix = String::from_utf8_lossy(&bytes[..off]).into_owned();
+    let line = prefix.matches('\n').count() + 1;
+    let col = prefix[prefix.rfind('\n').map(|i| i + 1).unwrap_or(0)..]
+        .chars()
+        .count()
+        + 1;
+    let byte = bytes[off];
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let mut sm = SourceMap::default();
+    let f = sm.add(name, text);
+    let d = Diagnostic::error(
+        "E0007",
+        format!("the file is not valid UTF-8: byte 0x{byte:02x} at byte offset {off} (line {line}, column {col})"),
+        crate::syntax::span::Span::new(f, off, off + 1),
+        "not UTF-8",
+    )
+    .with_help("blindtune source files are UTF-8 text; re-save the file as UTF-8 or remove the byte");
+    Compilation {
+        sources: sm,
+        modules: vec![],
+        diagnostics: vec![d],
+        program: None,
+    }
 }
