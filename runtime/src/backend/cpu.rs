@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use num_complex::Complex64;
 
-use super::{Backend, CiphertextMeta};
+use super::checks::{check_mod_raise, plain_ciphertext_meta};
+use super::Backend;
 use crate::ckks::encapsulation::BootstrappingKeys;
 use crate::ckks::keys::EvaluationKeys;
 use crate::ckks::keyswitch::{self, Decomposition};
@@ -18,47 +19,8 @@ use crate::ckks::{
     Params, Plaintext,
 };
 
-impl CiphertextMeta for Ciphertext {
-    fn level(&self) -> usize {
-        self.level
-    }
-    fn scale(&self) -> f64 {
-        self.scale
-    }
-    fn slots(&self) -> usize {
-        self.slots
-    }
-    fn degree(&self) -> usize {
-        self.parts.len() - 1
-    }
-    fn set_scale(&mut self, scale: f64) {
-        self.scale = scale;
-    }
-    fn set_slots(&mut self, slots: usize) {
-        self.slots = slots;
-    }
-}
-
-impl CiphertextMeta for ExtendedCiphertext {
-    fn level(&self) -> usize {
-        self.level
-    }
-    fn scale(&self) -> f64 {
-        self.scale
-    }
-    fn slots(&self) -> usize {
-        self.slots
-    }
-    fn degree(&self) -> usize {
-        1
-    }
-    fn set_scale(&mut self, scale: f64) {
-        self.scale = scale;
-    }
-    fn set_slots(&mut self, slots: usize) {
-        self.slots = slots;
-    }
-}
+plain_ciphertext_meta!(Ciphertext, |c| c.parts.len() - 1);
+plain_ciphertext_meta!(ExtendedCiphertext, |_c| 1);
 
 /// The CPU runtime as a [`Backend`].
 #[derive(Debug, Clone)]
@@ -374,23 +336,7 @@ impl Backend for CpuBackend {
             op: "mod_raise",
             what: "bootstrapping keys (build it with CpuBackend::with_bootstrapping_keys)",
         })?;
-        if ct.level != 0 {
-            return Err(CkksError::InvalidLevelDrop {
-                from: ct.level,
-                to: 0,
-            });
-        }
-        if ct.degree() != 1 {
-            return Err(CkksError::NeedsRelinearization {
-                degree: ct.degree(),
-            });
-        }
-        if level > self.context().max_level() {
-            return Err(CkksError::LevelOutOfRange {
-                level,
-                max: self.context().max_level(),
-            });
-        }
+        check_mod_raise(self.params(), ct, level)?;
         keys.sparse_to_dense.check_level(level, "sparse-to-dense")?;
         let ctx = self.context();
         let low = self.switched(ct, keys.dense_to_sparse.switch(ctx, &ct.parts[1]));

@@ -7,7 +7,11 @@ use std::collections::BTreeSet;
 
 use num_complex::Complex64;
 
-use super::{check_same_level, Backend, CiphertextMeta};
+use super::checks::{
+    check_binary, check_degree_one, check_drop, check_encode, check_linear_combination,
+    check_mod_raise, check_same_level, check_sum_of_products, plain_ciphertext_meta,
+};
+use super::Backend;
 use crate::ckks::evaluator::{check_scales, check_slots};
 use crate::ckks::{CkksError, KeyManifest, Params};
 
@@ -20,26 +24,7 @@ pub struct MetaCt {
     pub degree: usize,
 }
 
-impl CiphertextMeta for MetaCt {
-    fn level(&self) -> usize {
-        self.level
-    }
-    fn scale(&self) -> f64 {
-        self.scale
-    }
-    fn slots(&self) -> usize {
-        self.slots
-    }
-    fn degree(&self) -> usize {
-        self.degree
-    }
-    fn set_scale(&mut self, scale: f64) {
-        self.scale = scale;
-    }
-    fn set_slots(&mut self, slots: usize) {
-        self.slots = slots;
-    }
-}
+plain_ciphertext_meta!(MetaCt, |c| c.degree);
 
 /// A plaintext's metadata.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -101,9 +86,7 @@ impl MetaBackend {
     }
 
     fn binary(&self, a: &MetaCt, b: &MetaCt) -> Result<MetaCt, CkksError> {
-        check_same_level(a.level, b.level)?;
-        check_scales(a.scale, b.scale)?;
-        check_slots(a.slots, b.slots)?;
+        check_binary(a, b)?;
         Ok(MetaCt {
             degree: a.degree.max(b.degree),
             ..*a
@@ -115,10 +98,7 @@ impl MetaBackend {
     }
 
     fn degree_one(a: &MetaCt) -> Result<(), CkksError> {
-        if a.degree != 1 {
-            return Err(CkksError::NeedsRelinearization { degree: a.degree });
-        }
-        Ok(())
+        check_degree_one(a)
     }
 }
 
@@ -131,19 +111,6 @@ fn slots_for(params: &Params, len: usize) -> Result<usize, CkksError> {
         });
     }
     Ok(slots)
-}
-
-fn check_encode(params: &Params, level: usize, scale: f64) -> Result<(), CkksError> {
-    if level > params.max_level() {
-        return Err(CkksError::LevelOutOfRange {
-            level,
-            max: params.max_level(),
-        });
-    }
-    if !(scale.is_finite() && scale >= 1.0) {
-        return Err(CkksError::InvalidScale { scale });
-    }
-    Ok(())
 }
 
 impl Backend for MetaBackend {
@@ -181,12 +148,7 @@ impl Backend for MetaBackend {
     }
 
     fn drop_to_level(&self, ct: &MetaCt, level: usize) -> Result<MetaCt, CkksError> {
-        if level > ct.level {
-            return Err(CkksError::InvalidLevelDrop {
-                from: ct.level,
-                to: level,
-            });
-        }
+        check_drop(ct.level, level)?;
         Ok(MetaCt { level, ..*ct })
     }
     fn rescale(&self, ct: &MetaCt) -> Result<MetaCt, CkksError> {
@@ -256,25 +218,9 @@ impl Backend for MetaBackend {
         terms: &[(&MetaCt, Complex64, f64)],
         level: usize,
     ) -> Result<MetaCt, CkksError> {
-        let Some(&(first, _, fs)) = terms.first() else {
-            return Err(CkksError::InvalidLevelDrop { from: 0, to: level });
-        };
-        let scale = first.scale * fs;
-        for &(a, _, cs) in terms {
-            check_slots(a.slots, first.slots)?;
-            check_scales(a.scale * cs, scale)?;
-            if a.level < level {
-                return Err(CkksError::InvalidLevelDrop {
-                    from: a.level,
-                    to: level,
-                });
-            }
-            if a.degree != first.degree {
-                return Err(CkksError::NeedsRelinearization {
-                    degree: a.degree.max(first.degree),
-                });
-            }
-        }
+        let checked: Vec<(&MetaCt, f64)> = terms.iter().map(|&(a, _, cs)| (a, cs)).collect();
+        let scale = check_linear_combination(&checked, level)?;
+        let first = terms[0].0;
         Ok(MetaCt {
             level,
             scale,
@@ -371,22 +317,12 @@ impl Backend for MetaBackend {
         &self,
         terms: &[(&MetaCt, &MetaPt)],
     ) -> Result<MetaCt, CkksError> {
-        let Some(&(first, fpt)) = terms.first() else {
-            return Err(CkksError::InvalidLevelDrop { from: 0, to: 0 });
-        };
-        let scale = first.scale * fpt.scale;
-        for &(a, pt) in terms {
-            check_slots(a.slots, first.slots)?;
-            check_slots(pt.slots, first.slots)?;
-            check_scales(a.scale * pt.scale, scale)?;
-            if a.level != first.level || pt.level != first.level {
-                return Err(CkksError::InvalidLevelDrop {
-                    from: a.level.min(pt.level),
-                    to: first.level,
-                });
-            }
-        }
-        Ok(MetaCt { scale, ..*first })
+        let meta: Vec<_> = terms
+            .iter()
+            .map(|(a, p)| ((a.level, a.scale, a.slots), (p.level, p.scale, p.slots)))
+            .collect();
+        let scale = check_sum_of_products(&meta)?;
+        Ok(MetaCt { scale, ..*terms[0].0 })
     }
     fn add_assign_extended(&self, acc: &mut MetaCt, x: &MetaCt) -> Result<(), CkksError> {
         *acc = self.binary(acc, x)?;
@@ -431,19 +367,7 @@ impl Backend for MetaBackend {
     }
 
     fn mod_raise(&self, ct: &MetaCt, level: usize) -> Result<MetaCt, CkksError> {
-        if ct.level != 0 {
-            return Err(CkksError::InvalidLevelDrop {
-                from: ct.level,
-                to: 0,
-            });
-        }
-        Self::degree_one(ct)?;
-        if level > self.params.max_level() {
-            return Err(CkksError::LevelOutOfRange {
-                level,
-                max: self.params.max_level(),
-            });
-        }
+        check_mod_raise(&self.params, ct, level)?;
         Ok(MetaCt { level, ..*ct })
     }
 }

@@ -9,6 +9,7 @@
 //! * [`sim`]: the noise simulator: slot vectors in `f64`, every operation applied exactly,
 //!   plus the error a real operation adds, drawn from a model of the CPU backend.
 //! * [`cost`]: the measured cost model that prices a trace.
+//! * [`checks`]: the argument checks every backend shares.
 //!
 //! Invariants:
 //! * Circuits (`crate::circuits`) see ciphertexts only through this trait: no polynomial, limb
@@ -23,6 +24,7 @@
 //! * The secret key is never reachable from a backend: backends are built from evaluation
 //!   keys (CPU) or from parameters alone (metadata, simulator).
 
+pub mod checks;
 pub mod cost;
 pub mod cpu;
 pub mod meta;
@@ -251,11 +253,4 @@ pub trait Backend: Send + Sync {
     fn mod_raise(&self, ct: &Self::Ct, level: usize) -> Result<Self::Ct, CkksError>;
 }
 
-/// Refuses operands at different levels (the strict level mode every backend but the
-/// lenient CPU evaluator applies).
-pub fn check_same_level(left: usize, right: usize) -> Result<(), CkksError> {
-    if left != right {
-        return Err(CkksError::LevelMismatch { left, right });
-    }
-    Ok(())
-}
+pub use checks::check_same_level;

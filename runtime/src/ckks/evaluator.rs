@@ -493,6 +493,16 @@ impl Evaluator {
 
     /// `acc += b` in place; `b` may be at a higher level (its extra limbs are ignored).
     pub fn add_assign(&self, acc: &mut Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
+        self.accumulate(acc, b, false)
+    }
+
+    /// `acc ± b` in place, `b` possibly higher (its extra limbs are not read).
+    fn accumulate(
+        &self,
+        acc: &mut Ciphertext,
+        b: &Ciphertext,
+        subtract: bool,
+    ) -> Result<(), CkksError> {
         self.check_levels(acc.level, b.level)?;
         check_scales(acc.scale, b.scale)?;
         check_slots(acc.slots, b.slots)?;
@@ -504,27 +514,18 @@ impl Evaluator {
         }
         let idx = self.q_idx(acc.level);
         for (o, p) in acc.parts.iter_mut().zip(&b.parts) {
-            o.add_assign(self.ctx.basis(), &idx, p);
+            if subtract {
+                o.sub_assign(self.ctx.basis(), &idx, p);
+            } else {
+                o.add_assign(self.ctx.basis(), &idx, p);
+            }
         }
         Ok(())
     }
 
     /// `acc -= b` in place (same rules as [`add_assign`](Self::add_assign)).
     pub fn sub_assign(&self, acc: &mut Ciphertext, b: &Ciphertext) -> Result<(), CkksError> {
-        self.check_levels(acc.level, b.level)?;
-        check_scales(acc.scale, b.scale)?;
-        check_slots(acc.slots, b.slots)?;
-        if b.level < acc.level {
-            *acc = self.drop_to_level(acc, b.level)?;
-        }
-        while acc.parts.len() < b.parts.len() {
-            acc.parts.push(Poly::zero(self.ctx.n(), acc.level + 1));
-        }
-        let idx = self.q_idx(acc.level);
-        for (o, p) in acc.parts.iter_mut().zip(&b.parts) {
-            o.sub_assign(self.ctx.basis(), &idx, p);
-        }
-        Ok(())
+        self.accumulate(acc, b, true)
     }
 
     /// `a *= k` in place for an integer `k` (no level, scale unchanged).

@@ -21,7 +21,11 @@ use num_complex::Complex64;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::{check_same_level, Backend, CiphertextMeta};
+use super::checks::{
+    check_binary, check_degree_one, check_drop, check_encode, check_linear_combination,
+    check_mod_raise, check_same_level, check_sum_of_products,
+};
+use super::{Backend, CiphertextMeta};
 use crate::ckks::embedding::Embedding;
 use crate::ckks::evaluator::{check_scales, check_slots};
 use crate::ckks::{CkksError, Params};
@@ -268,16 +272,7 @@ impl SimBackend {
     }
 
     fn check_encode(&self, level: usize, scale: f64) -> Result<(), CkksError> {
-        if level > self.params.max_level() {
-            return Err(CkksError::LevelOutOfRange {
-                level,
-                max: self.params.max_level(),
-            });
-        }
-        if !(scale.is_finite() && scale >= 1.0) {
-            return Err(CkksError::InvalidScale { scale });
-        }
-        Ok(())
+        check_encode(&self.params, level, scale)
     }
 
     fn dlog(&self) -> &HashMap<u64, usize> {
@@ -335,16 +330,11 @@ impl SimBackend {
     }
 
     fn binary(&self, a: &SimCt, b: &SimCt) -> Result<(), CkksError> {
-        check_same_level(a.level, b.level)?;
-        check_scales(a.scale, b.scale)?;
-        check_slots(a.slots, b.slots)
+        check_binary(a, b)
     }
 
     fn degree_one(a: &SimCt) -> Result<(), CkksError> {
-        if a.degree != 1 {
-            return Err(CkksError::NeedsRelinearization { degree: a.degree });
-        }
-        Ok(())
+        check_degree_one(a)
     }
 
     fn q(&self, level: usize) -> f64 {
@@ -438,12 +428,7 @@ impl Backend for SimBackend {
     }
 
     fn drop_to_level(&self, ct: &SimCt, level: usize) -> Result<SimCt, CkksError> {
-        if level > ct.level {
-            return Err(CkksError::InvalidLevelDrop {
-                from: ct.level,
-                to: level,
-            });
-        }
+        check_drop(ct.level, level)?;
         Ok(SimCt {
             level,
             ..ct.clone()
@@ -520,26 +505,12 @@ impl Backend for SimBackend {
         terms: &[(&SimCt, Complex64, f64)],
         level: usize,
     ) -> Result<SimCt, CkksError> {
-        let Some(&(first, _, fs)) = terms.first() else {
-            return Err(CkksError::InvalidLevelDrop { from: 0, to: level });
-        };
-        let scale = first.scale * fs;
+        let checked: Vec<(&SimCt, f64)> = terms.iter().map(|&(a, _, cs)| (a, cs)).collect();
+        let scale = check_linear_combination(&checked, level)?;
+        let first = terms[0].0;
         let mut values = vec![Complex64::new(0.0, 0.0); first.values.len()];
         let mut seed = 0;
         for &(a, c, cs) in terms {
-            check_slots(a.slots, first.slots)?;
-            check_scales(a.scale * cs, scale)?;
-            if a.level < level {
-                return Err(CkksError::InvalidLevelDrop {
-                    from: a.level,
-                    to: level,
-                });
-            }
-            if a.degree != first.degree {
-                return Err(CkksError::NeedsRelinearization {
-                    degree: a.degree.max(first.degree),
-                });
-            }
             let c = Self::rounded_complex(c, cs)?;
             values.iter_mut().zip(&a.values).for_each(|(o, &x)| *o += c * x);
             seed = derive(seed, a.seed, 25);
@@ -662,22 +633,15 @@ impl Backend for SimBackend {
         Ok(self.switched(out, TAG_GALOIS))
     }
     fn sum_of_products_extended(&self, terms: &[(&SimCt, &SimPt)]) -> Result<SimCt, CkksError> {
-        let Some(&(first, fpt)) = terms.first() else {
-            return Err(CkksError::InvalidLevelDrop { from: 0, to: 0 });
-        };
-        let scale = first.scale * fpt.scale;
+        let meta: Vec<_> = terms
+            .iter()
+            .map(|(a, p)| ((a.level, a.scale, a.slots), (p.level, p.scale, p.slots)))
+            .collect();
+        let scale = check_sum_of_products(&meta)?;
+        let first = terms[0].0;
         let mut values = vec![Complex64::new(0.0, 0.0); first.values.len()];
         let mut seed = 0;
         for &(a, pt) in terms {
-            check_slots(a.slots, first.slots)?;
-            check_slots(pt.slots, first.slots)?;
-            check_scales(a.scale * pt.scale, scale)?;
-            if a.level != first.level || pt.level != first.level {
-                return Err(CkksError::InvalidLevelDrop {
-                    from: a.level.min(pt.level),
-                    to: first.level,
-                });
-            }
             values
                 .iter_mut()
                 .zip(a.values.iter().zip(&pt.values))
@@ -749,19 +713,7 @@ impl Backend for SimBackend {
     }
 
     fn mod_raise(&self, ct: &SimCt, level: usize) -> Result<SimCt, CkksError> {
-        if ct.level != 0 {
-            return Err(CkksError::InvalidLevelDrop {
-                from: ct.level,
-                to: 0,
-            });
-        }
-        Self::degree_one(ct)?;
-        if level > self.params.max_level() {
-            return Err(CkksError::LevelOutOfRange {
-                level,
-                max: self.params.max_level(),
-            });
-        }
+        check_mod_raise(&self.params, ct, level)?;
         let seed = derive(ct.seed, level as u64, TAG_RAISE);
         let mut values = ct.values.clone();
         // Dense → sparse at level 0.
