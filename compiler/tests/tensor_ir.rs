@@ -231,7 +231,11 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 fn compare(name: &str, overrides: &[(&str, f64)], dims: &[(&str, usize)], seed: u64) {
-    let cp = checked(name, overrides);
+    compare_program(name, &checked(name, overrides), dims, seed)
+}
+
+fn compare_program(name: &str, cp: &CheckedProgram, dims: &[(&str, usize)], seed: u64) {
+    let cp = cp.clone();
     let tp = tensor::lower(&cp).unwrap_or_else(|e| panic!("{name}: {e}"));
     let dims: BTreeMap<&str, usize> = dims.iter().cloned().collect();
     let data = random_inputs(&cp, &dims, seed);
@@ -317,6 +321,43 @@ fn ir_evaluator_matches_the_interpreter_logreg() {
 fn ir_evaluator_matches_the_interpreter_select_and_ranges() {
     for seed in SEEDS {
         compare("select_and_ranges", &[], &[("N", 6)], seed);
+    }
+}
+
+/// Constructs the examples do not use: `if`, indexing, exact functions and reductions on
+/// public values, `roll`, random initialisers, tuple-returning functions, batches in order,
+/// outputs inside nested loops.
+#[test]
+fn ir_evaluator_matches_the_interpreter_on_other_constructs() {
+    let src = "param K: int = 3;
+input x: public f64[N, 4] in [-1, 1];
+input s: secret f64[N, 4] in [-1, 1];
+fn stats(v: f64[n, c]) -> (f64[c], f64[n]) {
+    (mean(v, 0), sum(v, 1))
+}
+let y = if K > 2 { x * 2 } else { x };
+let (m, r) = stats(y);
+let e = exp(x) + tanh(x[:, 1:2]) + max(x) + softmax(x) + x[0];
+let w = randn(5, 4) + uniform(9, -1, 1, 4);
+let t = for i in 0..K carry (acc = s) {
+    let u = for (a, b) in batches(x, s) size 2 carry (z = acc) {
+        output inner = rowsum(b * a);
+        roll(z, 1) * 0.5 + mean(b, 0)
+    };
+    output outer = u[1];
+    u
+};
+output y = y;
+output m = m + w;
+output r = r;
+output e = e;
+output t = t;
+";
+    let c = types::check_source("constructs.bt", src);
+    let diags = c.rendered_diagnostics();
+    let cp = c.program.unwrap_or_else(|| panic!("{diags}"));
+    for seed in SEEDS {
+        compare_program("constructs", &cp, &[("N", 5)], seed);
     }
 }
 

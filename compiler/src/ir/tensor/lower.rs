@@ -64,6 +64,7 @@ pub fn lower(prog: &CheckedProgram) -> Result<TensorProgram> {
         vals: vec![None; prog.locals.len()],
         dims: HashMap::new(),
         any: None,
+        all_public: false,
     };
     for s in &prog.body {
         l.stmt(&mut frame, s)?;
@@ -97,12 +98,15 @@ struct Frame<'p> {
     dims: HashMap<String, Dim>,
     /// the shape a rank-generic (`[..]`) parameter was called with
     any: Option<Vec<Dim>>,
+    /// every argument of this call is public: the body then computes only public values (a
+    /// function cannot read an input), though the checker typed it for secret arguments too
+    all_public: bool,
 }
 
 /// The checker's "any shape" dim (`f64[..]`).
 const ANY: &str = "..";
 
-impl Frame<'_> {
+impl<'p> Frame<'p> {
     fn dim(&self, d: &Dim) -> Dim {
         match d {
             Dim::Sym(s) => self.dims.get(s).cloned().unwrap_or_else(|| d.clone()),
@@ -110,18 +114,17 @@ impl Frame<'_> {
         }
     }
     fn tensor(&self, t: &TensorType) -> TensorType {
-        if let Some(any) = &self.any {
-            if t.shape.iter().any(|d| matches!(d, Dim::Sym(s) if s == ANY)) {
-                return TensorType {
-                    shape: any.clone(),
-                    ..t.clone()
-                };
+        let mut out = t.clone();
+        match &self.any {
+            Some(any) if t.shape.iter().any(|d| matches!(d, Dim::Sym(s) if s == ANY)) => {
+                out.shape = any.clone()
             }
+            _ => out.shape = t.shape.iter().map(|d| self.dim(d)).collect(),
         }
-        TensorType {
-            shape: t.shape.iter().map(|d| self.dim(d)).collect(),
-            ..t.clone()
+        if self.all_public {
+            out.secrecy = Secrecy::Public;
         }
+        out
     }
     /// The flattened tensor types of `ty` (a tuple gives several, unit none).
     fn flat(&self, ty: &Ty, span: Span) -> Result<Vec<TensorType>> {
@@ -425,6 +428,10 @@ impl<'p> Lowerer<'p> {
             vals: vec![None; fun.locals.len()],
             dims: dims.iter().map(|(s, d)| (s.clone(), f.dim(d))).collect(),
             any: None,
+            all_public: vals
+                .iter()
+                .flatten()
+                .all(|v| self.values[*v as usize].ty.secrecy == Secrecy::Public),
         };
         if fun.params.len() != vals.len() {
             return unsupported(
