@@ -32,7 +32,13 @@ fn emit_tensor_prints_the_ir_with_rolled_loops() {
 
 #[test]
 fn later_stages_are_refused_clearly() {
-    for stage in [None, Some("layout"), Some("ckks"), Some("scheduled"), Some("plan")] {
+    for stage in [
+        None,
+        Some("layout"),
+        Some("ckks"),
+        Some("scheduled"),
+        Some("plan"),
+    ] {
         let args: Vec<&str> = stage.map(|s| vec!["--emit", s]).unwrap_or_default();
         let (ok, _, err) = compile(&args);
         assert!(!ok, "{stage:?}");

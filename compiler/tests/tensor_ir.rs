@@ -11,10 +11,7 @@ use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 
 fn checked(name: &str, overrides: &[(&str, f64)]) -> CheckedProgram {
-    let ov = overrides
-        .iter()
-        .map(|(k, v)| (k.to_string(), *v))
-        .collect();
+    let ov = overrides.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     let c = types::check_file(&common::example_path(name), ov).unwrap();
     let diags = c.rendered_diagnostics();
     c.program
@@ -116,8 +113,14 @@ fn verifier_refuses_a_region_that_yields_too_few_values() {
         body.yields.pop();
     }
     let e = tensor::verify(&p).unwrap_err();
-    assert!(e.inst.starts_with("%w.") && e.inst.contains("loop epoch"), "{e}");
-    assert!(e.msg.contains("yields 3 values for 4 carried values"), "{e}");
+    assert!(
+        e.inst.starts_with("%w.") && e.inst.contains("loop epoch"),
+        "{e}"
+    );
+    assert!(
+        e.msg.contains("yields 3 values for 4 carried values"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -249,7 +252,10 @@ fn compare_program(name: &str, cp: &CheckedProgram, dims: &[(&str, usize)], seed
         },
     )
     .unwrap_or_else(|e| panic!("{name} seed {seed}: the interpreter failed: {e}"));
-    let arrays = data.iter().map(|(k, t)| (k.clone(), t.data.clone())).collect();
+    let arrays = data
+        .iter()
+        .map(|(k, t)| (k.clone(), t.data.clone()))
+        .collect();
     let got = tinterp::run(&tp, &arrays, seed)
         .unwrap_or_else(|e| panic!("{name} seed {seed}: the IR evaluator failed: {e}"));
     assert!(!want.outputs.is_empty());
@@ -266,7 +272,10 @@ fn compare_program(name: &str, cp: &CheckedProgram, dims: &[(&str, usize)], seed
         assert!(!g.is_empty(), "{name}: output {} never recorded", o.name);
         for (k, (x, y)) in g.iter().zip(&o.values).enumerate() {
             assert_eq!(x.shape(), y.shape(), "{name} seed {seed}: {} #{k}", o.name);
-            assert!(y.iter().all(|v| v.is_finite()), "{name} seed {seed}: non-finite reference");
+            assert!(
+                y.iter().all(|v| v.is_finite()),
+                "{name} seed {seed}: non-finite reference"
+            );
             for (i, (a, b)) in x.iter().zip(y.iter()).enumerate() {
                 assert!(
                     close(*a, *b),
@@ -385,7 +394,10 @@ fn ir_evaluator_comparison_detects_a_wrong_lowering() {
     let dims: BTreeMap<&str, usize> = [("N", 7), ("T", 3)].into_iter().collect();
     let data = random_inputs(&cp, &dims, 3);
     let want = interp::run(&cp, &data, &Options::default()).unwrap();
-    let arrays = data.iter().map(|(k, t)| (k.clone(), t.data.clone())).collect();
+    let arrays = data
+        .iter()
+        .map(|(k, t)| (k.clone(), t.data.clone()))
+        .collect();
     let got = tinterp::run(&tp, &arrays, 0).unwrap();
     let w = &want.output("weights").unwrap().values[0];
     let g = &got["weights"][0];

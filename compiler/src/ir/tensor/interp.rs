@@ -150,7 +150,12 @@ impl Eval<'_> {
         let out = match &inst.op {
             Op::Const(c) => scalar(*c),
             Op::Param(n) => scalar(*self.params.get(n).ok_or(format!("no parameter `{n}`"))?),
-            Op::Input(n) => (*self.inputs.get(n).ok_or(format!("no input `{n}`"))?.as_ref()).clone(),
+            Op::Input(n) => (*self
+                .inputs
+                .get(n)
+                .ok_or(format!("no input `{n}`"))?
+                .as_ref())
+            .clone(),
             Op::DimValue(d) => scalar(self.dim(d)? as f64),
             Op::Neg(a) => self.get(*a)?.mapv(|x| -x),
             Op::Bin(op, a, b) => {
@@ -176,7 +181,11 @@ impl Eval<'_> {
                 };
                 let (x, y) = (self.get(*a)?, self.get(*b)?);
                 ops::zip(&x, &y, func).ok_or_else(|| {
-                    format!("shapes {:?} and {:?} do not broadcast", x.shape(), y.shape())
+                    format!(
+                        "shapes {:?} and {:?} do not broadcast",
+                        x.shape(),
+                        y.shape()
+                    )
                 })?
             }
             Op::Broadcast(a) => {
@@ -192,9 +201,8 @@ impl Eval<'_> {
             }
             Op::MatMul(a, b) => {
                 let (x, y) = (self.get(*a)?, self.get(*b)?);
-                ops::matmul(&x, &y).ok_or_else(|| {
-                    format!("cannot multiply {:?} by {:?}", x.shape(), y.shape())
-                })?
+                ops::matmul(&x, &y)
+                    .ok_or_else(|| format!("cannot multiply {:?} by {:?}", x.shape(), y.shape()))?
             }
             Op::Transpose(a) => self.get(*a)?.t().to_owned(),
             Op::Builtin(b, args) => self.builtin(*b, args)?,
@@ -249,18 +257,28 @@ impl Eval<'_> {
             } => {
                 let src = self.get(*source)?;
                 let ord = self.get(*order)?;
-                let (i, bs) = (self.scalar_of(*index)? as usize, self.scalar_of(*size)? as usize);
+                let (i, bs) = (
+                    self.scalar_of(*index)? as usize,
+                    self.scalar_of(*size)? as usize,
+                );
                 let n = ord.len();
                 let lo = (i * bs).min(n);
                 let hi = ((i + 1) * bs).min(n);
-                let rows: Vec<usize> = ord.iter().skip(lo).take(hi - lo).map(|v| *v as usize).collect();
+                let rows: Vec<usize> = ord
+                    .iter()
+                    .skip(lo)
+                    .take(hi - lo)
+                    .map(|v| *v as usize)
+                    .collect();
                 let r = r0.ok_or("no result")?;
                 if let Some(Dim::Sym(s)) = self.p.ty(r).shape.first() {
                     self.dims.insert(s.clone(), rows.len());
                 }
                 src.select(Axis(0), &rows)
             }
-            Op::Loop { kind, inits, body, .. } => {
+            Op::Loop {
+                kind, inits, body, ..
+            } => {
                 let mut state = vec![];
                 for i in inits {
                     state.push(self.get(*i)?);
@@ -275,7 +293,7 @@ impl Eval<'_> {
                     LoopKind::Batches { order, size, .. } => {
                         let n = self.get(*order)?.len();
                         let bs = self.scalar_of(*size)?;
-                        if !(bs >= 1.0) {
+                        if bs.is_nan() || bs < 1.0 {
                             return Err(format!("batch size must be at least 1, found {bs}"));
                         }
                         let trips = n.div_ceil(bs as usize);
@@ -314,9 +332,8 @@ impl Eval<'_> {
         let arg = |i: usize| -> Result<Rc<ArrayD<f64>>, String> {
             self.get(*args.get(i).ok_or("missing argument")?)
         };
-        let nums = || -> Result<Vec<f64>, String> {
-            args.iter().map(|a| self.scalar_of(*a)).collect()
-        };
+        let nums =
+            || -> Result<Vec<f64>, String> { args.iter().map(|a| self.scalar_of(*a)).collect() };
         Ok(match b {
             Builtin::Randn | Builtin::Uniform => {
                 let nums = nums()?;
@@ -370,9 +387,12 @@ impl Eval<'_> {
                 let k = self.scalar_of(*args.get(1).ok_or("missing shift")?)?;
                 ops::roll(&*arg(0)?, k as i64)
             }
-            Builtin::Log2Ceil => {
-                scalar(self.scalar_of(*args.first().ok_or("missing argument")?)?.max(1.0).log2().ceil())
-            }
+            Builtin::Log2Ceil => scalar(
+                self.scalar_of(*args.first().ok_or("missing argument")?)?
+                    .max(1.0)
+                    .log2()
+                    .ceil(),
+            ),
             e => arg(0)?.mapv(|x| e.eval1(x)),
         })
     }

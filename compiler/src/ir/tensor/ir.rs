@@ -96,7 +96,10 @@ pub enum Op {
     Assume(ValueId, Range),
     /// the order of the rows for a batch loop: `rows` indices, shuffled (numpy's
     /// `default_rng(seed).permutation`, one per loop entry) or in order
-    BatchOrder { rows: Dim, shuffle: bool },
+    BatchOrder {
+        rows: Dim,
+        shuffle: bool,
+    },
     /// rows `order[index*size .. min((index+1)*size, rows)]` of `source`; the result's first
     /// dim is the batch dim
     BatchSlice {

@@ -220,16 +220,28 @@ impl<'p> Lowerer<'p> {
                     f.vals[t] = Some(vs);
                 } else {
                     let Ty::Tuple(parts) = &value.ty else {
-                        return unsupported("a destructuring `let`", "the value is not a tuple", value.span);
+                        return unsupported(
+                            "a destructuring `let`",
+                            "the value is not a tuple",
+                            value.span,
+                        );
                     };
                     if parts.len() != targets.len() {
-                        return unsupported("a destructuring `let`", "the tuple's arity differs from the pattern's", value.span);
+                        return unsupported(
+                            "a destructuring `let`",
+                            "the tuple's arity differs from the pattern's",
+                            value.span,
+                        );
                     }
                     let mut rest = vs.as_slice();
                     for (t, ty) in targets.iter().zip(parts) {
                         let n = f.flat(ty, value.span)?.len();
                         if rest.len() < n {
-                            return unsupported("a destructuring `let`", "too few values", value.span);
+                            return unsupported(
+                                "a destructuring `let`",
+                                "too few values",
+                                value.span,
+                            );
                         }
                         let (mine, tail) = rest.split_at(n);
                         if let [v] = mine {
@@ -445,7 +457,11 @@ impl<'p> Lowerer<'p> {
             // interpreter binds them from the argument's shape
             if let (Ty::Tensor(pt), [v]) = (&fun.locals[*p as usize].ty, vs.as_slice()) {
                 let at = self.values[*v as usize].ty.shape.clone();
-                if pt.shape.iter().any(|d| matches!(d, Dim::Sym(s) if s == ANY)) {
+                if pt
+                    .shape
+                    .iter()
+                    .any(|d| matches!(d, Dim::Sym(s) if s == ANY))
+                {
                     if callee.any.is_none() {
                         callee.any = Some(at.clone());
                     }
@@ -504,7 +520,10 @@ impl<'p> Lowerer<'p> {
                 )
             }
             ck::LoopKind::Batches {
-                sources, size, shuffle, ..
+                sources,
+                size,
+                shuffle,
+                ..
             } => {
                 let mut srcs = vec![];
                 for s in sources {
@@ -547,8 +566,10 @@ impl<'p> Lowerer<'p> {
             args.extend(vs);
         }
         let batch_prelude = |this: &mut Self, f: &mut Frame<'p>| -> Result<()> {
-            if let (ck::LoopKind::Batches { vars, sources, .. }, LoopKind::Batches { order, size, .. }) =
-                (&l.kind, &kind)
+            if let (
+                ck::LoopKind::Batches { vars, sources, .. },
+                LoopKind::Batches { order, size, .. },
+            ) = (&l.kind, &kind)
             {
                 for ((v, s), src) in vars.iter().zip(sources).zip(&batch_srcs) {
                     let vt = match &f.locals[*v as usize].ty {
@@ -575,7 +596,11 @@ impl<'p> Lowerer<'p> {
         let result_tys: Vec<TensorType> = carried_tys.into_iter().flatten().collect();
         let _ = ty;
         let body = Region {
-            yields: if result_tys.is_empty() { vec![] } else { body.yields },
+            yields: if result_tys.is_empty() {
+                vec![]
+            } else {
+                body.yields
+            },
             ..body
         };
         Ok(self.emit(

@@ -24,7 +24,10 @@ fn typed(p: &TensorProgram, v: ValueId) -> String {
 }
 
 fn list(p: &TensorProgram, vs: &[ValueId]) -> String {
-    vs.iter().map(|v| value(p, *v)).collect::<Vec<_>>().join(", ")
+    vs.iter()
+        .map(|v| value(p, *v))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 pub fn bin_name(op: BinOp) -> &'static str {

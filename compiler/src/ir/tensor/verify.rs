@@ -139,8 +139,11 @@ impl Verifier<'_> {
                 if !iv.shape.is_empty() {
                     return fail("the induction value must be a scalar".into());
                 }
-                for (k, ((init, arg), res)) in
-                    inits.iter().zip(&body.args[1..]).zip(&inst.results).enumerate()
+                for (k, ((init, arg), res)) in inits
+                    .iter()
+                    .zip(&body.args[1..])
+                    .zip(&inst.results)
+                    .enumerate()
                 {
                     let (ti, ta, tr) = (self.p.ty(*init), self.p.ty(*arg), self.p.ty(*res));
                     if !same_shape(ti, ta) || !same_shape(ta, tr) {
@@ -258,7 +261,10 @@ impl Verifier<'_> {
             Op::Broadcast(a) => {
                 let (s, r) = (&p.ty(*a).shape, &res().shape);
                 let ok = s.len() <= r.len()
-                    && s.iter().rev().zip(r.iter().rev()).all(|(x, y)| x == y || *x == Dim::Const(1));
+                    && s.iter()
+                        .rev()
+                        .zip(r.iter().rev())
+                        .all(|(x, y)| x == y || *x == Dim::Const(1));
                 if !ok {
                     return fail(format!(
                         "cannot broadcast {} to {}",
@@ -325,10 +331,8 @@ impl Verifier<'_> {
                     return fail("the row order and the source have different rows".into());
                 }
             }
-            Op::Output { name, .. } => {
-                if !p.outputs.iter().any(|o| &o.name == name) {
-                    return fail(format!("output `{name}` is not declared"));
-                }
+            Op::Output { name, .. } if !p.outputs.iter().any(|o| &o.name == name) => {
+                return fail(format!("output `{name}` is not declared"));
             }
             _ => {}
         }
