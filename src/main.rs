@@ -27,6 +27,8 @@ enum Command {
     Params(cli::params::Args),
     /// Type-check a blindtune program (rustc-style diagnostics; non-zero exit on errors).
     Check(cli::check::Args),
+    /// Compile a blindtune program: `compile FILE.bt --emit tensor` prints the tensor IR.
+    Compile(cli::compile::Args),
     /// Pretty-print a blindtune program in the canonical layout.
     Fmt(cli::fmt::Args),
     /// Run a blindtune program: `run --plaintext FILE --data FILE.safetensors`.
@@ -48,6 +50,7 @@ fn main() -> miette::Result<()> {
     match cli.command {
         Command::Params(args) => cli::params::run(args),
         Command::Check(args) => cli::check::run(args),
+        Command::Compile(args) => cli::compile::run(args),
         Command::Fmt(args) => cli::fmt::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Bench(cmd) => cli::bench::run(cmd),

@@ -8,6 +8,7 @@ pub mod bench_ckks;
 pub mod bench_features;
 pub mod bench_softmax;
 pub mod check;
+pub mod compile;
 pub mod features;
 pub mod fmt;
 pub mod params;
