@@ -37,7 +37,8 @@ fn fixture(config: fn(usize) -> BootstrappingConfig) -> Fixture {
     let sk = kg.gen_secret_key();
     let mut manifest = Bootstrapper::key_manifest(&ctx, &config);
     manifest.union(&kg.manifest_for_rotations(&ROTATIONS, true));
-    let keys = BootstrappingKeys::generate(&mut kg, &sk, &manifest, config.ephemeral_hamming_weight);
+    let keys =
+        BootstrappingKeys::generate(&mut kg, &sk, &manifest, config.ephemeral_hamming_weight);
     Fixture {
         cpu: CpuBackend::with_bootstrapping_keys(ctx.clone(), Arc::new(keys)).unwrap(),
         encoder: Encoder::new(ctx.clone()),
@@ -86,7 +87,10 @@ fn mul_chain<B: Backend>(b: &B, x: B::Ct) -> B::Ct {
 }
 
 fn rotations<B: Backend>(b: &B, x: B::Ct) -> B::Ct {
-    let rs: Vec<B::Ct> = ROTATIONS.iter().map(|&r| b.rotate(&x, r).unwrap()).collect();
+    let rs: Vec<B::Ct> = ROTATIONS
+        .iter()
+        .map(|&r| b.rotate(&x, r).unwrap())
+        .collect();
     let mut acc = rs[0].clone();
     for r in &rs[1..] {
         b.add_assign(&mut acc, r).unwrap();
@@ -117,9 +121,7 @@ impl Cpu<'_> {
         f.encryptor.lock().unwrap().encrypt(&pt)
     }
     fn dec(&self, ct: &Ciphertext) -> Vec<Complex64> {
-        self.0
-            .encoder
-            .decode_complex(&self.0.decryptor.decrypt(ct))
+        self.0.encoder.decode_complex(&self.0.decryptor.decrypt(ct))
     }
 }
 
@@ -226,7 +228,10 @@ fn simulator_precision_is_within_two_bits_of_the_cpu_backend() {
         let want = (case.reference)(&z);
         let cpu = mean_precision_bits(&want, &(case.run)(&Cpu(&f), &z));
         let simulated = mean_precision_bits(&want, &(case.run)(&Sim(&s), &z));
-        eprintln!("{:45} cpu {cpu:5.1} bits, sim {simulated:5.1} bits", case.name);
+        eprintln!(
+            "{:45} cpu {cpu:5.1} bits, sim {simulated:5.1} bits",
+            case.name
+        );
         assert!(
             (cpu - simulated).abs() <= 2.0,
             "{}: cpu {cpu:.1} bits, simulator {simulated:.1} bits",
@@ -237,7 +242,9 @@ fn simulator_precision_is_within_two_bits_of_the_cpu_backend() {
 
 #[test]
 fn simulated_bootstrap_is_within_two_bits_of_the_cpu_backend() {
-    for config in [test_boot_config, |n: usize| test_boot_config(n).with_slots(64)] {
+    for config in [test_boot_config, |n: usize| {
+        test_boot_config(n).with_slots(64)
+    }] {
         let f = fixture(config);
         let s = sim(&f);
         let z = random_complex(f.config.slots, 1.0);
@@ -284,7 +291,10 @@ fn counted_traces_equal_real_runs() {
     let ct = Cpu(&f).enc(&z, 7);
     chebyshev(&recorded, ct);
     chebyshev(&counted, counted.inner().fresh(7, scale, slots));
-    assert_eq!(recorded.take_trace().summary(), counted.take_trace().summary());
+    assert_eq!(
+        recorded.take_trace().summary(),
+        counted.take_trace().summary()
+    );
 
     // Bootstrapping (its transforms' encodings included: same on both).
     let real = Bootstrapper::with_backend(recorded, f.config.clone()).unwrap();
@@ -340,7 +350,10 @@ fn keys_held_below_the_top_work_up_to_their_level_and_refuse_above() {
     manifest.max_levels.insert(g, 2);
     let full = kg.gen_evaluation_keys(&sk, &kg.manifest_for_rotations(&[3], false));
     let evk = kg.gen_evaluation_keys(&sk, &manifest);
-    assert!(evk.size_bytes() < full.size_bytes() * 3 / 4, "a level-2 key is smaller");
+    assert!(
+        evk.size_bytes() < full.size_bytes() * 3 / 4,
+        "a level-2 key is smaller"
+    );
     assert!(evk.satisfies(&manifest) && !evk.satisfies(&kg.manifest_for_rotations(&[3], false)));
     let cpu = CpuBackend::new(ctx.clone(), Arc::new(evk)).unwrap();
     let enc = Encoder::new(ctx.clone());

@@ -58,7 +58,11 @@ fn bless() {
     let boot = BootstrappingKeys::generate(&mut kg, &sk, &relin_only, 8);
     let enc = Encoder::new(ctx.clone());
     let pt = enc
-        .encode_complex(&values(ctx.n() / 2), ctx.max_level(), params.default_scale())
+        .encode_complex(
+            &values(ctx.n() / 2),
+            ctx.max_level(),
+            params.default_scale(),
+        )
         .unwrap();
     let ct = Encryptor::with_public_key(ctx.clone(), pk.clone())
         .unwrap()
@@ -82,7 +86,10 @@ fn bless() {
     save("secret_key.bin", sk.to_bytes(&ctx));
     save("public_key.bin", pk.to_bytes(&ctx));
     save("evaluation_keys.bin", evk.to_bytes(&ctx));
-    save("evaluation_keys_seeded_truncated.bin", seeded.to_bytes(&ctx));
+    save(
+        "evaluation_keys_seeded_truncated.bin",
+        seeded.to_bytes(&ctx),
+    );
     save("plaintext.bin", pt.to_bytes(&ctx));
     save("ciphertext.bin", ct.to_bytes(&ctx));
     save("bootstrapping_keys.bin", boot.to_bytes(&ctx));
@@ -91,8 +98,9 @@ fn bless() {
 /// Loads `name` and checks that writing it again gives the committed bytes.
 fn load_stable<T: Serializable>(ctx: &Context, name: &str) -> T {
     let path = dir().join(name);
-    let obj: T = serialization::load(ctx, &path)
-        .unwrap_or_else(|e| panic!("golden file {name} (format {FORMAT_VERSION}) no longer loads: {e}"));
+    let obj: T = serialization::load(ctx, &path).unwrap_or_else(|e| {
+        panic!("golden file {name} (format {FORMAT_VERSION}) no longer loads: {e}")
+    });
     let committed = std::fs::read(&path).unwrap();
     assert!(
         obj.to_bytes(ctx) == committed,
@@ -108,7 +116,11 @@ fn golden_files_of_every_kind_still_load_with_their_meaning() {
         bless();
     }
     let params = serialization::load_params(&dir().join("params.bin")).expect("golden params");
-    assert_eq!(params.literal(), &literal(), "golden parameters changed meaning");
+    assert_eq!(
+        params.literal(),
+        &literal(),
+        "golden parameters changed meaning"
+    );
     let ctx = Context::new(params.clone());
     let sk: SecretKey = load_stable(&ctx, "secret_key.bin");
     let pk: PublicKey = load_stable(&ctx, "public_key.bin");
@@ -120,24 +132,30 @@ fn golden_files_of_every_kind_still_load_with_their_meaning() {
     let seeded_len = std::fs::metadata(dir().join("evaluation_keys_seeded_truncated.bin"))
         .unwrap()
         .len();
-    let full_len = std::fs::metadata(dir().join("evaluation_keys.bin")).unwrap().len();
-    assert!(seeded_len * 3 < full_len, "seeded, truncated keys store under a third");
+    let full_len = std::fs::metadata(dir().join("evaluation_keys.bin"))
+        .unwrap()
+        .len();
+    assert!(
+        seeded_len * 3 < full_len,
+        "seeded, truncated keys store under a third"
+    );
 
     let enc = Encoder::new(ctx.clone());
     let dec = Decryptor::new(ctx.clone(), &sk).unwrap();
     let want = values(ctx.n() / 2);
     assert!(precision_bits(&want, &enc.decode_complex(&pt)) > 25.0);
     let got = enc.decode_complex(&dec.decrypt(&ct));
-    assert!(precision_bits(&want, &got) > 18.0, "golden ciphertext lost its message");
+    assert!(
+        precision_bits(&want, &got) > 18.0,
+        "golden ciphertext lost its message"
+    );
     // The golden keys still work on the golden ciphertext.
     let eval = Evaluator::new(ctx.clone(), Arc::new(evk)).unwrap();
     let rotated = enc.decode_complex(&dec.decrypt(&eval.rotate(&ct, 1).unwrap()));
     let n = want.len();
     let want_rot: Vec<_> = (0..n).map(|i| want[(i + 1) % n]).collect();
     assert!(precision_bits(&want_rot, &rotated) > 15.0);
-    let squared = eval
-        .rescale(&eval.mul_relin(&ct, &ct).unwrap())
-        .unwrap();
+    let squared = eval.rescale(&eval.mul_relin(&ct, &ct).unwrap()).unwrap();
     let want_sq: Vec<_> = want.iter().map(|z| z * z).collect();
     assert!(precision_bits(&want_sq, &enc.decode_complex(&dec.decrypt(&squared))) > 12.0);
     // The seeded key, regenerated from its seeds, rotates the ciphertext below the top.
@@ -145,10 +163,15 @@ fn golden_files_of_every_kind_still_load_with_their_meaning() {
     let low = eval.drop_to_level(&ct, ctx.max_level() - 1).unwrap();
     let rotated = enc.decode_complex(&dec.decrypt(&seeded_eval.rotate(&low, 1).unwrap()));
     assert!(precision_bits(&want_rot, &rotated) > 15.0);
-    assert!(seeded_eval.rotate(&ct, 1).is_err(), "held below the top level");
+    assert!(
+        seeded_eval.rotate(&ct, 1).is_err(),
+        "held below the top level"
+    );
     let boot_eval = Evaluator::new(ctx.clone(), boot.evaluation.clone()).unwrap();
     assert!(boot_eval.relinearize(&eval.mul(&ct, &ct).unwrap()).is_ok());
     // A fresh encryption under the golden public key decrypts under the golden secret key.
-    let fresh = Encryptor::with_public_key(ctx.clone(), pk).unwrap().encrypt(&pt);
+    let fresh = Encryptor::with_public_key(ctx.clone(), pk)
+        .unwrap()
+        .encrypt(&pt);
     assert!(precision_bits(&want, &enc.decode_complex(&dec.decrypt(&fresh))) > 18.0);
 }

@@ -240,9 +240,9 @@ pub fn run(args: Args) -> miette::Result<()> {
                         None => blindtune_runtime::backend::CostModel::shipped(&args.set, t),
                     };
                     let estimated_ms = match model {
-                        Some(m) if iterations == 1 => Some(
-                            m.estimate(&boot.trace(target).map_err(|e| miette!("{e}"))?) * 1e3,
-                        ),
+                        Some(m) if iterations == 1 => {
+                            Some(m.estimate(&boot.trace(target).map_err(|e| miette!("{e}"))?) * 1e3)
+                        }
                         _ => None,
                     };
                     rows.push(Row {

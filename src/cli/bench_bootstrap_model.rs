@@ -44,7 +44,8 @@ pub fn run(
     let mut rows = Vec::new();
     for &target in targets {
         let counted: CountingBackend = Recorder::new(MetaBackend::new(params.clone()));
-        let counter = Bootstrapper::with_backend(counted, cfg.clone()).map_err(|e| miette!("{e}"))?;
+        let counter =
+            Bootstrapper::with_backend(counted, cfg.clone()).map_err(|e| miette!("{e}"))?;
         let trace = counter.trace(target).map_err(|e| miette!("{e}"))?;
         let (ms, min, mean) = match backend {
             "count" => {
@@ -60,7 +61,8 @@ pub fn run(
                         ..SimOptions::default()
                     },
                 );
-                let boot = Bootstrapper::with_backend(sim, cfg.clone()).map_err(|e| miette!("{e}"))?;
+                let boot =
+                    Bootstrapper::with_backend(sim, cfg.clone()).map_err(|e| miette!("{e}"))?;
                 let scale = params.default_scale();
                 boot.prepare(target, scale).map_err(|e| miette!("{e}"))?;
                 let z = random_complex(cfg.slots, 1.0);
@@ -111,7 +113,18 @@ pub fn run(
     }
     println!(
         "{:7} {:>6} {:>7} {:>9} {:>10} {:>8} {:>8} {:>6} {:>6} {:>6} {:>6} {:>14}",
-        "backend", "N", "slots", "target", "ms", "min bit", "mean bit", "ks", "modup", "mdown", "ptmul", "estimated ms"
+        "backend",
+        "N",
+        "slots",
+        "target",
+        "ms",
+        "min bit",
+        "mean bit",
+        "ks",
+        "modup",
+        "mdown",
+        "ptmul",
+        "estimated ms"
     );
     for r in &rows {
         let bits = |b: Option<f64>| b.map_or("-".to_string(), |b| format!("{b:.1}"));
@@ -128,7 +141,8 @@ pub fn run(
             r.decompositions,
             r.mod_downs,
             r.plaintext_products,
-            r.estimated_ms.map_or("-".to_string(), |e| format!("{e:.0}")),
+            r.estimated_ms
+                .map_or("-".to_string(), |e| format!("{e:.0}")),
         );
     }
     if let Some(c) = &cost {

@@ -161,18 +161,16 @@ pub fn run(c: Calibration) -> miette::Result<()> {
                     }
                     OpKind::GaloisAddExtended => {
                         let mut acc = ext.clone();
-                        time(r, || b.apply_galois_add_assign_extended(&mut acc, &ext, g, None))
+                        time(r, || {
+                            b.apply_galois_add_assign_extended(&mut acc, &ext, g, None)
+                        })
                     }
-                    OpKind::RelinearizeExtended => {
-                        time(r, || b.relinearize_extended(&t).map(drop))
-                    }
+                    OpKind::RelinearizeExtended => time(r, || b.relinearize_extended(&t).map(drop)),
                     OpKind::ScalarExtended => {
                         let mut x = ext.clone();
                         time(r, || b.mul_integer_extended(&mut x, 3))
                     }
-                    OpKind::ModDownRescale => {
-                        time(r, || b.mod_down_rescale(ext.clone()).map(drop))
-                    }
+                    OpKind::ModDownRescale => time(r, || b.mod_down_rescale(ext.clone()).map(drop)),
                     OpKind::ModDown => time(r, || b.mod_down_extended(ext.clone()).map(drop)),
                     OpKind::ModRaise => time(r, || b.mod_raise(&low, level).map(drop)),
                 }
@@ -190,10 +188,7 @@ pub fn run(c: Calibration) -> miette::Result<()> {
             p.sort_by_key(|x| x.0);
             CostEntry {
                 op,
-                per_term: matches!(
-                    op,
-                    OpKind::LinearCombination | OpKind::SumProductsExtended
-                ),
+                per_term: matches!(op, OpKind::LinearCombination | OpKind::SumProductsExtended),
                 points: p,
             }
         })

@@ -11,8 +11,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use blindtune_runtime::backend::{
-    Backend, CostModel, CountingBackend, CpuBackend, MetaBackend, Recorder, SimBackend,
-    SimOptions, Trace,
+    Backend, CostModel, CountingBackend, CpuBackend, MetaBackend, Recorder, SimBackend, SimOptions,
+    Trace,
 };
 use blindtune_runtime::circuits::linear_transform::transform::rotations_for;
 use blindtune_runtime::circuits::linear_transform::{DiagonalMatrix, LinearTransform};
@@ -130,8 +130,8 @@ pub fn run(args: Args) -> miette::Result<()> {
                     .find(|p| &p.name == set)
             })
             .ok_or_else(|| {
-            miette!("--sets: unknown parameter set `{set}` (see `blindtune params`)")
-        })?;
+                miette!("--sets: unknown parameter set `{set}` (see `blindtune params`)")
+            })?;
         let params = super::bench::bench_params(lit)?;
         let ctx = Context::new(params);
         let max_level = ctx.max_level();
@@ -160,8 +160,8 @@ pub fn run(args: Args) -> miette::Result<()> {
                 let mut keygen = KeyGenerator::new(ctx.clone());
                 let sk = keygen.gen_secret_key();
                 let pk = keygen.gen_public_key(&sk);
-                let evk = keygen
-                    .gen_evaluation_keys(&sk, &keygen.manifest_for_rotations(&steps, false));
+                let evk =
+                    keygen.gen_evaluation_keys(&sk, &keygen.manifest_for_rotations(&steps, false));
                 spinner.finish_and_clear();
                 Box::new(CpuSide {
                     backend: Recorder::new(
@@ -202,9 +202,8 @@ pub fn run(args: Args) -> miette::Result<()> {
                 bar.set_message(format!("{set} {l} limbs {t} thread(s)"));
                 let level = l - 1;
                 let ctx = ctx.clone();
-                let mut new_rows = pool.install(|| {
-                    side.measure(&ctx, set, level, t, r, args.reps, &bar)
-                })?;
+                let mut new_rows =
+                    pool.install(|| side.measure(&ctx, set, level, t, r, args.reps, &bar))?;
                 rows.append(&mut new_rows);
             }
         }
@@ -215,7 +214,16 @@ pub fn run(args: Args) -> miette::Result<()> {
     } else {
         println!(
             "{:<7} {:<8} {:>7} {:>6} {:>8} {:<18} {:>11} {:>10} {:>9}  {}",
-            "backend", "set", "N", "limbs", "threads", "op", "median ms", "est. ms", "bits", "counted"
+            "backend",
+            "set",
+            "N",
+            "limbs",
+            "threads",
+            "op",
+            "median ms",
+            "est. ms",
+            "bits",
+            "counted"
         );
         for r in &rows {
             let ms = if r.backend == "count" {
@@ -280,8 +288,12 @@ struct CountSide {
 trait Client: Sync {
     type B: Backend;
     fn backend(&self) -> &Self::B;
-    fn encrypt(&self, z: &[Complex64], level: usize, scale: f64)
-        -> Result<<Self::B as Backend>::Ct, CkksError>;
+    fn encrypt(
+        &self,
+        z: &[Complex64],
+        level: usize,
+        scale: f64,
+    ) -> Result<<Self::B as Backend>::Ct, CkksError>;
     fn decrypt(&self, ct: &<Self::B as Backend>::Ct) -> Option<Vec<Complex64>>;
     /// The operations since the last call (recording backends).
     fn take_counted(&self) -> Option<Trace> {
@@ -348,7 +360,10 @@ impl Client for CountSide {
         level: usize,
         scale: f64,
     ) -> Result<<CountingBackend as Backend>::Ct, CkksError> {
-        Ok(self.backend.inner().fresh(level, scale, z.len().next_power_of_two()))
+        Ok(self
+            .backend
+            .inner()
+            .fresh(level, scale, z.len().next_power_of_two()))
     }
     fn decrypt(&self, _ct: &<CountingBackend as Backend>::Ct) -> Option<Vec<Complex64>> {
         None
@@ -513,7 +528,8 @@ fn measure<C: Client>(
             let cxr = side.encrypt(&xr, level, scale).map_err(e)?;
             side.take_counted();
             let (ms, out) = median_ms(reps, || {
-                pe.evaluate_chebyshev(&cxr, &series, scale).expect("chebyshev")
+                pe.evaluate_chebyshev(&cxr, &series, scale)
+                    .expect("chebyshev")
             });
             let want: Vec<Complex64> = xr.iter().map(|&t| series.eval_complex(t)).collect();
             let b = bits(&want, &out);

@@ -25,7 +25,11 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> miette::Result<()> 
     let name = path
         .file_name()
         .ok_or_else(|| miette::miette!("{}: not a file path", path.display()))?;
-    let tmp = dir.join(format!(".{}.tmp-{}", name.to_string_lossy(), std::process::id()));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
     let result = (|| -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(bytes)?;

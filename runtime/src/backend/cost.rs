@@ -214,7 +214,8 @@ mod tests {
         // Key switching is priced above additions at the top level.
         let top = m.table().entries[0].points.last().unwrap().0;
         assert!(
-            m.op_seconds(&op(OpKind::Galois, top, 1)) > 10.0 * m.op_seconds(&op(OpKind::Add, top, 1))
+            m.op_seconds(&op(OpKind::Galois, top, 1))
+                > 10.0 * m.op_seconds(&op(OpKind::Add, top, 1))
         );
     }
 
@@ -253,11 +254,15 @@ mod tests {
             points: vec![(5, 1.0), (2, 0.5)],
             per_term: false,
         }]);
-        let e = CostModel::from_table(bad, "costs.json").unwrap_err().to_string();
+        let e = CostModel::from_table(bad, "costs.json")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("costs.json") && e.contains("rescale"), "{e}");
         let mut old = table(vec![]);
         old.format = 99;
-        let e = CostModel::from_table(old, "costs.json").unwrap_err().to_string();
+        let e = CostModel::from_table(old, "costs.json")
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("format 99"), "{e}");
         let e = CostModel::from_json("{", "x.json").unwrap_err().to_string();
         assert!(e.contains("x.json"), "{e}");

@@ -57,8 +57,7 @@ impl CpuBackend {
         keys: Arc<BootstrappingKeys>,
     ) -> Result<Self, CkksError> {
         Ok(CpuBackend {
-            eval: Evaluator::new(ctx.clone(), keys.evaluation.clone())?
-                .strict_levels(true),
+            eval: Evaluator::new(ctx.clone(), keys.evaluation.clone())?.strict_levels(true),
             encoder: Encoder::new(ctx),
             bootstrapping: Some(keys),
         })

@@ -313,16 +313,16 @@ impl Backend for MetaBackend {
     ) -> Result<MetaCt, CkksError> {
         self.apply_galois_hoisted(ct, dec, element, steps)
     }
-    fn sum_of_products_extended(
-        &self,
-        terms: &[(&MetaCt, &MetaPt)],
-    ) -> Result<MetaCt, CkksError> {
+    fn sum_of_products_extended(&self, terms: &[(&MetaCt, &MetaPt)]) -> Result<MetaCt, CkksError> {
         let meta: Vec<_> = terms
             .iter()
             .map(|(a, p)| ((a.level, a.scale, a.slots), (p.level, p.scale, p.slots)))
             .collect();
         let scale = check_sum_of_products(&meta)?;
-        Ok(MetaCt { scale, ..*terms[0].0 })
+        Ok(MetaCt {
+            scale,
+            ..*terms[0].0
+        })
     }
     fn add_assign_extended(&self, acc: &mut MetaCt, x: &MetaCt) -> Result<(), CkksError> {
         *acc = self.binary(acc, x)?;

@@ -190,7 +190,12 @@ impl<B: Backend> Backend for Recorder<B> {
         if a.degree() == 1 {
             return self.inner.relinearize(a);
         }
-        self.push_key(OpKind::Relinearize, a.level(), 1, Some(crate::ckks::keys::RELINEARIZATION_ENTRY));
+        self.push_key(
+            OpKind::Relinearize,
+            a.level(),
+            1,
+            Some(crate::ckks::keys::RELINEARIZATION_ENTRY),
+        );
         self.inner.relinearize(a)
     }
     fn mul_by_i(&self, a: &B::Ct) -> Result<B::Ct, CkksError> {
@@ -200,13 +205,23 @@ impl<B: Backend> Backend for Recorder<B> {
     fn mul_relin_rescale(&self, a: &B::Ct, b: &B::Ct) -> Result<B::Ct, CkksError> {
         // Recorded as its three steps (the inner backend's fused call is the same work).
         self.push(OpKind::Tensor, a.level(), 1);
-        self.push_key(OpKind::RelinearizeExtended, a.level(), 1, Some(crate::ckks::keys::RELINEARIZATION_ENTRY));
+        self.push_key(
+            OpKind::RelinearizeExtended,
+            a.level(),
+            1,
+            Some(crate::ckks::keys::RELINEARIZATION_ENTRY),
+        );
         self.push(OpKind::ModDownRescale, a.level(), 1);
         self.inner.mul_relin_rescale(a, b)
     }
     fn mul_relin(&self, a: &B::Ct, b: &B::Ct) -> Result<B::Ct, CkksError> {
         self.push(OpKind::Tensor, a.level(), 1);
-        self.push_key(OpKind::Relinearize, a.level(), 1, Some(crate::ckks::keys::RELINEARIZATION_ENTRY));
+        self.push_key(
+            OpKind::Relinearize,
+            a.level(),
+            1,
+            Some(crate::ckks::keys::RELINEARIZATION_ENTRY),
+        );
         self.inner.mul_relin(a, b)
     }
 
@@ -240,7 +255,12 @@ impl<B: Backend> Backend for Recorder<B> {
         self.inner.rotate(ct, steps)
     }
     fn conjugate(&self, ct: &B::Ct) -> Result<B::Ct, CkksError> {
-        self.push_key(OpKind::Galois, ct.level(), 1, Some(self.conjugation_element()));
+        self.push_key(
+            OpKind::Galois,
+            ct.level(),
+            1,
+            Some(self.conjugation_element()),
+        );
         self.inner.conjugate(ct)
     }
     fn rotate_hoisted(&self, ct: &B::Ct, steps: &[i64]) -> Result<Vec<B::Ct>, CkksError> {
@@ -308,7 +328,12 @@ impl<B: Backend> Backend for Recorder<B> {
             .apply_galois_add_assign_extended(acc, x, element, steps)
     }
     fn relinearize_extended(&self, a: &B::Ct) -> Result<B::Ext, CkksError> {
-        self.push_key(OpKind::RelinearizeExtended, a.level(), 1, Some(crate::ckks::keys::RELINEARIZATION_ENTRY));
+        self.push_key(
+            OpKind::RelinearizeExtended,
+            a.level(),
+            1,
+            Some(crate::ckks::keys::RELINEARIZATION_ENTRY),
+        );
         self.inner.relinearize_extended(a)
     }
     fn mul_integer_extended(&self, x: &mut B::Ext, k: i64) -> Result<(), CkksError> {

@@ -40,7 +40,10 @@ pub enum CkksError {
         key_level: usize,
     },
     #[error("{op} needs {what}, which this backend does not have")]
-    Unsupported { op: &'static str, what: &'static str },
+    Unsupported {
+        op: &'static str,
+        what: &'static str,
+    },
     #[error("objects belong to different parameter sets")]
     ParameterMismatch,
 }

@@ -130,7 +130,11 @@ impl SwitchingKey {
     }
 
     /// Refuses a switch at `level` above the key's.
-    pub(crate) fn check_level(&self, level: usize, what: &'static str) -> Result<(), crate::ckks::CkksError> {
+    pub(crate) fn check_level(
+        &self,
+        level: usize,
+        what: &'static str,
+    ) -> Result<(), crate::ckks::CkksError> {
         if level > self.max_level {
             return Err(crate::ckks::CkksError::KeyLevelTooLow {
                 what,
@@ -291,7 +295,10 @@ impl EvaluationKeys {
     }
     /// Size of the keys as stored in a file (seeded uniform halves take 32 bytes each).
     pub fn stored_bytes(&self) -> usize {
-        self.relin.iter().map(|r| r.key.stored_bytes()).sum::<usize>()
+        self.relin
+            .iter()
+            .map(|r| r.key.stored_bytes())
+            .sum::<usize>()
             + self
                 .galois
                 .values()

@@ -257,7 +257,12 @@ impl SimBackend {
     }
 
     /// Encrypts real values.
-    pub fn encrypt_real(&self, values: &[f64], level: usize, scale: f64) -> Result<SimCt, CkksError> {
+    pub fn encrypt_real(
+        &self,
+        values: &[f64],
+        level: usize,
+        scale: f64,
+    ) -> Result<SimCt, CkksError> {
         let c: Vec<Complex64> = values.iter().map(|&x| Complex64::new(x, 0.0)).collect();
         self.encrypt(&c, level, scale)
     }
@@ -267,7 +272,12 @@ impl SimBackend {
     pub fn decrypt(&self, ct: &SimCt) -> Vec<Complex64> {
         let reps = self.half() / ct.slots;
         (0..ct.slots)
-            .map(|j| (0..reps).map(|r| ct.values[r * ct.slots + j]).sum::<Complex64>() / reps as f64)
+            .map(|j| {
+                (0..reps)
+                    .map(|r| ct.values[r * ct.slots + j])
+                    .sum::<Complex64>()
+                    / reps as f64
+            })
             .collect()
     }
 
@@ -351,7 +361,12 @@ impl SimBackend {
 
     fn zip(a: &SimCt, b: &SimCt, tag: u64, f: impl Fn(Complex64, Complex64) -> Complex64) -> SimCt {
         SimCt {
-            values: a.values.iter().zip(&b.values).map(|(&x, &y)| f(x, y)).collect(),
+            values: a
+                .values
+                .iter()
+                .zip(&b.values)
+                .map(|(&x, &y)| f(x, y))
+                .collect(),
             seed: derive(a.seed, b.seed, tag),
             level: a.level,
             scale: a.scale,
@@ -470,7 +485,10 @@ impl Backend for SimBackend {
         check_scales(a.scale, pt.scale)?;
         check_slots(a.slots, pt.slots)?;
         let mut out = a.clone();
-        out.values.iter_mut().zip(&pt.values).for_each(|(x, y)| *x += y);
+        out.values
+            .iter_mut()
+            .zip(&pt.values)
+            .for_each(|(x, y)| *x += y);
         Ok(out)
     }
     fn sub_plain(&self, a: &SimCt, pt: &SimPt) -> Result<SimCt, CkksError> {
@@ -478,7 +496,10 @@ impl Backend for SimBackend {
         check_scales(a.scale, pt.scale)?;
         check_slots(a.slots, pt.slots)?;
         let mut out = a.clone();
-        out.values.iter_mut().zip(&pt.values).for_each(|(x, y)| *x -= y);
+        out.values
+            .iter_mut()
+            .zip(&pt.values)
+            .for_each(|(x, y)| *x -= y);
         Ok(out)
     }
     fn add_const(&self, a: &SimCt, c: f64) -> Result<SimCt, CkksError> {
@@ -512,7 +533,10 @@ impl Backend for SimBackend {
         let mut seed = 0;
         for &(a, c, cs) in terms {
             let c = Self::rounded_complex(c, cs)?;
-            values.iter_mut().zip(&a.values).for_each(|(o, &x)| *o += c * x);
+            values
+                .iter_mut()
+                .zip(&a.values)
+                .for_each(|(o, &x)| *o += c * x);
             seed = derive(seed, a.seed, 25);
         }
         Ok(SimCt {
@@ -528,7 +552,12 @@ impl Backend for SimBackend {
         check_same_level(a.level, pt.level)?;
         check_slots(a.slots, pt.slots)?;
         Ok(SimCt {
-            values: a.values.iter().zip(&pt.values).map(|(&x, &y)| x * y).collect(),
+            values: a
+                .values
+                .iter()
+                .zip(&pt.values)
+                .map(|(&x, &y)| x * y)
+                .collect(),
             scale: a.scale * pt.scale,
             seed: derive(a.seed, pt.scale.to_bits(), TAG_PLAIN),
             ..a.clone()

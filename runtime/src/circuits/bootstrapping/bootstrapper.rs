@@ -239,7 +239,6 @@ impl<B: Backend> Bootstrapper<B> {
         &self.config
     }
 
-
     /// The EvalMod circuit (its plaintext model bounds the approximation error).
     pub fn eval_mod(&self) -> &EvalMod {
         &self.eval_mod
@@ -422,11 +421,7 @@ impl<B: Backend> Bootstrapper<B> {
 
     /// Refreshes `ct` to `target_level` (≤ [`max_target_level`](Self::max_target_level)),
     /// keeping its scale and slot count.
-    pub fn bootstrap(
-        &self,
-        ct: &B::Ct,
-        target_level: usize,
-    ) -> Result<B::Ct, BootstrapError> {
+    pub fn bootstrap(&self, ct: &B::Ct, target_level: usize) -> Result<B::Ct, BootstrapError> {
         let max = self.max_target_level();
         if target_level > max {
             return Err(BootstrapError::TargetTooHigh {

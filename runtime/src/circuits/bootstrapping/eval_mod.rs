@@ -20,8 +20,8 @@
 
 use std::f64::consts::PI;
 
-use crate::circuits::polynomial::{ChebyshevSeries, PolynomialEvaluator};
 use crate::backend::{Backend, CiphertextMeta};
+use crate::circuits::polynomial::{ChebyshevSeries, PolynomialEvaluator};
 use crate::ckks::CkksError;
 
 use super::config::EvalModConfig;

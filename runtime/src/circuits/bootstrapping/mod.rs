@@ -13,7 +13,7 @@ pub mod config;
 pub mod dft;
 pub mod eval_mod;
 
+pub use crate::ckks::encapsulation::{BootstrappingKeys, EncapsulationKey};
 pub use bootstrapper::{BootstrapCost, BootstrapError, Bootstrapper};
 pub use config::{BootstrappingConfig, EvalModConfig};
 pub use eval_mod::EvalMod;
-pub use crate::ckks::encapsulation::{BootstrappingKeys, EncapsulationKey};

@@ -192,20 +192,12 @@ impl<B: Backend> LinearTransform<B> {
     /// `M·ct` before its final rescale (scale `input · pt_scale`): callers that apply more
     /// key switches (e.g. a conjugation) can do so while the scale is large, where the
     /// key-switching noise is negligible, and rescale afterwards.
-    pub fn evaluate_without_rescale(
-        &self,
-        eval: &B,
-        ct: &B::Ct,
-    ) -> Result<B::Ct, CkksError> {
+    pub fn evaluate_without_rescale(&self, eval: &B, ct: &B::Ct) -> Result<B::Ct, CkksError> {
         eval.mod_down_extended(self.evaluate_extended(eval, ct)?)
     }
 
     /// `P·M·ct` over `Q_level ∪ P`, before any division.
-    fn evaluate_extended(
-        &self,
-        eval: &B,
-        ct: &B::Ct,
-    ) -> Result<B::Ext, CkksError> {
+    fn evaluate_extended(&self, eval: &B, ct: &B::Ct) -> Result<B::Ext, CkksError> {
         if ct.slots() != self.slots {
             return Err(CkksError::SlotMismatch {
                 left: ct.slots(),

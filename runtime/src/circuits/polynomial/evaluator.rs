@@ -320,7 +320,6 @@ impl PolynomialEvaluator<'static, crate::backend::CpuBackend> {
     ) -> Result<usize, CkksError> {
         Ok(chebyshev_depth(re, &combine(re, im)?))
     }
-
 }
 
 impl<'a, B: Backend> PolynomialEvaluator<'a, B> {
@@ -431,12 +430,7 @@ impl<'a, B: Backend> PolynomialEvaluator<'a, B> {
     }
 
     /// A ciphertext of the constant `c` at `ct`'s level and scale `target_scale`.
-    fn constant(
-        &self,
-        ct: &B::Ct,
-        c: Complex64,
-        target_scale: f64,
-    ) -> Result<B::Ct, CkksError> {
+    fn constant(&self, ct: &B::Ct, c: Complex64, target_scale: f64) -> Result<B::Ct, CkksError> {
         let zero = self
             .eval
             .mul_const_with_scale(ct, 0.0, target_scale / ct.scale())?;

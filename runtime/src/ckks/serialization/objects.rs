@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
 
-use crate::ckks::sampling::Sampler;
 use super::codec::{Reader, Writer};
 use super::envelope::{hex, open, seal, FormatError, ObjectKind};
 use crate::ckks::ciphertext::Ciphertext;
@@ -15,6 +14,7 @@ use crate::ckks::keys::{
 use crate::ckks::params::{Params, ParamsLiteral};
 use crate::ckks::plaintext::Plaintext;
 use crate::ckks::rns::Poly;
+use crate::ckks::sampling::Sampler;
 
 /// An object with a payload encoding in the blindtune format.
 pub trait Serializable: Sized {
