@@ -38,6 +38,7 @@ fn key_switch(c: &mut Criterion) {
             &KeyManifest {
                 relinearization: true,
                 galois_elements: vec![],
+                max_levels: Default::default(),
             },
         );
         let key = rlk.relinearization_key().unwrap();

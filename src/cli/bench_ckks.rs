@@ -213,17 +213,8 @@ pub fn run(args: Args) -> miette::Result<()> {
         println!("{}", serde_json::to_string_pretty(&rows).into_diagnostic()?);
     } else {
         println!(
-            "{:<7} {:<8} {:>7} {:>6} {:>8} {:<18} {:>11} {:>10} {:>9}  {}",
-            "backend",
-            "set",
-            "N",
-            "limbs",
-            "threads",
-            "op",
-            "median ms",
-            "est. ms",
-            "bits",
-            "counted"
+            "{:<7} {:<8} {:>7} {:>6} {:>8} {:<18} {:>11} {:>10} {:>9}  counted",
+            "backend", "set", "N", "limbs", "threads", "op", "median ms", "est. ms", "bits",
         );
         for r in &rows {
             let ms = if r.backend == "count" {

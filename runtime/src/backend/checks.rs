@@ -79,12 +79,13 @@ pub fn check_linear_combination<C: CiphertextMeta>(
     Ok(scale)
 }
 
+/// `(level, scale, slots)` of one operand.
+pub type OperandMeta = (usize, f64, usize);
+
 /// The terms of a sum of products over `Q ∪ P`: `(ciphertext level, scale, slots)` and
 /// `(plaintext level, scale, slots)`, all at one level, slot count and product scale.
 /// Returns the output scale.
-pub fn check_sum_of_products(
-    terms: &[((usize, f64, usize), (usize, f64, usize))],
-) -> Result<f64, CkksError> {
+pub fn check_sum_of_products(terms: &[(OperandMeta, OperandMeta)]) -> Result<f64, CkksError> {
     let Some(&((level, s0, slots), (_, p0, _))) = terms.first() else {
         return Err(CkksError::InvalidLevelDrop { from: 0, to: 0 });
     };
