@@ -61,13 +61,7 @@ fn stdlib_parsed_and_checked() {
 
 #[test]
 fn error_programs() {
-    let dir = common::root().join("compiler/tests/errors");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "bt"))
-        .collect();
-    files.sort();
+    let files = common::bt_files("compiler/tests/errors");
     assert!(
         files.len() >= 30,
         "need at least 30 error programs, found {}",
@@ -117,13 +111,7 @@ fn error_programs() {
 /// and help. A first line `// --param NAME=VALUE` passes a parameter override.
 #[test]
 fn warning_programs() {
-    let dir = common::root().join("compiler/tests/warnings");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "bt"))
-        .collect();
-    files.sort();
+    let files = common::bt_files("compiler/tests/warnings");
     assert!(files.len() >= 6, "found {}", files.len());
     for f in &files {
         let stem = f.file_stem().unwrap().to_string_lossy().to_string();

@@ -407,13 +407,7 @@ fn ir_evaluator_comparison_detects_a_wrong_lowering() {
 /// Every program `check` accepts lowers, or is refused with a message naming the construct.
 #[test]
 fn checked_programs_lower_or_are_refused_with_a_reason() {
-    let dir = common::root().join("compiler/tests/warnings");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.extension().is_some_and(|e| e == "bt"))
-        .collect();
-    files.sort();
+    let files = common::bt_files("compiler/tests/warnings");
     let mut sources: Vec<(String, String)> = files
         .iter()
         .map(|f| (f.display().to_string(), std::fs::read_to_string(f).unwrap()))

@@ -2,7 +2,6 @@
 
 use super::data::DataSet;
 use super::ops;
-use crate::syntax::ast::BinOp;
 use crate::syntax::span::Span;
 use crate::types::checked::*;
 use crate::types::ty::{Dim, Range, Ty};
@@ -374,25 +373,8 @@ impl<'p, 'o> Interp<'p, 'o> {
                 let x = self.expr(f, a)?;
                 let y = self.expr(f, b)?;
                 let (x, y) = (tensor(&x, a.span)?, tensor(&y, b.span)?);
-                let func: fn(f64, f64) -> f64 = match op {
-                    BinOp::Add => |a, b| a + b,
-                    BinOp::Sub => |a, b| a - b,
-                    BinOp::Mul => |a, b| a * b,
-                    BinOp::Div => |a, b| a / b,
-                    BinOp::Pow => |a: f64, b: f64| {
-                        if b.fract() == 0.0 && b.abs() < 1e9 {
-                            a.powi(b as i32)
-                        } else {
-                            a.powf(b)
-                        }
-                    },
-                    BinOp::Lt => |a, b| (a < b) as u8 as f64,
-                    BinOp::Le => |a, b| (a <= b) as u8 as f64,
-                    BinOp::Gt => |a, b| (a > b) as u8 as f64,
-                    BinOp::Ge => |a, b| (a >= b) as u8 as f64,
-                    BinOp::Eq => |a, b| (a == b) as u8 as f64,
-                    BinOp::Ne => |a, b| (a != b) as u8 as f64,
-                    BinOp::MatMul => return err(span, "internal: matmul as elementwise"),
+                let Some(func) = ops::elementwise(*op) else {
+                    return err(span, "internal: matmul as elementwise");
                 };
                 match ops::zip(x, y, func) {
                     Some(r) => Value::t(r),

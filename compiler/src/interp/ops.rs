@@ -2,6 +2,8 @@
 
 use ndarray::{ArrayD, Axis, Ix2, IxDyn, Zip};
 
+use crate::syntax::ast::BinOp;
+
 pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
     let n = a.len().max(b.len());
     let mut out = vec![0; n];
@@ -25,6 +27,31 @@ pub fn broadcast_shape(a: &[usize], b: &[usize]) -> Option<Vec<usize>> {
         };
     }
     Some(out)
+}
+
+/// The scalar function of an elementwise binary operator (`None` for `@`, which is not
+/// elementwise): one definition for the reference interpreter and the tensor IR's evaluator.
+pub fn elementwise(op: BinOp) -> Option<fn(f64, f64) -> f64> {
+    Some(match op {
+        BinOp::Add => |a, b| a + b,
+        BinOp::Sub => |a, b| a - b,
+        BinOp::Mul => |a, b| a * b,
+        BinOp::Div => |a, b| a / b,
+        BinOp::Pow => |a: f64, b: f64| {
+            if b.fract() == 0.0 && b.abs() < 1e9 {
+                a.powi(b as i32)
+            } else {
+                a.powf(b)
+            }
+        },
+        BinOp::Lt => |a, b| (a < b) as u8 as f64,
+        BinOp::Le => |a, b| (a <= b) as u8 as f64,
+        BinOp::Gt => |a, b| (a > b) as u8 as f64,
+        BinOp::Ge => |a, b| (a >= b) as u8 as f64,
+        BinOp::Eq => |a, b| (a == b) as u8 as f64,
+        BinOp::Ne => |a, b| (a != b) as u8 as f64,
+        BinOp::MatMul => return None,
+    })
 }
 
 pub fn zip(a: &ArrayD<f64>, b: &ArrayD<f64>, f: impl Fn(f64, f64) -> f64) -> Option<ArrayD<f64>> {

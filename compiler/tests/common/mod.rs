@@ -14,6 +14,17 @@ pub const EXAMPLES: &[&str] = &[
     "select_and_ranges",
 ];
 
+/// The `.bt` files of `dir` (relative to the repository root), sorted.
+pub fn bt_files(dir: &str) -> Vec<PathBuf> {
+    let mut files: Vec<_> = std::fs::read_dir(root().join(dir))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "bt"))
+        .collect();
+    files.sort();
+    files
+}
+
 pub fn example_path(name: &str) -> PathBuf {
     root().join("examples").join(format!("{name}.bt"))
 }

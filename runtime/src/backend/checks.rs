@@ -29,6 +29,17 @@ pub fn check_degree_one(a: &impl CiphertextMeta) -> Result<(), CkksError> {
     Ok(())
 }
 
+/// A shared decomposition (made at `dec_level`) used for a ciphertext at `level`.
+pub fn check_decomposition(dec_level: usize, level: usize) -> Result<(), CkksError> {
+    if dec_level != level {
+        return Err(CkksError::InvalidLevelDrop {
+            from: dec_level,
+            to: level,
+        });
+    }
+    Ok(())
+}
+
 /// Encoding at `level` and `scale`.
 pub fn check_encode(params: &Params, level: usize, scale: f64) -> Result<(), CkksError> {
     if level > params.max_level() {

@@ -166,15 +166,6 @@ impl CostModel {
     pub fn estimate(&self, trace: &Trace) -> f64 {
         trace.ops.iter().map(|o| self.op_seconds(o)).sum::<f64>() + 0.0
     }
-
-    /// Estimated seconds per operation kind.
-    pub fn breakdown(&self, trace: &Trace) -> BTreeMap<OpKind, f64> {
-        let mut m = BTreeMap::new();
-        for o in &trace.ops {
-            *m.entry(o.kind).or_insert(0.0) += self.op_seconds(o);
-        }
-        m
-    }
 }
 
 #[cfg(test)]

@@ -8,8 +8,9 @@ use std::collections::BTreeSet;
 use num_complex::Complex64;
 
 use super::checks::{
-    check_binary, check_degree_one, check_drop, check_encode, check_linear_combination,
-    check_mod_raise, check_same_level, check_sum_of_products, plain_ciphertext_meta,
+    check_binary, check_decomposition, check_degree_one, check_drop, check_encode,
+    check_linear_combination, check_mod_raise, check_same_level, check_sum_of_products,
+    plain_ciphertext_meta,
 };
 use super::Backend;
 use crate::ckks::evaluator::{check_scales, check_slots};
@@ -272,12 +273,7 @@ impl Backend for MetaBackend {
         element: u64,
         steps: Option<i64>,
     ) -> Result<MetaCt, CkksError> {
-        if *dec != ct.level {
-            return Err(CkksError::InvalidLevelDrop {
-                from: *dec,
-                to: ct.level,
-            });
-        }
+        check_decomposition(*dec, ct.level)?;
         self.check_galois(element, steps)?;
         Ok(*ct)
     }

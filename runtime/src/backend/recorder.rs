@@ -36,13 +36,6 @@ impl<B: Backend> Recorder<B> {
         }
     }
 
-    /// A copy of the trace recorded so far.
-    pub fn trace(&self) -> Trace {
-        Trace {
-            ops: self.ops.lock().expect("trace poisoned").clone(),
-        }
-    }
-
     fn digits(&self, level: usize) -> usize {
         (level + 1).div_ceil(self.inner.params().alpha())
     }

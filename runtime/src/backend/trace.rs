@@ -152,11 +152,6 @@ impl OpKind {
             _ => 0,
         }
     }
-
-    /// Whether the operation consumes a level.
-    pub fn consumes_level(self) -> bool {
-        matches!(self, OpKind::Rescale | OpKind::ModDownRescale)
-    }
 }
 
 /// One recorded operation.
@@ -190,11 +185,6 @@ impl Trace {
             *m.entry(*op).or_insert(0) += 1;
         }
         m
-    }
-
-    /// Number of operations of `kind`.
-    pub fn count(&self, kind: OpKind) -> usize {
-        self.ops.iter().filter(|o| o.kind == kind).count()
     }
 
     /// Counts per kind, in [`OpKind`] order.
@@ -258,10 +248,5 @@ impl Trace {
         m.galois_elements.sort_unstable();
         m.galois_elements.dedup();
         m
-    }
-
-    /// Appends another trace.
-    pub fn extend(&mut self, other: &Trace) {
-        self.ops.extend_from_slice(&other.ops);
     }
 }

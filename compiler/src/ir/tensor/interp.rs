@@ -6,7 +6,6 @@
 use super::ir::*;
 use crate::interp::nprng::NumpyRng;
 use crate::interp::ops;
-use crate::syntax::ast::BinOp;
 use crate::types::checked::{Builtin, TIndex};
 use crate::types::ty::Dim;
 use ndarray::{ArrayD, Axis, IxDyn};
@@ -159,26 +158,8 @@ impl Eval<'_> {
             Op::DimValue(d) => scalar(self.dim(d)? as f64),
             Op::Neg(a) => self.get(*a)?.mapv(|x| -x),
             Op::Bin(op, a, b) => {
-                let func: fn(f64, f64) -> f64 = match op {
-                    BinOp::Add => |a, b| a + b,
-                    BinOp::Sub => |a, b| a - b,
-                    BinOp::Mul => |a, b| a * b,
-                    BinOp::Div => |a, b| a / b,
-                    BinOp::Pow => |a: f64, b: f64| {
-                        if b.fract() == 0.0 && b.abs() < 1e9 {
-                            a.powi(b as i32)
-                        } else {
-                            a.powf(b)
-                        }
-                    },
-                    BinOp::Lt => |a, b| (a < b) as u8 as f64,
-                    BinOp::Le => |a, b| (a <= b) as u8 as f64,
-                    BinOp::Gt => |a, b| (a > b) as u8 as f64,
-                    BinOp::Ge => |a, b| (a >= b) as u8 as f64,
-                    BinOp::Eq => |a, b| (a == b) as u8 as f64,
-                    BinOp::Ne => |a, b| (a != b) as u8 as f64,
-                    BinOp::MatMul => return Err("matmul as an elementwise op".into()),
-                };
+                let func = ops::elementwise(*op)
+                    .ok_or_else(|| "matmul as an elementwise op".to_string())?;
                 let (x, y) = (self.get(*a)?, self.get(*b)?);
                 ops::zip(&x, &y, func).ok_or_else(|| {
                     format!(

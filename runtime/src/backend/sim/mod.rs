@@ -22,8 +22,8 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::checks::{
-    check_binary, check_degree_one, check_drop, check_encode, check_linear_combination,
-    check_mod_raise, check_same_level, check_sum_of_products,
+    check_binary, check_decomposition, check_degree_one, check_drop, check_encode,
+    check_linear_combination, check_mod_raise, check_same_level, check_sum_of_products,
 };
 use super::{Backend, CiphertextMeta};
 use crate::ckks::embedding::Embedding;
@@ -158,10 +158,6 @@ impl SimBackend {
         &self.options
     }
 
-    pub fn noise_model(&self) -> &NoiseModel {
-        &self.noise
-    }
-
     fn half(&self) -> usize {
         self.params.n() / 2
     }
@@ -254,17 +250,6 @@ impl SimBackend {
             degree: 1,
             seed,
         })
-    }
-
-    /// Encrypts real values.
-    pub fn encrypt_real(
-        &self,
-        values: &[f64],
-        level: usize,
-        scale: f64,
-    ) -> Result<SimCt, CkksError> {
-        let c: Vec<Complex64> = values.iter().map(|&x| Complex64::new(x, 0.0)).collect();
-        self.encrypt(&c, level, scale)
     }
 
     /// The message's `slots` slots as decryption reads them (the projection onto the slot
@@ -602,12 +587,7 @@ impl Backend for SimBackend {
         element: u64,
         steps: Option<i64>,
     ) -> Result<SimCt, CkksError> {
-        if *dec != ct.level {
-            return Err(CkksError::InvalidLevelDrop {
-                from: *dec,
-                to: ct.level,
-            });
-        }
+        check_decomposition(*dec, ct.level)?;
         if element == 1 {
             return Ok(ct.clone());
         }
@@ -644,12 +624,7 @@ impl Backend for SimBackend {
         element: u64,
         _steps: Option<i64>,
     ) -> Result<SimCt, CkksError> {
-        if *dec != ct.level {
-            return Err(CkksError::InvalidLevelDrop {
-                from: *dec,
-                to: ct.level,
-            });
-        }
+        check_decomposition(*dec, ct.level)?;
         Self::degree_one(ct)?;
         if element == 1 {
             return Ok(ct.clone());

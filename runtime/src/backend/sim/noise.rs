@@ -87,11 +87,6 @@ impl NoiseModel {
         self.per_part(ks, scale)
     }
 
-    /// The key-switching term alone (the rounding is counted where the division happens).
-    pub fn key_switch_only(&self, level: usize, scale: f64) -> f64 {
-        self.key_switch(level, scale)
-    }
-
     /// The dense → sparse switch of bootstrapping at level 0.
     pub fn encapsulation(&self, scale: f64) -> f64 {
         self.per_part(self.encapsulation + (1.0 + self.h) / 12.0, scale)

@@ -12,4 +12,6 @@ pub mod envelope;
 pub mod objects;
 
 pub use envelope::{FormatError, ObjectKind, FORMAT_VERSION, MAGIC};
-pub use objects::{load, load_evaluation_keys, load_params, save, save_params, Serializable};
+pub use objects::{
+    load, load_evaluation_keys, load_params, save, save_params, write_atomically, Serializable,
+};

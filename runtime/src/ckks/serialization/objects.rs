@@ -46,11 +46,10 @@ pub trait Serializable: Sized {
     }
 }
 
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
-    let io = |source| FormatError::Io {
-        path: path.display().to_string(),
-        source,
-    };
+/// Writes `bytes` to `path` atomically: a temporary file beside it, flushed to disk, then
+/// renamed over the target (a crash leaves the old file or the new one, never half of it;
+/// a failed write removes the temporary file).
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
     let dir = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())
@@ -60,11 +59,20 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), FormatError> {
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_else(|| "out".into());
     let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let mut f = std::fs::File::create(&tmp).map_err(io)?;
-    f.write_all(bytes).map_err(io)?;
-    f.sync_all().map_err(io)?;
-    drop(f);
-    std::fs::rename(&tmp, path).map_err(io)
+    let result = (|| -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        drop(f);
+        std::fs::rename(&tmp, path)
+    })();
+    result.map_err(|source| {
+        let _ = std::fs::remove_file(&tmp);
+        FormatError::Io {
+            path: path.display().to_string(),
+            source,
+        }
+    })
 }
 
 fn read_file(path: &Path) -> Result<Vec<u8>, FormatError> {
