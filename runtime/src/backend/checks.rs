@@ -136,32 +136,3 @@ pub fn check_mod_raise(
     }
     Ok(())
 }
-
-/// Implements [`CiphertextMeta`] for a struct with `level`, `scale` and `slots` fields whose
-/// scale is a plain reinterpretation (the polynomial does not change).
-macro_rules! plain_ciphertext_meta {
-    ($t:ty, |$s:ident| $degree:expr) => {
-        impl $crate::backend::CiphertextMeta for $t {
-            fn level(&self) -> usize {
-                self.level
-            }
-            fn scale(&self) -> f64 {
-                self.scale
-            }
-            fn slots(&self) -> usize {
-                self.slots
-            }
-            fn degree(&self) -> usize {
-                let $s = self;
-                $degree
-            }
-            fn set_scale(&mut self, scale: f64) {
-                self.scale = scale;
-            }
-            fn set_slots(&mut self, slots: usize) {
-                self.slots = slots;
-            }
-        }
-    };
-}
-pub(crate) use plain_ciphertext_meta;

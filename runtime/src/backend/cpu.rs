@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use num_complex::Complex64;
 
-use super::checks::{check_mod_raise, plain_ciphertext_meta};
+use super::checks::check_mod_raise;
+use super::plain_ciphertext_meta;
 use super::Backend;
 use crate::ckks::encapsulation::BootstrappingKeys;
 use crate::ckks::keys::EvaluationKeys;

@@ -10,9 +10,8 @@ use num_complex::Complex64;
 use super::checks::{
     check_binary, check_decomposition, check_degree_one, check_drop, check_encode,
     check_linear_combination, check_mod_raise, check_same_level, check_sum_of_products,
-    plain_ciphertext_meta,
 };
-use super::Backend;
+use super::{plain_ciphertext_meta, Backend};
 use crate::ckks::evaluator::{check_scales, check_slots};
 use crate::ckks::{CkksError, KeyManifest, Params};
 
