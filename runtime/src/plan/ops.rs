@@ -1,0 +1,219 @@
+//! The plan's instruction set: SSA over registers, loops as regions (never unrolled).
+//!
+//! A register holds a *grid* of blocks (one per ciphertext, [`super::layout`]): a secret value
+//! is a grid of ciphertexts, a public one a grid of slot vectors (encoded at use), a scalar a
+//! single public number. Every ciphertext operation applies blockwise; a grid with one block
+//! along an axis broadcasts against a larger one. Registers are defined once; the level of each
+//! ciphertext register is fixed in [`RegInfo`] (a loop's carried registers have the same level
+//! at entry and at the back edge), and the scale of a ciphertext at level `l` is the canonical
+//! scale of that level (see the executor), so levels are the only state a plan schedules.
+
+use super::layout::Mask;
+use serde::{Deserialize, Serialize};
+
+/// A register: an index into [`super::Plan::regs`].
+pub type Reg = u32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RegKind {
+    /// a grid of ciphertexts
+    Cipher,
+    /// a grid of public slot vectors
+    Plain,
+    /// one public number
+    Scalar,
+}
+
+/// The number of blocks along a grid axis: fixed, or `ceil(dim / extent)` for a dimension
+/// known only when the data arrive (the dataset's rows).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum GridDim {
+    Fixed(usize),
+    /// `ceil(value of the named dimension / s0)`
+    Rows(String),
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RegInfo {
+    pub kind: RegKind,
+    /// row blocks, column blocks (scalars: 1 × 1)
+    pub rows: GridDim,
+    pub cols: usize,
+    /// the level of every ciphertext in the grid (`Cipher` only)
+    pub level: Option<usize>,
+    /// the source name, for the printer and error messages
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// for a plain register holding a tensor: its layout and `[rows, cols]`, so the executor
+    /// knows which slots are padding (a public `1/std` is infinite there and is zeroed)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tensor: Option<(super::layout::Layout, [super::DimSpec; 2])>,
+}
+
+/// Public scalar arithmetic, evaluated by the executor in f64.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ScalarOp {
+    Add,
+    Sub,
+    Mul,
+    Div,
+    Pow,
+    Min,
+    Max,
+}
+
+/// Public elementwise functions on plain registers and scalars.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PlainFn {
+    Neg,
+    Recip,
+    Sqrt,
+    Exp,
+    Log,
+    Abs,
+}
+
+/// A polynomial approximation evaluated by the runtime's `PolynomialEvaluator`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum PolySpec {
+    /// `Σ c_j T_j((2x − a − b)/(b − a))` on `[a, b]`
+    Chebyshev { coeffs: Vec<f64>, a: f64, b: f64 },
+    /// `Σ c_j x^j`
+    Power { coeffs: Vec<f64> },
+}
+
+/// How many times a loop body runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Trips {
+    Fixed(u64),
+    /// one trip per batch of `size` rows of the named dimension: `ceil(rows / size)`
+    Batches { rows: String, size: usize },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Inst {
+    pub results: Vec<Reg>,
+    pub op: Op,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Op {
+    // ---- sources -------------------------------------------------------------------------
+    /// a whole input: ciphertexts for a secret one, slot vectors for a public one
+    Input { name: String },
+    /// the next batch of a streamed secret input ([`super::StreamSpec`]); if `dim` is given it
+    /// is bound to the batch's row count for the rest of the iteration
+    BatchInput { name: String, dim: Option<String> },
+    /// a public scalar constant
+    Const(f64),
+    /// the run-time value of a dimension
+    DimValue(String),
+    /// public scalar arithmetic
+    ScalarBin { op: ScalarOp, a: Reg, b: Reg },
+    /// a plain grid of 1 × 1 block holding `value` in every slot
+    Fill { value: f64 },
+    /// a plain 1 × 1 grid holding the mask's slots (complex masks allowed)
+    Mask(Mask),
+    /// public elementwise arithmetic (plain or scalar operands, at least one plain)
+    PlainBin { op: ScalarOp, a: Reg, b: Reg },
+    PlainUnary { f: PlainFn, a: Reg },
+    /// a public value made a ciphertext without the secret key (`(pt, 0)`), at `level`
+    Trivial { a: Reg },
+
+    // ---- ciphertext arithmetic (blockwise; operands at the result's level) ---------------
+    Add { a: Reg, b: Reg },
+    Sub { a: Reg, b: Reg },
+    Neg { a: Reg },
+    /// ciphertext + plain (or scalar); `reverse`: plain − ciphertext for `PlainSub`
+    AddPlain { a: Reg, p: Reg },
+    SubPlain { a: Reg, p: Reg, reverse: bool },
+    /// ct × ct, relinearized and rescaled: level − 1
+    Mul { a: Reg, b: Reg },
+    /// ct × plain (or scalar), rescaled: level − 1
+    MulPlain { a: Reg, p: Reg },
+    /// ct × integer: no level
+    MulInteger { a: Reg, k: i64 },
+    /// ct × i (a monomial): no level
+    MulI { a: Reg },
+    Conjugate { a: Reg },
+    /// slot `j` ← slot `j + steps` (cyclic over the block)
+    Rotate { a: Reg, steps: i64 },
+    /// several rotations of one value sharing one decomposition (one result per step)
+    RotateHoisted { a: Reg, steps: Vec<i64> },
+    /// down to the result register's level at the canonical scale
+    LevelDown { a: Reg },
+    /// polynomial evaluation: level − the evaluator's depth
+    Poly { a: Reg, poly: PolySpec },
+    /// refresh to the result register's level
+    Bootstrap { a: Reg },
+    /// the sum of the grid's blocks along `axis` (0: row blocks, 1: column blocks)
+    SumBlocks { a: Reg, axis: u8 },
+
+    // ---- control -------------------------------------------------------------------------
+    /// `args` = `[index scalar, carried...]`, `inits` the carried values on entry, `yields`
+    /// the carried values at the back edge; results are the carried values after the last trip
+    Loop {
+        trips: Trips,
+        args: Vec<Reg>,
+        inits: Vec<Reg>,
+        body: Vec<Inst>,
+        yields: Vec<Reg>,
+    },
+    /// records an output (inside a loop: once per trip)
+    Output { name: String, value: Reg },
+}
+
+impl Op {
+    /// The registers this instruction reads directly (not those read inside its region).
+    pub fn operands(&self) -> Vec<Reg> {
+        use Op::*;
+        match self {
+            Input { .. } | BatchInput { .. } | Const(_) | DimValue(_) | Fill { .. } | Mask(_) => {
+                vec![]
+            }
+            ScalarBin { a, b, .. } | PlainBin { a, b, .. } => vec![*a, *b],
+            PlainUnary { a, .. } | Trivial { a } | Neg { a } | MulInteger { a, .. } => vec![*a],
+            Add { a, b } | Sub { a, b } | Mul { a, b } => vec![*a, *b],
+            AddPlain { a, p } | SubPlain { a, p, .. } | MulPlain { a, p } => vec![*a, *p],
+            MulI { a } | Conjugate { a } | Rotate { a, .. } | RotateHoisted { a, .. } => vec![*a],
+            LevelDown { a } | Poly { a, .. } | Bootstrap { a } | SumBlocks { a, .. } => vec![*a],
+            Loop { inits, .. } => inits.clone(),
+            Output { value, .. } => vec![*value],
+        }
+    }
+
+    /// A short name for counts and messages.
+    pub fn mnemonic(&self) -> &'static str {
+        use Op::*;
+        match self {
+            Input { .. } => "input",
+            BatchInput { .. } => "batch_input",
+            Const(_) => "const",
+            DimValue(_) => "dim",
+            ScalarBin { .. } => "scalar",
+            Fill { .. } => "fill",
+            Mask(_) => "mask",
+            PlainBin { .. } => "plain_bin",
+            PlainUnary { .. } => "plain_unary",
+            Trivial { .. } => "trivial",
+            Add { .. } => "add",
+            Sub { .. } => "sub",
+            Neg { .. } => "neg",
+            AddPlain { .. } => "add_plain",
+            SubPlain { .. } => "sub_plain",
+            Mul { .. } => "mul",
+            MulPlain { .. } => "mul_plain",
+            MulInteger { .. } => "mul_int",
+            MulI { .. } => "mul_i",
+            Conjugate { .. } => "conjugate",
+            Rotate { .. } => "rotate",
+            RotateHoisted { .. } => "rotate_hoisted",
+            LevelDown { .. } => "level_down",
+            Poly { .. } => "poly",
+            Bootstrap { .. } => "bootstrap",
+            SumBlocks { .. } => "sum_blocks",
+            Loop { .. } => "loop",
+            Output { .. } => "output",
+        }
+    }
+}
