@@ -3,4 +3,5 @@
 //!
 //! - [`tensor`]: SSA dataflow over whole tensors, lowered from a [`crate::CheckedProgram`].
 
+pub mod layout;
 pub mod tensor;

@@ -114,6 +114,9 @@ pub enum Op {
     Fill { value: f64 },
     /// a plain 1 × 1 grid holding the mask's slots (complex masks allowed)
     Mask(Mask),
+    /// a plain 1 × 1 grid with 1 in block rows `p < value(dim)` (every column) and 0 below:
+    /// the valid rows of a batch whose row count is known only at run time (the last batch)
+    RowMask { dim: String },
     /// public elementwise arithmetic (plain or scalar operands, at least one plain)
     PlainBin { op: ScalarOp, a: Reg, b: Reg },
     PlainUnary { f: PlainFn, a: Reg },
@@ -168,9 +171,13 @@ impl Op {
     pub fn operands(&self) -> Vec<Reg> {
         use Op::*;
         match self {
-            Input { .. } | BatchInput { .. } | Const(_) | DimValue(_) | Fill { .. } | Mask(_) => {
-                vec![]
-            }
+            Input { .. }
+            | BatchInput { .. }
+            | Const(_)
+            | DimValue(_)
+            | Fill { .. }
+            | Mask(_)
+            | RowMask { .. } => vec![],
             ScalarBin { a, b, .. } | PlainBin { a, b, .. } => vec![*a, *b],
             PlainUnary { a, .. } | Trivial { a } | Neg { a } | MulInteger { a, .. } => vec![*a],
             Add { a, b } | Sub { a, b } | Mul { a, b } => vec![*a, *b],
@@ -193,6 +200,7 @@ impl Op {
             ScalarBin { .. } => "scalar",
             Fill { .. } => "fill",
             Mask(_) => "mask",
+            RowMask { .. } => "row_mask",
             PlainBin { .. } => "plain_bin",
             PlainUnary { .. } => "plain_unary",
             Trivial { .. } => "trivial",

@@ -235,7 +235,7 @@ impl Checker<'_> {
                 }
                 self.define(self.one_result(inst, at)?, Plain, at)?
             }
-            Op::Mask(_) => self.define(self.one_result(inst, at)?, Plain, at)?,
+            Op::Mask(_) | Op::RowMask { .. } => self.define(self.one_result(inst, at)?, Plain, at)?,
             Op::PlainBin { a, b, .. } => {
                 self.read(*a, &pub_, at)?;
                 self.read(*b, &pub_, at)?;
