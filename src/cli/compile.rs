@@ -39,8 +39,19 @@ pub fn run(args: Args) -> Result<()> {
     let p = super::check::compile(&args.file, &args.params, false)?;
     let tensor = blindtune_compiler::ir::tensor::lower(&p)
         .map_err(|e| miette!("{}: {e}", args.file.display()))?;
+    let slots = 1usize << 15;
     let text = match args.emit {
         Stage::Tensor => tensor.to_string(),
+        Stage::Layout => blindtune_compiler::ir::layout::assign(&tensor, slots)
+            .map_err(|e| miette!("{}: {e}", args.file.display()))?
+            .to_string(),
+        Stage::Ckks => {
+            let lp = blindtune_compiler::ir::layout::assign(&tensor, slots)
+                .map_err(|e| miette!("{}: {e}", args.file.display()))?;
+            blindtune_compiler::ir::ckks::lower(&lp)
+                .map_err(|e| miette!("{}: {e}", args.file.display()))?
+                .to_string()
+        }
         other => {
             return Err(miette!(
                 "--emit {}: not implemented yet: the layout/CKKS stages are next (only `--emit tensor` works today)",

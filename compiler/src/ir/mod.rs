@@ -3,5 +3,6 @@
 //!
 //! - [`tensor`]: SSA dataflow over whole tensors, lowered from a [`crate::CheckedProgram`].
 
+pub mod ckks;
 pub mod layout;
 pub mod tensor;

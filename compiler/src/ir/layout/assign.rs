@@ -137,7 +137,13 @@ impl Demands<'_, '_> {
         }
         let [r, c] = two_axes(&self.defs.prog.ty(v).shape);
         // a length-1 axis is replicated whatever the demand
-        let fix = |a: AxisLayout, d: &Dim| if *d == Dim::Const(1) { AxisLayout::Replicated } else { a };
+        let fix = |a: AxisLayout, d: &Dim| {
+            if *d == Dim::Const(1) {
+                AxisLayout::Replicated
+            } else {
+                a
+            }
+        };
         let l = Layout {
             rows: fix(l.rows, &r),
             cols: fix(l.cols, &c),
@@ -197,7 +203,10 @@ impl Demands<'_, '_> {
                 }
             }
             Op::Builtin(Builtin::Sum(0), args) | Op::Builtin(Builtin::Mean(0), args) => {
-                let l = want.map(|l| Layout { rows: AxisLayout::Blocked, cols: l.cols });
+                let l = want.map(|l| Layout {
+                    rows: AxisLayout::Blocked,
+                    cols: l.cols,
+                });
                 self.put(args[0], l.unwrap_or_else(|| self.class_layout(args[0])));
             }
             Op::Builtin(Builtin::RowSum | Builtin::Sum(1) | Builtin::Mean(1), args) => {
@@ -242,8 +251,16 @@ impl Demands<'_, '_> {
     fn through(&mut self, x: ValueId, l: Layout, res: ValueId) {
         let xs = two_axes(&self.defs.prog.ty(x).shape);
         let rs = two_axes(&self.defs.prog.ty(res).shape);
-        let rows = if xs[0] == rs[0] { l.rows } else { AxisLayout::Replicated };
-        let cols = if xs[1] == rs[1] { l.cols } else { AxisLayout::Replicated };
+        let rows = if xs[0] == rs[0] {
+            l.rows
+        } else {
+            AxisLayout::Replicated
+        };
+        let cols = if xs[1] == rs[1] {
+            l.cols
+        } else {
+            AxisLayout::Replicated
+        };
         self.put(x, Layout { rows, cols });
     }
 }
@@ -277,7 +294,11 @@ pub fn assign(prog: &TensorProgram, slots: usize) -> Result<LayoutProgram, Layou
         let [r, c] = two_axes(&prog.ty(v).shape);
         let narrow = dim_len(&c).is_some_and(|c| c <= 32);
         let l = Layout {
-            rows: if r == Dim::Const(1) { AxisLayout::Replicated } else { AxisLayout::Blocked },
+            rows: if r == Dim::Const(1) {
+                AxisLayout::Replicated
+            } else {
+                AxisLayout::Blocked
+            },
             cols: if c == Dim::Const(1) {
                 AxisLayout::Replicated
             } else if narrow && prog.ty(v).shape.len() == 2 {
@@ -324,7 +345,9 @@ pub fn assign(prog: &TensorProgram, slots: usize) -> Result<LayoutProgram, Layou
     let mut stream_only = BTreeSet::new();
     let mut streamed = BTreeSet::new();
     for inst in prog.body.insts.iter().rev() {
-        let Some(&v) = inst.results.first() else { continue };
+        let Some(&v) = inst.results.first() else {
+            continue;
+        };
         if inst.results.len() != 1 || !defs.is_secret(v) {
             continue;
         }

@@ -16,7 +16,10 @@ impl fmt::Display for LayoutProgram {
                 .unwrap_or_default()
         )?;
         for s in &self.streamed {
-            writeln!(f, "  streamed input {s}: encrypted batch by batch by the data owner")?;
+            writeln!(
+                f,
+                "  streamed input {s}: encrypted batch by batch by the data owner"
+            )?;
         }
         let text = self.tensor.to_string();
         for line in text.lines().skip(1) {
@@ -31,11 +34,9 @@ impl fmt::Display for LayoutProgram {
                 })
                 .map(|l| format!("  @ {l}"))
                 .unwrap_or_default();
-            if self
-                .stream_only
-                .iter()
-                .any(|v| line.trim_start().starts_with(&format!("%")) && line.contains(&format!(".{v} =")))
-            {
+            if self.stream_only.iter().any(|v| {
+                line.trim_start().starts_with(&format!("%")) && line.contains(&format!(".{v} ="))
+            }) {
                 writeln!(f, "{line}{ann}  (per batch)")?;
             } else {
                 writeln!(f, "{line}{ann}")?;
