@@ -8,6 +8,9 @@
 
 pub mod diagnostics;
 pub mod interp;
+pub mod plan;
+pub mod pipeline;
+pub mod sched;
 pub mod ir;
 pub mod stdlib;
 pub mod syntax;

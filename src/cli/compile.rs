@@ -1,9 +1,11 @@
-//! `blindtune compile FILE.bt [--emit tensor|layout|ckks|scheduled|plan] [--param NAME=VALUE]`:
-//! check the program and lower it through the middle end. Only the first stage, the tensor IR,
-//! exists yet; the other stages are refused with a clear error.
+//! `blindtune compile FILE.bt [-o plan.{json,bin}] [--emit tensor|layout|ckks|scheduled|plan]
+//! [--naive|--halo] [--params SET] [--param NAME=VALUE] [--assume N=60000]`: check the program
+//! and lower it through the middle end to a plan (or print a stage).
 
+use blindtune_compiler::pipeline::{compile, CompileOptions, Mode};
 use clap::{Args as ClapArgs, ValueEnum};
-use miette::{miette, Result};
+use miette::{miette, IntoDiagnostic, Result};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -12,11 +14,11 @@ pub enum Stage {
     Tensor,
     /// tensors mapped to ciphertext slots
     Layout,
-    /// primitive CKKS ops and macro-ops
+    /// primitive CKKS ops and macro-ops on block grids
     Ckks,
-    /// CKKS with levels, rescales and bootstraps explicit
+    /// CKKS with levels, level drops and bootstraps explicit
     Scheduled,
-    /// the plan the runtime executes
+    /// the plan the runtime executes (JSON)
     Plan,
 }
 
@@ -24,39 +26,119 @@ pub enum Stage {
 pub struct Args {
     /// The .bt program.
     pub file: PathBuf,
-    /// The stage to print (the layout, CKKS and plan stages are not implemented yet).
-    #[arg(long, value_enum, default_value = "plan")]
-    pub emit: Stage,
-    /// Where to write the output (standard output if absent).
+    /// The stage to print (default: the plan, written with `-o`).
+    #[arg(long, value_enum)]
+    pub emit: Option<Stage>,
+    /// Where to write the plan (`.json` for JSON, anything else for the binary form) or the
+    /// emitted stage.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
     /// Override a parameter: `--param EPOCHS=3`.
     #[arg(long = "param", value_name = "NAME=VALUE")]
     pub params: Vec<String>,
+    /// The CKKS parameter set (`blindtune params`); default: the smallest shipped set the
+    /// program fits.
+    #[arg(long = "params")]
+    pub set: Option<String>,
+    /// Allow a parameter set below 128-bit security (test sets).
+    #[arg(long)]
+    pub allow_insecure: bool,
+    /// The baseline: eager rescale, bootstrap when levels run out, no hoisting, no optimizer.
+    #[arg(long, conflicts_with = "halo")]
+    pub naive: bool,
+    /// The DaCapo/HALO-style placement alone (no e-graph).
+    #[arg(long)]
+    pub halo: bool,
+    /// Sizes of named dimensions the estimate assumes, e.g. `--assume N=60000 --assume T=10000`.
+    #[arg(long = "assume", value_name = "DIM=SIZE")]
+    pub assume: Vec<String>,
+    /// Seed of the shuffled batch order (as `run --plaintext --seed`).
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Magnitude assumed for values whose range is unknown (bootstrapping needs a bound).
+    #[arg(long, default_value_t = 16.0)]
+    pub default_bound: f64,
+}
+
+pub fn options(args: &Args) -> Result<CompileOptions> {
+    let text = std::fs::read_to_string(&args.file)
+        .into_diagnostic()
+        .map_err(|e| miette!("cannot read {}: {e}", args.file.display()))?;
+    let mut param_values = BTreeMap::new();
+    for p in &args.params {
+        if let Some((k, v)) = p.split_once('=') {
+            param_values.insert(k.trim().to_string(), v.trim().to_string());
+        }
+    }
+    let mut assume_dims = BTreeMap::new();
+    for a in &args.assume {
+        let (k, v) = a
+            .split_once('=')
+            .ok_or_else(|| miette!("--assume {a}: expected DIM=SIZE"))?;
+        let n: usize = v
+            .trim()
+            .parse()
+            .map_err(|_| miette!("--assume {a}: `{v}` is not a size"))?;
+        assume_dims.insert(k.trim().to_string(), n);
+    }
+    Ok(CompileOptions {
+        params: args.set.clone(),
+        allow_insecure: args.allow_insecure,
+        mode: if args.naive {
+            Mode::Naive
+        } else if args.halo {
+            Mode::Halo
+        } else {
+            Mode::Optimized
+        },
+        source_name: args
+            .file
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        source_text: text,
+        param_values,
+        seed: args.seed,
+        threads: 1,
+        default_bound: args.default_bound,
+        assume_dims,
+    })
 }
 
 pub fn run(args: Args) -> Result<()> {
     let p = super::check::compile(&args.file, &args.params, false)?;
-    let tensor = blindtune_compiler::ir::tensor::lower(&p)
-        .map_err(|e| miette!("{}: {e}", args.file.display()))?;
-    let slots = 1usize << 15;
+    let opts = options(&args)?;
+    let started = std::time::Instant::now();
+    let c = compile(&p, &opts).map_err(|e| miette!("{}: {e}", args.file.display()))?;
+    tracing::info!(
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        params = c.params,
+        "compiled"
+    );
     let text = match args.emit {
-        Stage::Tensor => tensor.to_string(),
-        Stage::Layout => blindtune_compiler::ir::layout::assign(&tensor, slots)
-            .map_err(|e| miette!("{}: {e}", args.file.display()))?
-            .to_string(),
-        Stage::Ckks => {
-            let lp = blindtune_compiler::ir::layout::assign(&tensor, slots)
-                .map_err(|e| miette!("{}: {e}", args.file.display()))?;
-            blindtune_compiler::ir::ckks::lower(&lp)
-                .map_err(|e| miette!("{}: {e}", args.file.display()))?
-                .to_string()
-        }
-        other => {
-            return Err(miette!(
-                "--emit {}: not implemented yet: the layout/CKKS stages are next (only `--emit tensor` works today)",
-                other.to_possible_value().map(|v| v.get_name().to_string()).unwrap_or_default()
-            ))
+        Some(Stage::Tensor) => c.tensor.to_string(),
+        Some(Stage::Layout) => c.layout.to_string(),
+        Some(Stage::Ckks) => c.optimized.to_string(),
+        Some(Stage::Scheduled) => c.scheduled.to_string(),
+        Some(Stage::Plan) => c.plan.to_json(),
+        None => {
+            let Some(out) = &args.output else {
+                return Err(miette!(
+                    "give `-o plan.json` (readable) or `-o plan.bin` (compact), or `--emit STAGE` to print a stage"
+                ));
+            };
+            c.plan.save(out).map_err(|e| miette!("{e}"))?;
+            eprintln!(
+                "{}: plan for `{}` ({} instructions, {} bootstrap sites, est. {:.1} s at {:?}) written to {}",
+                args.file.display(),
+                c.params,
+                count(&c.plan.body),
+                c.scheduled.bootstraps,
+                c.plan.estimate.total_ms / 1e3,
+                c.plan.estimate.assumed_dims,
+                out.display()
+            );
+            return Ok(());
         }
     };
     match &args.output {
@@ -66,4 +148,16 @@ pub fn run(args: Args) -> Result<()> {
             Ok(())
         }
     }
+}
+
+fn count(insts: &[blindtune_runtime::plan::Inst]) -> usize {
+    insts
+        .iter()
+        .map(|i| {
+            1 + match &i.op {
+                blindtune_runtime::plan::Op::Loop { body, .. } => count(body),
+                _ => 0,
+            }
+        })
+        .sum()
 }

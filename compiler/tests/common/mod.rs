@@ -56,3 +56,4 @@ pub fn tree(m: &blindtune_compiler::syntax::ast::Module) -> serde_json::Value {
     strip_spans(&mut v);
     v
 }
+pub mod slots;

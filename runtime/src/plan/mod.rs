@@ -12,6 +12,7 @@
 pub mod format;
 pub mod layout;
 pub mod ops;
+pub mod params;
 pub mod print;
 pub mod validate;
 

@@ -156,9 +156,40 @@ pub fn test_boot_insecure() -> ParamsLiteral {
     }
 }
 
+/// Small **insecure** bootstrappable set with the user levels of `n16-boot` (9): N = 2^12,
+/// for end-to-end tests of compiled plans (HETAL's kernels need 3–4 levels between
+/// bootstraps, which `test-boot-insecure` does not have).
+pub fn test_boot9_insecure() -> ParamsLiteral {
+    ParamsLiteral {
+        name: "test-boot9-insecure".into(),
+        log_n: 12,
+        log_q: bootstrapping_chain(
+            60,
+            &[40; 9],
+            &[40; 2],
+            &[60; DEFAULT_EVAL_MOD_LEVELS],
+            &[60; 3],
+        ),
+        log_p: vec![61; 5],
+        log_scale: 40,
+        dnum: 4,
+        secret: SecretDistribution::UniformTernary,
+        sigma: 3.2,
+    }
+}
+
 /// The bootstrappable parameter sets, in the order `blindtune params` lists them.
 pub fn presets() -> Vec<ParamsLiteral> {
-    vec![test_boot_insecure(), n16_boot()]
+    vec![test_boot_insecure(), test_boot9_insecure(), n16_boot()]
+}
+
+/// The shipped bootstrapping configuration of a bootstrappable set.
+pub fn config_for(name: &str, n: usize) -> Option<BootstrappingConfig> {
+    match name {
+        "test-boot-insecure" | "test-boot9-insecure" => Some(test_boot_config(n)),
+        "n16-boot" => Some(BootstrappingConfig::full_slots(n)),
+        _ => None,
+    }
 }
 
 /// The configuration matching [`test_boot_insecure`].

@@ -1,0 +1,173 @@
+//! The whole middle end in one call: checked program → tensor IR → layout stage → CKKS stage
+//! → (optimizer) → scheduled CKKS → plan, keeping every stage for `--emit`.
+
+use crate::ir::ckks::CkksProgram;
+use crate::ir::layout::LayoutProgram;
+use crate::ir::tensor::TensorProgram;
+use crate::sched::{ScheduledProgram, Strategy, Target};
+use crate::CheckedProgram;
+use blindtune_runtime::plan::params::{resolve, PlanParams};
+use blindtune_runtime::plan::{Plan, SourceInfo};
+use std::collections::BTreeMap;
+
+/// How hard the compiler works.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// every optimization; the cheaper of the placement strategies is kept
+    Optimized,
+    /// the DaCapo/HALO-style baseline: lookahead placement, hoisting, no e-graph
+    Halo,
+    /// eager rescale, bootstrap when levels run out, no hoisting, no optimizer
+    Naive,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Optimized => "optimized",
+            Mode::Halo => "halo",
+            Mode::Naive => "naive",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct CompileOptions {
+    /// the parameter set; `None`: the smallest shipped set the program fits
+    pub params: Option<String>,
+    pub allow_insecure: bool,
+    pub mode: Mode,
+    /// the program's file name and text (hashed into the plan)
+    pub source_name: String,
+    pub source_text: String,
+    pub param_values: BTreeMap<String, String>,
+    /// numpy seed for shuffled batches (the reference interpreter's `--seed`)
+    pub seed: u64,
+    /// the thread count the estimate assumes (the shipped cost table is 1 thread)
+    pub threads: usize,
+    /// magnitude assumed for values without a known range (bootstrapping needs a bound)
+    pub default_bound: f64,
+    /// sizes assumed for named dimensions in the estimate (e.g. `N=60000`)
+    pub assume_dims: BTreeMap<String, usize>,
+}
+
+impl Default for CompileOptions {
+    fn default() -> Self {
+        CompileOptions {
+            params: None,
+            allow_insecure: false,
+            mode: Mode::Optimized,
+            source_name: String::new(),
+            source_text: String::new(),
+            param_values: BTreeMap::new(),
+            seed: 0,
+            threads: 1,
+            default_bound: 16.0,
+            assume_dims: BTreeMap::new(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error("tensor IR: {0}")]
+    Tensor(String),
+    #[error("layout: {0}")]
+    Layout(String),
+    #[error("{0}")]
+    Ckks(String),
+    #[error("{0}")]
+    Params(String),
+    #[error("{0}")]
+    Schedule(String),
+}
+
+/// Every stage of one compilation.
+pub struct Compiled {
+    pub tensor: TensorProgram,
+    pub layout: LayoutProgram,
+    pub ckks: CkksProgram,
+    pub optimized: CkksProgram,
+    pub scheduled: ScheduledProgram,
+    pub plan: Plan,
+    pub params: String,
+}
+
+fn target_for(pp: &PlanParams, default_bound: f64) -> Target {
+    let max_level = match &pp.bootstrapping {
+        Some(cfg) => {
+            let depth = cfg.cts_levels
+                + blindtune_runtime::circuits::bootstrapping::EvalMod::new(cfg.eval_mod.clone()).depth()
+                + cfg.stc_levels;
+            pp.params.max_level() - depth
+        }
+        None => pp.params.max_level(),
+    };
+    Target {
+        max_level,
+        bootstrapping: pp.bootstrapping.is_some(),
+        default_bound,
+    }
+}
+
+/// Runs the middle end.
+pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compiled, PipelineError> {
+    let tensor = crate::ir::tensor::lower(checked).map_err(|e| PipelineError::Tensor(e.to_string()))?;
+    let candidates: Vec<String> = match &opts.params {
+        Some(p) => vec![p.clone()],
+        None => vec!["n16".into(), "n16-boot".into()],
+    };
+    let mut last_err = None;
+    for name in &candidates {
+        let pp = resolve(name, opts.allow_insecure).map_err(PipelineError::Params)?;
+        let slots = pp.params.n() / 2;
+        let layout = crate::ir::layout::assign(&tensor, slots).map_err(|e| PipelineError::Layout(e.to_string()))?;
+        let mut ckks = crate::ir::ckks::lower(&layout).map_err(|e| PipelineError::Ckks(e.to_string()))?;
+        for (k, v) in &opts.assume_dims {
+            ckks.assumed_dims.insert(k.clone(), *v);
+        }
+        let optimized = ckks.clone();
+        let target = target_for(&pp, opts.default_bound);
+        let strategies: &[Strategy] = match opts.mode {
+            Mode::Naive => &[Strategy::Naive],
+            Mode::Halo => &[Strategy::Lookahead],
+            Mode::Optimized => &[Strategy::Lookahead, Strategy::Naive],
+        };
+        let source = SourceInfo {
+            name: opts.source_name.clone(),
+            blake3: blake3::hash(opts.source_text.as_bytes()).to_hex().to_string(),
+            params: opts.param_values.clone(),
+            mode: opts.mode.name().into(),
+        };
+        let mut best: Option<(ScheduledProgram, Plan)> = None;
+        for &s in strategies {
+            match crate::sched::schedule(&optimized, &target, s) {
+                Ok(sched) => {
+                    let plan = crate::plan::build(&sched, &pp, name, source.clone(), opts.seed, opts.threads);
+                    let better = best.as_ref().is_none_or(|(bs, bp)| {
+                        plan.estimate.total_ms < bp.estimate.total_ms
+                            || (plan.estimate.total_ms == bp.estimate.total_ms && sched.bootstraps < bs.bootstraps)
+                    });
+                    if better {
+                        best = Some((sched, plan));
+                    }
+                }
+                Err(e) => last_err = Some(PipelineError::Schedule(e.to_string())),
+            }
+        }
+        if let Some((scheduled, plan)) = best {
+            plan.validate()
+                .map_err(|e| PipelineError::Schedule(format!("the compiler produced an invalid plan (a bug): {e}")))?;
+            return Ok(Compiled {
+                tensor,
+                layout,
+                ckks,
+                optimized,
+                scheduled,
+                plan,
+                params: name.clone(),
+            });
+        }
+    }
+    Err(last_err.unwrap_or_else(|| PipelineError::Schedule("no parameter set fits".into())))
+}

@@ -1,0 +1,144 @@
+//! Choosing the bootstrapped registers.
+
+use super::levels::{simulate, Failure, Flat};
+use super::{SchedError, Strategy, Target};
+use crate::ir::ckks::CkksProgram;
+use blindtune_runtime::plan::Reg;
+use std::collections::{BTreeSet, HashSet};
+
+/// How many earlier cut points the lookahead strategy weighs at each shortfall.
+const LOOKAHEAD_CANDIDATES: usize = 6;
+
+/// Cut points among `x` and its ancestors, latest first.
+fn candidates(flat: &Flat, x: Reg, boots: &BTreeSet<Reg>) -> Vec<Reg> {
+    let mut seen = HashSet::new();
+    let mut stack = vec![x];
+    let mut out = Vec::new();
+    while let Some(r) = stack.pop() {
+        if !seen.insert(r) {
+            continue;
+        }
+        if flat.cut_point(r) && !boots.contains(&r) {
+            out.push(r);
+        }
+        if boots.contains(&r) {
+            continue; // above a bootstrap nothing helps this path
+        }
+        stack.extend(flat.operands[r as usize].iter().copied());
+    }
+    out.sort_by_key(|&r| std::cmp::Reverse(flat.pos[r as usize]));
+    out
+}
+
+fn progress(before: &Failure, after: &Result<(), Failure>) -> bool {
+    match after {
+        Ok(()) => true,
+        Err(f) => f.pos > before.pos || (f.pos == before.pos && f.reg != before.reg),
+    }
+}
+
+/// The cost of a set of bootstraps: each weighted by how often it runs, plus the level
+/// factors that do not fold.
+fn price(flat: &Flat, boots: &BTreeSet<Reg>) -> f64 {
+    boots
+        .iter()
+        .map(|&r| flat.trips[r as usize] * (1.0 + 0.01 * flat.pre_need(r) as f64))
+        .sum()
+}
+
+fn run(
+    prog: &CkksProgram,
+    target: &Target,
+    flat: &Flat,
+    boots: &BTreeSet<Reg>,
+) -> Result<(), Failure> {
+    simulate(prog, target, flat, boots).map(|_| ())
+}
+
+/// Completes `boots` greedily: at each shortfall, the latest cut point that makes progress.
+fn greedy(prog: &CkksProgram, target: &Target, flat: &Flat, mut boots: BTreeSet<Reg>) -> Result<BTreeSet<Reg>, Failure> {
+    loop {
+        let f = match run(prog, target, flat, &boots) {
+            Ok(()) => return Ok(boots),
+            Err(f) => f,
+        };
+        let mut fixed = false;
+        for c in candidates(flat, f.reg, &boots) {
+            let mut b = boots.clone();
+            b.insert(c);
+            if progress(&f, &run(prog, target, flat, &b)) {
+                boots = b;
+                fixed = true;
+                break;
+            }
+        }
+        if !fixed {
+            return Err(f);
+        }
+    }
+}
+
+pub fn place(prog: &CkksProgram, target: &Target, strategy: Strategy) -> Result<BTreeSet<Reg>, SchedError> {
+    let flat = Flat::new(prog, target);
+    let explain = |f: Failure| {
+        let name = prog.regs[f.reg as usize]
+            .name
+            .clone()
+            .map(|n| format!("`{n}` (%{})", f.reg))
+            .unwrap_or_else(|| format!("%{}", f.reg));
+        SchedError {
+            what: f.what.clone(),
+            why: if target.bootstrapping {
+                format!(
+                    "it needs {} levels from {name}, and no bootstrap at a tensor boundary before it gives them (the parameter set has {} levels between bootstraps)",
+                    f.need, target.max_level
+                )
+            } else {
+                format!("it needs {} levels from {name}; the parameter set has {} and no bootstrapping", f.need, target.max_level)
+            },
+        }
+    };
+    if !target.bootstrapping {
+        return match run(prog, target, &flat, &BTreeSet::new()) {
+            Ok(()) => Ok(BTreeSet::new()),
+            Err(f) => Err(explain(f)),
+        };
+    }
+    match strategy {
+        Strategy::Naive => greedy(prog, target, &flat, BTreeSet::new()).map_err(explain),
+        Strategy::Lookahead => {
+            let mut boots = BTreeSet::new();
+            loop {
+                let f = match run(prog, target, &flat, &boots) {
+                    Ok(()) => return Ok(boots),
+                    Err(f) => f,
+                };
+                let mut best: Option<(f64, Reg)> = None;
+                let mut tried = 0;
+                for c in candidates(&flat, f.reg, &boots) {
+                    let mut b = boots.clone();
+                    b.insert(c);
+                    if !progress(&f, &run(prog, target, &flat, &b)) {
+                        continue;
+                    }
+                    tried += 1;
+                    if let Ok(done) = greedy(prog, target, &flat, b) {
+                        let cost = price(&flat, &done);
+                        if best.is_none_or(|(bc, _)| cost < bc - 1e-9) {
+                            best = Some((cost, c));
+                        }
+                    }
+                    if tried >= LOOKAHEAD_CANDIDATES {
+                        break;
+                    }
+                }
+                match best {
+                    Some((_, c)) => {
+                        boots.insert(c);
+                    }
+                    None => return Err(explain(f)),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Compiled plans compute what their programs mean: every example's plan, run on exact slot
+//! vectors (no CKKS noise: `common/slots.rs`), matches the tensor-IR evaluator (itself equal to
+//! the reference interpreter) on fresh random inputs. Bound: 1e-6 absolute + 1e-6 relative
+//! (the plan reorders sums; polynomials are the same coefficients).
+
+mod common;
+
+use blindtune_compiler::interp::Tensor;
+use blindtune_compiler::ir::tensor::{self, interp as tinterp};
+use blindtune_compiler::pipeline::{compile, CompileOptions};
+use blindtune_compiler::types::ty::{Dim, Elem};
+use blindtune_compiler::CheckedProgram;
+use common::slots::SlotEval;
+use ndarray::{ArrayD, IxDyn};
+use rand::{Rng, SeedableRng};
+use std::collections::BTreeMap;
+
+fn checked(name: &str, overrides: &[(&str, f64)]) -> CheckedProgram {
+    let path = common::example_path(name);
+    let ov = overrides.iter().map(|(k, v)| (k.to_string(), *v)).collect();
+    let c = blindtune_compiler::check_file(&path, ov).unwrap();
+    let diags = c.rendered_diagnostics();
+    c.program.unwrap_or_else(|| panic!("{name}: {diags}"))
+}
+
+fn random_inputs(p: &CheckedProgram, dims: &BTreeMap<&str, usize>, seed: u64) -> BTreeMap<String, Tensor> {
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    let mut out = BTreeMap::new();
+    for inp in &p.inputs {
+        let t = inp.ty.tensor().expect("tensor input");
+        let shape: Vec<usize> = t
+            .shape
+            .iter()
+            .map(|d| match d {
+                Dim::Const(n) => *n as usize,
+                Dim::Sym(s) => *dims.get(s.as_str()).unwrap_or(&3),
+            })
+            .collect();
+        let n: usize = shape.iter().product();
+        let (lo, hi) = t.range.map(|r| (r.lo, r.hi)).unwrap_or((-1.0, 1.0));
+        let mut data: Vec<f64> = (0..n).map(|_| rng.gen_range(lo..=hi)).collect();
+        if t.elem == Elem::I64 {
+            data = (0..n).map(|_| rng.gen_range(0..10) as f64).collect();
+        } else if inp.name.ends_with("_y") && shape.len() == 2 {
+            let c = shape[1];
+            data = vec![0.0; n];
+            for row in 0..shape[0] {
+                data[row * c + rng.gen_range(0..c)] = 1.0;
+            }
+        } else if inp.name.ends_with("_std") {
+            data = (0..n).map(|_| rng.gen_range(0.5..2.0)).collect();
+        }
+        out.insert(
+            inp.name.clone(),
+            Tensor {
+                data: ArrayD::from_shape_vec(IxDyn(&shape), data).unwrap(),
+                integer: false,
+            },
+        );
+    }
+    out
+}
+
+fn two_axes(a: &ArrayD<f64>) -> [usize; 2] {
+    match a.shape() {
+        [] => [1, 1],
+        [c] => [1, *c],
+        [r, c] => [*r, *c],
+        s => panic!("rank {}", s.len()),
+    }
+}
+
+/// Compiles `name` and compares its plan on exact slots with the tensor-IR evaluator.
+pub fn check_plan(name: &str, overrides: &[(&str, f64)], dims: &[(&str, usize)], seed: u64) {
+    let cp = checked(name, overrides);
+    let opts = CompileOptions {
+        params: Some("n16-boot".into()),
+        seed,
+        ..Default::default()
+    };
+    let compiled = compile(&cp, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let dims: BTreeMap<&str, usize> = dims.iter().cloned().collect();
+    let data = random_inputs(&cp, &dims, seed);
+    let tp = tensor::lower(&cp).unwrap();
+    let arrays: BTreeMap<String, ArrayD<f64>> = data.iter().map(|(k, t)| (k.clone(), t.data.clone())).collect();
+    let want = tinterp::run(&tp, &arrays, seed).unwrap_or_else(|e| panic!("{name} seed {seed}: {e}"));
+    let inputs = arrays
+        .iter()
+        .map(|(k, a)| (k.clone(), (a.iter().copied().collect::<Vec<f64>>(), two_axes(a))))
+        .collect();
+    let mut ev = SlotEval::new(&compiled.plan, inputs);
+    ev.run();
+    let mut worst: f64 = 0.0;
+    for (out, values) in &want {
+        let got = ev.outputs.get(out).unwrap_or_else(|| panic!("{name}: plan never wrote output {out}"));
+        assert_eq!(got.len(), values.len(), "{name} seed {seed}: output {out} written {} times, expected {}", got.len(), values.len());
+        for (k, (g, w)) in got.iter().zip(values).enumerate() {
+            assert_eq!(g.len(), w.len(), "{name}: output {out} #{k} size");
+            for (i, (a, b)) in g.iter().zip(w.iter()).enumerate() {
+                let err = (a - b).abs();
+                worst = worst.max(err / (1.0 + b.abs()));
+                assert!(
+                    err <= 1e-6 + 1e-6 * b.abs(),
+                    "{name} seed {seed}: output {out} #{k} element {i}: plan {a} vs program {b}"
+                );
+            }
+        }
+    }
+    eprintln!("{name} seed {seed}: worst relative error {worst:.2e}");
+}
+
+#[test]
+fn hetal_head_fast_plan_computes_the_program() {
+    check_plan("hetal_head_fast", &[("EPOCHS", 2.0)], &[("N", 200), ("T", 70)], 11);
+}
+
+#[test]
+fn hetal_head_plan_computes_the_program() {
+    check_plan("hetal_head", &[("EPOCHS", 1.0)], &[("N", 128), ("T", 40)], 5);
+}
+
+#[test]
+fn logreg_plan_computes_the_program() {
+    check_plan("logreg", &[("EPOCHS", 2.0)], &[("N", 150), ("T", 30)], 3);
+}
+
+#[test]
+fn select_and_ranges_plan_computes_the_program() {
+    check_plan("select_and_ranges", &[], &[("N", 40)], 9);
+}
