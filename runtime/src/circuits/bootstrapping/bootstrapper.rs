@@ -145,7 +145,9 @@ fn matrices(
 /// the rotations of both transforms and of slot folding, each with the highest level it is
 /// used at (read off the counted trace of a bootstrap to the highest target, which bounds
 /// every lower target and META-BTS's second bootstrap), so that keys used only by
-/// SlotsToCoeffs are generated over its few limbs.
+/// SlotsToCoeffs are generated over its few limbs. [`Bootstrapper::bootstrap_to_scale`] runs
+/// the same operations at the same levels whatever its output scale, so this manifest covers
+/// it too.
 pub fn key_manifest_for(params: &Params, config: &BootstrappingConfig) -> KeyManifest {
     let counted = Bootstrapper::with_backend(
         Recorder::new(MetaBackend::new(params.clone())),
