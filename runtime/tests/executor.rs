@@ -17,7 +17,7 @@ use blindtune_runtime::ckks::testing::{random_complex, random_real};
 use blindtune_runtime::ckks::*;
 use blindtune_runtime::executor::{
     fingerprint_hex, CanonicalScales, Checkpoint, ExecError, Executor, Grid, InputSource, IoError,
-    NoObserver, Observer, OutputSink, TripBoundary,
+    LoopPos, NoObserver, Observer, OutputSink, TripBoundary,
 };
 use blindtune_runtime::plan::layout::scatter;
 use blindtune_runtime::plan::validate::poly_depth;
@@ -1152,4 +1152,102 @@ fn errors_name_the_instruction_and_never_panic() {
     });
     let err = Executor::new(&plan, &sim, None).err().expect("refused");
     assert!(err.to_string().contains("bootstrapper"), "{err}");
+}
+
+#[test]
+fn nested_loops_resume_from_an_inner_trip_boundary() {
+    // outer (2 trips) carries w: a = w + x; inner (3 trips) carries v = a:
+    // v ← rot(v, 1) + a; then w ← v_final − x.
+    let params = test_params();
+    let mut b = Builder::new(&params, BLOCK, 5);
+    let x = b.secret("x", 5, (1, 2));
+    let (_, outer) = b.begin_loop(&[x]);
+    let a = b.ct(5, (1, 2), Op::Add { a: outer[0], b: x });
+    let (_, inner) = b.begin_loop(&[a]);
+    let r = b.ct(
+        5,
+        (1, 2),
+        Op::Rotate {
+            a: inner[0],
+            steps: 1,
+        },
+    );
+    let v = b.ct(5, (1, 2), Op::Add { a: r, b: a });
+    b.output("v", v);
+    let vf = b.end_loop(Trips::Fixed(3), &[v]);
+    let w = b.ct(5, (1, 2), Op::Sub { a: vf[0], b: x });
+    b.output("w", w);
+    let wf = b.end_loop(Trips::Fixed(2), &[w]);
+    b.output("final", wf[0]);
+    let plan = b.finish();
+
+    let sim = SimBackend::exact(params.clone());
+    let mut ex = Executor::new(&plan, &sim, None).unwrap();
+    let xs = random_blocks((1, 2), 16, true);
+    let input = |ex: &Executor<SimBackend>| {
+        let (enc, _) = sim_client();
+        let mut inp = MemInput::new(enc, ex.scales().clone());
+        inp.secret.insert("x".into(), (xs.clone(), 5));
+        inp
+    };
+    let mut full = MemOutput::new(sim_client().1);
+    let mut saver = Saver {
+        path: "body[1].loop[1]",
+        after: 1,
+        saved: None,
+        trips_seen: vec![],
+    };
+    // Keep the boundary of the inner loop's first trip in the outer loop's second trip.
+    struct Second<'s>(&'s mut Saver<SimBackend>, u64);
+    impl Observer<SimBackend> for Second<'_> {
+        fn on_trip(&mut self, path: &str, trip: u64, trips: u64) {
+            if path == "body[1]" {
+                self.1 = trip;
+            }
+            self.0.on_trip(path, trip, trips);
+        }
+        fn on_trip_end(
+            &mut self,
+            boundary: &TripBoundary<'_, SimBackend>,
+        ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+            if self.1 == 1 && boundary.path == self.0.path && boundary.completed() == 1 {
+                assert!(!boundary.is_outermost());
+                self.0.saved = Some(boundary.checkpoint());
+            }
+            Ok(())
+        }
+    }
+    ex.run_with(&mut input(&ex), &mut full, &mut Second(&mut saver, 0))
+        .unwrap();
+    // f64 reference
+    let mut wr = xs.clone();
+    for _ in 0..2 {
+        let a = zip(&wr, &xs, |p, q| p + q);
+        let mut v = a.clone();
+        for _ in 0..3 {
+            v = zip(&rotate(&v, 1), &a, |p, q| p + q);
+        }
+        wr = zip(&v, &xs, |p, q| p - q);
+    }
+    check("sim nested loops", &wr, full.get("final", &[]), 30.0);
+
+    let checkpoint = saver
+        .saved
+        .expect("a checkpoint inside the second outer trip");
+    assert_eq!(
+        checkpoint.position,
+        vec![LoopPos { inst: 1, trip: 1 }, LoopPos { inst: 1, trip: 1 }]
+    );
+    let mut resumed = MemOutput::new(sim_client().1);
+    ex.resume(&mut input(&ex), &mut resumed, &mut NoObserver, checkpoint)
+        .unwrap();
+    for key in [("v", vec![1, 2]), ("w", vec![1]), ("final", vec![])] {
+        assert_eq!(
+            resumed.get(key.0, &key.1),
+            full.get(key.0, &key.1),
+            "{key:?}"
+        );
+    }
+    assert!(!resumed.got.contains_key(&("v".to_string(), vec![1, 0])));
+    assert!(!resumed.got.contains_key(&("w".to_string(), vec![0])));
 }
