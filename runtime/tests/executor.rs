@@ -1008,6 +1008,20 @@ fn batch_loop_binds_dimensions_and_resumes_from_a_checkpoint() {
     // is the uninterrupted one's, bit for bit.
     let checkpoint = saver.saved.expect("a checkpoint after trip 2");
     assert_eq!(checkpoint.position[0].trip, 2);
+    assert_eq!(checkpoint.plan, ex.plan_id());
+    // A checkpoint of another plan is refused.
+    let mut foreign = checkpoint.clone();
+    foreign.plan = "another plan".into();
+    let (enc, dec) = sim_client();
+    let err = ex
+        .resume(
+            &mut batch_input(enc, ex.scales().clone(), &data[2..], n),
+            &mut MemOutput::new(dec),
+            &mut NoObserver,
+            foreign,
+        )
+        .unwrap_err();
+    assert!(matches!(err, ExecError::Resume(_)), "{err}");
     let (enc, dec) = sim_client();
     let mut rest = batch_input(enc, ex.scales().clone(), &data[2..], n);
     let mut resumed = MemOutput::new(dec);

@@ -81,6 +81,7 @@ pub struct Executor<'a, B: Backend> {
     bootstrapper: Option<&'a Bootstrapper<B>>,
     scales: CanonicalScales,
     live: BlockLive,
+    plan_id: String,
 }
 
 /// The path of the first bootstrap instruction and the highest level a bootstrap targets.
@@ -181,6 +182,7 @@ impl<'a, B: Backend> Executor<'a, B> {
             bootstrapper,
             scales,
             live: BlockLive::of(&plan.body, &[], &[]),
+            plan_id: blake3::hash(&plan.to_binary()).to_hex().to_string(),
         })
     }
 
@@ -190,6 +192,11 @@ impl<'a, B: Backend> Executor<'a, B> {
 
     pub fn backend(&self) -> &B {
         self.backend
+    }
+
+    /// BLAKE3 of the plan's binary form (hex): what a [`Checkpoint`] is tied to.
+    pub fn plan_id(&self) -> &str {
+        &self.plan_id
     }
 
     /// The canonical scale of every level (what the data owner encrypts inputs at).

@@ -74,6 +74,7 @@ pub struct TripBoundary<'a, B: Backend> {
     pub carried: &'a [RegValue<B>],
     pub(crate) regs: &'a [Option<RegValue<B>>],
     pub(crate) dims: &'a [BTreeMap<String, usize>],
+    pub(crate) plan_id: &'a str,
 }
 
 impl<B: Backend> TripBoundary<'_, B> {
@@ -109,6 +110,7 @@ impl<B: Backend> TripBoundary<'_, B> {
     /// A copy of the state at this boundary, to resume from.
     pub fn checkpoint(&self) -> Checkpoint<B> {
         Checkpoint {
+            plan: self.plan_id.to_string(),
             position: self.position.to_vec(),
             carried: self.carried.to_vec(),
             regs: self
@@ -125,6 +127,8 @@ impl<B: Backend> TripBoundary<'_, B> {
 /// The state of a run at a trip boundary ([`TripBoundary::checkpoint`]); the CLI serializes
 /// its ciphertexts with the ciphertext file format and the rest as it likes.
 pub struct Checkpoint<B: Backend> {
+    /// the plan it belongs to ([`super::Executor::plan_id`]); another plan refuses it
+    pub plan: String,
     /// see [`TripBoundary::position`]
     pub position: Vec<LoopPos>,
     /// the carried values entering the next trip of the innermost loop of `position`
@@ -138,6 +142,7 @@ pub struct Checkpoint<B: Backend> {
 impl<B: Backend> Clone for Checkpoint<B> {
     fn clone(&self) -> Self {
         Checkpoint {
+            plan: self.plan.clone(),
             position: self.position.clone(),
             carried: self.carried.clone(),
             regs: self.regs.clone(),
@@ -149,6 +154,7 @@ impl<B: Backend> Clone for Checkpoint<B> {
 impl<B: Backend> std::fmt::Debug for Checkpoint<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Checkpoint")
+            .field("plan", &self.plan)
             .field("position", &self.position)
             .field("carried", &self.carried)
             .field("regs", &self.regs)

@@ -83,6 +83,12 @@ impl<'r, 'p, B: Backend> Machine<'r, 'p, B> {
     fn restore(&mut self, c: Checkpoint<B>) -> Result<(), ExecError> {
         let plan = self.ex.plan;
         let bad = |m: String| ExecError::Resume(m);
+        if c.plan != self.ex.plan_id {
+            return Err(bad(format!(
+                "the checkpoint belongs to plan {} but this is plan {}",
+                c.plan, self.ex.plan_id
+            )));
+        }
         if c.position.is_empty() {
             return Err(bad("the checkpoint has no position".into()));
         }
@@ -417,7 +423,7 @@ impl<'r, 'p, B: Backend> Machine<'r, 'p, B> {
             Some([pos]) => {
                 if pos.trip > n {
                     return Err(ExecError::Resume(format!(
-                        "{loop_path} has {n} trips, the checkpoint is after trip {}",
+                        "{loop_path} has {n} trips, the checkpoint is after {} of them",
                         pos.trip
                     )));
                 }
@@ -478,6 +484,7 @@ impl<'r, 'p, B: Backend> Machine<'r, 'p, B> {
                 carried: &carried,
                 regs: &self.regs,
                 dims: &self.dims,
+                plan_id: &self.ex.plan_id,
             };
             let verdict = self.observer.on_trip_end(&boundary);
             self.position.pop();
