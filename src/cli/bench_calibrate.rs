@@ -173,6 +173,7 @@ pub fn run(c: Calibration) -> miette::Result<()> {
                     OpKind::ModDownRescale => time(r, || b.mod_down_rescale(ext.clone()).map(drop)),
                     OpKind::ModDown => time(r, || b.mod_down_extended(ext.clone()).map(drop)),
                     OpKind::ModRaise => time(r, || b.mod_raise(&low, level).map(drop)),
+                    OpKind::Trivial => time(r, || b.trivial(&pt).map(drop)),
                 }
                 .map_err(|e| miette!("{}: level {level}: {e}", kind.name()))?;
                 points.entry(kind).or_default().push((level, secs));

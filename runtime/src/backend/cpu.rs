@@ -162,6 +162,18 @@ impl Backend for CpuBackend {
     fn extended_plaintext_level(&self, pt: &ExtendedPlaintext) -> usize {
         pt.level
     }
+    fn trivial(&self, pt: &Plaintext) -> Result<Ciphertext, CkksError> {
+        // (pt, 0): the second part is zero in every limb (zero is zero in the NTT domain).
+        Ok(Ciphertext {
+            parts: vec![
+                pt.poly.clone(),
+                Poly::zero(self.context().n(), pt.level + 1),
+            ],
+            level: pt.level,
+            scale: pt.scale,
+            slots: pt.slots,
+        })
+    }
 
     fn drop_to_level(&self, ct: &Ciphertext, level: usize) -> Result<Ciphertext, CkksError> {
         self.eval.drop_to_level(ct, level)

@@ -146,6 +146,9 @@ impl Backend for MetaBackend {
     fn extended_plaintext_level(&self, pt: &MetaPt) -> usize {
         pt.level
     }
+    fn trivial(&self, pt: &MetaPt) -> Result<MetaCt, CkksError> {
+        Ok(self.fresh(pt.level, pt.scale, pt.slots))
+    }
 
     fn drop_to_level(&self, ct: &MetaCt, level: usize) -> Result<MetaCt, CkksError> {
         check_drop(ct.level, level)?;

@@ -136,6 +136,11 @@ pub trait Backend: Send + Sync {
     ) -> Result<Self::ExtPt, CkksError>;
     /// Level of an extended plaintext.
     fn extended_plaintext_level(&self, pt: &Self::ExtPt) -> usize;
+    /// The trivial encryption `(pt, 0)` of a public value: a valid ciphertext at the
+    /// plaintext's level, scale and slot count under any secret, made without a key and
+    /// without noise (its message is exactly the plaintext's). The cloud uses it for public
+    /// initial values (zero weights) and public outputs; it hides nothing.
+    fn trivial(&self, pt: &Self::Pt) -> Result<Self::Ct, CkksError>;
 
     // ------------------------------------------------------------------ levels
 

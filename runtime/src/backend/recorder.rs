@@ -96,6 +96,11 @@ impl<B: Backend> Backend for Recorder<B> {
     fn extended_plaintext_level(&self, pt: &B::ExtPt) -> usize {
         self.inner.extended_plaintext_level(pt)
     }
+    fn trivial(&self, pt: &B::Pt) -> Result<B::Ct, CkksError> {
+        let ct = self.inner.trivial(pt)?;
+        self.push(OpKind::Trivial, ct.level(), 1);
+        Ok(ct)
+    }
 
     fn drop_to_level(&self, ct: &B::Ct, level: usize) -> Result<B::Ct, CkksError> {
         self.push(OpKind::DropLevel, ct.level(), 1);

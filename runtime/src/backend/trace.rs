@@ -45,10 +45,12 @@ pub enum OpKind {
     ModDownRescale,
     ModDown,
     ModRaise,
+    /// A trivial encryption `(pt, 0)` of a public value.
+    Trivial,
 }
 
 impl OpKind {
-    pub const ALL: [OpKind; 28] = [
+    pub const ALL: [OpKind; 29] = [
         OpKind::Encode,
         OpKind::EncodeExtended,
         OpKind::DropLevel,
@@ -77,6 +79,7 @@ impl OpKind {
         OpKind::ModDownRescale,
         OpKind::ModDown,
         OpKind::ModRaise,
+        OpKind::Trivial,
     ];
 
     /// The snake-case name used in tables and cost files.
@@ -110,6 +113,7 @@ impl OpKind {
             OpKind::ModDownRescale => "mod_down_rescale",
             OpKind::ModDown => "mod_down",
             OpKind::ModRaise => "mod_raise",
+            OpKind::Trivial => "trivial",
         }
     }
 

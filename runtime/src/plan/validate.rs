@@ -420,7 +420,10 @@ impl Checker<'_> {
                     }
                     self.define(arg, ai.kind, at)?;
                 }
-                self.block(body, &format!("{at}.loop"))?;
+                // Body instructions are named `body[5].loop[3] rotate` (the loop's path, then
+                // `.loop` and the index), as the module documentation says.
+                let loop_path = at.rsplit_once(' ').map_or(at, |(p, _)| p);
+                self.block(body, &format!("{loop_path}.loop"))?;
                 for (k, (&y, &arg)) in yields.iter().zip(&args[1..]).enumerate() {
                     let (yi, ai) = (self.info(y, at)?.clone(), self.info(arg, at)?.clone());
                     self.read(y, &[yi.kind], at)?;

@@ -385,6 +385,7 @@ const TAG_RESCALE: u64 = 14;
 const TAG_GALOIS: u64 = 15;
 const TAG_RELIN: u64 = 16;
 const TAG_RAISE: u64 = 17;
+const TAG_TRIVIAL: u64 = 18;
 
 impl Backend for SimBackend {
     type Ct = SimCt;
@@ -425,6 +426,25 @@ impl Backend for SimBackend {
     }
     fn extended_plaintext_level(&self, pt: &SimPt) -> usize {
         pt.level
+    }
+    fn trivial(&self, pt: &SimPt) -> Result<SimCt, CkksError> {
+        // Exact: the message is the plaintext's (its encoding error included), no noise is
+        // added. The seed derives from the values, as a plaintext's rounding does.
+        let seed = pt.values.iter().fold(mix(pt.scale.to_bits()), |s, v| {
+            derive(
+                s,
+                v.re.to_bits() ^ v.im.to_bits().rotate_left(32),
+                TAG_TRIVIAL,
+            )
+        });
+        Ok(SimCt {
+            values: pt.values.clone(),
+            level: pt.level,
+            scale: pt.scale,
+            slots: pt.slots,
+            degree: 1,
+            seed,
+        })
     }
 
     fn drop_to_level(&self, ct: &SimCt, level: usize) -> Result<SimCt, CkksError> {

@@ -14,7 +14,12 @@
 //!   working scale (the first EvalMod prime) exactly;
 //! * after EvalMod the value `gain·x ≈ gain·m/q_0` (`EvalMod::gain`, doubled when the
 //!   imaginary parts are extracted) is reinterpreted by `q_0/(gain·Δ)`, and SlotsToCoeffs
-//!   lands exactly on the input scale `Δ`.
+//!   lands exactly on the input scale `Δ`, or on any requested output scale `Δ'`
+//!   ([`Bootstrapper::bootstrap_to_scale`]): the ratio `Δ'/Δ` is folded into the
+//!   SlotsToCoeffs plaintexts (encoded at `q_ℓ·ρ^{1/stc_levels}` instead of `q_ℓ·…`), so an
+//!   exact output scale costs no level, no operation and no extra key (the key manifest and
+//!   the highest target level are those of a scale-keeping bootstrap). A plan executor uses it
+//!   to land on the canonical scale of the target level.
 //!
 //! The target level: CoeffsToSlots and EvalMod run on the primes the chain reserves for them
 //! (their scale plan relies on those prime sizes), then the ciphertext is dropped to
@@ -81,8 +86,12 @@ pub struct Bootstrapper<B: Backend = CpuBackend> {
     eval_mod: EvalMod,
     cts_matrices: Vec<DiagonalMatrix>,
     stc_matrices: Vec<DiagonalMatrix>,
-    prepared: Mutex<HashMap<(usize, u64), Arc<Prepared<B>>>>,
+    prepared: Mutex<HashMap<PreparedKey, Arc<Prepared<B>>>>,
 }
+
+/// What a set of encoded transforms depends on: the target level, the (boosted) input scale
+/// (CoeffsToSlots) and the output scale (SlotsToCoeffs), scales by their bits.
+type PreparedKey = (usize, u64, u64);
 
 impl<B: Backend> std::fmt::Debug for Bootstrapper<B> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -136,7 +145,9 @@ fn matrices(
 /// the rotations of both transforms and of slot folding, each with the highest level it is
 /// used at (read off the counted trace of a bootstrap to the highest target, which bounds
 /// every lower target and META-BTS's second bootstrap), so that keys used only by
-/// SlotsToCoeffs are generated over its few limbs.
+/// SlotsToCoeffs are generated over its few limbs. [`Bootstrapper::bootstrap_to_scale`] runs
+/// the same operations at the same levels whatever its output scale, so this manifest covers
+/// it too.
 pub fn key_manifest_for(params: &Params, config: &BootstrappingConfig) -> KeyManifest {
     let counted = Bootstrapper::with_backend(
         Recorder::new(MetaBackend::new(params.clone())),
@@ -222,7 +233,7 @@ impl<B: Backend> Bootstrapper<B> {
         self.prepared
             .lock()
             .expect("cache poisoned")
-            .retain(|(t, _), _| *t == target);
+            .retain(|(t, _, _), _| *t == target);
     }
 
     /// Levels one bootstrap consumes.
@@ -270,16 +281,18 @@ impl<B: Backend> Bootstrapper<B> {
         })
     }
 
-    /// The encoded transforms for `target_level` and an input scale. CoeffsToSlots depends
-    /// only on the input scale and is shared by every target; SlotsToCoeffs is per target.
+    /// The encoded transforms for `target_level`, an input scale and an output scale.
+    /// CoeffsToSlots depends only on the input scale and is shared by every target and output
+    /// scale; SlotsToCoeffs is per target and output scale.
     fn prepared(
         &self,
         target_level: usize,
         input_scale: f64,
+        output_scale: f64,
         cts_out_scale_ratio: f64,
         stc_ratio: f64,
     ) -> Result<Arc<Prepared<B>>, CkksError> {
-        let key = (target_level, input_scale.to_bits());
+        let key = (target_level, input_scale.to_bits(), output_scale.to_bits());
         if let Some(p) = self.prepared.lock().expect("cache poisoned").get(&key) {
             return Ok(p.clone());
         }
@@ -288,7 +301,7 @@ impl<B: Backend> Bootstrapper<B> {
             .lock()
             .expect("cache poisoned")
             .iter()
-            .find(|((_, s), _)| *s == key.1)
+            .find(|((_, s, _), _)| *s == key.1)
             .map(|(_, p)| p.cts.clone());
         let cts = match shared_cts {
             Some(c) => c,
@@ -370,6 +383,25 @@ impl<B: Backend> Bootstrapper<B> {
 
     /// Work estimate and preparation of the transforms for `target_level` ahead of time.
     pub fn prepare(&self, target_level: usize, input_scale: f64) -> Result<(), BootstrapError> {
+        self.prepare_to_scale(target_level, input_scale, input_scale)
+    }
+
+    /// As [`prepare`](Self::prepare), for [`bootstrap_to_scale`](Self::bootstrap_to_scale).
+    pub fn prepare_to_scale(
+        &self,
+        target_level: usize,
+        input_scale: f64,
+        output_scale: f64,
+    ) -> Result<(), BootstrapError> {
+        self.check_target(target_level, output_scale)?;
+        let boosted = input_scale * self.boost(input_scale);
+        let (_, cts_ratio, stc_ratio) =
+            self.scale_plan(self.params().max_level(), boosted, output_scale);
+        self.prepared(target_level, boosted, output_scale, cts_ratio, stc_ratio)?;
+        Ok(())
+    }
+
+    fn check_target(&self, target_level: usize, output_scale: f64) -> Result<(), BootstrapError> {
         let max = self.max_target_level();
         if target_level > max {
             return Err(BootstrapError::TargetTooHigh {
@@ -377,10 +409,12 @@ impl<B: Backend> Bootstrapper<B> {
                 max,
             });
         }
-        let boosted = input_scale * self.boost(input_scale);
-        let (_, cts_ratio, stc_ratio) =
-            self.scale_plan(self.params().max_level(), boosted, input_scale);
-        self.prepared(target_level, boosted, cts_ratio, stc_ratio)?;
+        if !(output_scale.is_finite() && output_scale >= 1.0) {
+            return Err(CkksError::InvalidScale {
+                scale: output_scale,
+            }
+            .into());
+        }
         Ok(())
     }
 
@@ -422,13 +456,22 @@ impl<B: Backend> Bootstrapper<B> {
     /// Refreshes `ct` to `target_level` (≤ [`max_target_level`](Self::max_target_level)),
     /// keeping its scale and slot count.
     pub fn bootstrap(&self, ct: &B::Ct, target_level: usize) -> Result<B::Ct, BootstrapError> {
-        let max = self.max_target_level();
-        if target_level > max {
-            return Err(BootstrapError::TargetTooHigh {
-                target: target_level,
-                max,
-            });
-        }
+        self.bootstrap_to_scale(ct, target_level, ct.scale())
+    }
+
+    /// Refreshes `ct` to `target_level` with scale exactly `output_scale` (the message is
+    /// unchanged: `Δ'·m` instead of `Δ·m`). The ratio `Δ'/Δ` is folded into the SlotsToCoeffs
+    /// plaintexts, so this costs what [`bootstrap`](Self::bootstrap) costs: no extra level,
+    /// operation or key. Meant for output scales within a few bits of the input's (a plan's
+    /// canonical scales); SlotsToCoeffs' constants are encoded at `q_ℓ` times the per-level
+    /// share of the ratio, so a far larger ratio would cost precision.
+    pub fn bootstrap_to_scale(
+        &self,
+        ct: &B::Ct,
+        target_level: usize,
+        output_scale: f64,
+    ) -> Result<B::Ct, BootstrapError> {
+        self.check_target(target_level, output_scale)?;
         if ct.slots() != self.config.slots {
             return Err(CkksError::SlotMismatch {
                 left: ct.slots(),
@@ -458,8 +501,8 @@ impl<B: Backend> Bootstrapper<B> {
             eval.mul_integer_assign(&mut low, boost as i64)?;
         }
         let boosted = input_scale * boost;
-        let (s0, cts_ratio, stc_ratio) = self.scale_plan(start, boosted, input_scale);
-        let prepared = self.prepared(target_level, boosted, cts_ratio, stc_ratio)?;
+        let (s0, cts_ratio, stc_ratio) = self.scale_plan(start, boosted, output_scale);
+        let prepared = self.prepared(target_level, boosted, output_scale, cts_ratio, stc_ratio)?;
         let mut x = eval.mod_raise(&low, start)?;
 
         // Slot folding for sparse packing: project onto the subring of the slots.
@@ -516,9 +559,9 @@ impl<B: Backend> Bootstrapper<B> {
             }
         }
         phase("slots_to_coeffs");
-        // The plan lands on the input scale; snap away floating round-off only.
-        if (y.scale() / input_scale - 1.0).abs() < 1e-9 {
-            y.set_scale(input_scale);
+        // The plan lands on the output scale; snap away floating round-off only.
+        if (y.scale() / output_scale - 1.0).abs() < 1e-9 {
+            y.set_scale(output_scale);
         }
         if y.level() > target_level {
             y = eval.drop_to_level(&y, target_level)?;
