@@ -8,10 +8,10 @@
 
 pub mod diagnostics;
 pub mod interp;
-pub mod plan;
-pub mod pipeline;
-pub mod sched;
 pub mod ir;
+pub mod pipeline;
+pub mod plan;
+pub mod sched;
 pub mod stdlib;
 pub mod syntax;
 pub mod types;

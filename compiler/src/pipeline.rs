@@ -97,7 +97,8 @@ fn target_for(pp: &PlanParams, default_bound: f64) -> Target {
     let max_level = match &pp.bootstrapping {
         Some(cfg) => {
             let depth = cfg.cts_levels
-                + blindtune_runtime::circuits::bootstrapping::EvalMod::new(cfg.eval_mod.clone()).depth()
+                + blindtune_runtime::circuits::bootstrapping::EvalMod::new(cfg.eval_mod.clone())
+                    .depth()
                 + cfg.stc_levels;
             pp.params.max_level() - depth
         }
@@ -110,9 +111,25 @@ fn target_for(pp: &PlanParams, default_bound: f64) -> Target {
     }
 }
 
+/// The stages before scheduling, for the first candidate parameter set.
+pub fn front(
+    checked: &CheckedProgram,
+    opts: &CompileOptions,
+) -> Result<(TensorProgram, LayoutProgram, CkksProgram), PipelineError> {
+    let tensor =
+        crate::ir::tensor::lower(checked).map_err(|e| PipelineError::Tensor(e.to_string()))?;
+    let name = opts.params.clone().unwrap_or_else(|| "n16-boot".into());
+    let pp = resolve(&name, opts.allow_insecure).map_err(PipelineError::Params)?;
+    let layout = crate::ir::layout::assign(&tensor, pp.params.n() / 2)
+        .map_err(|e| PipelineError::Layout(e.to_string()))?;
+    let ckks = crate::ir::ckks::lower(&layout).map_err(|e| PipelineError::Ckks(e.to_string()))?;
+    Ok((tensor, layout, ckks))
+}
+
 /// Runs the middle end.
 pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compiled, PipelineError> {
-    let tensor = crate::ir::tensor::lower(checked).map_err(|e| PipelineError::Tensor(e.to_string()))?;
+    let tensor =
+        crate::ir::tensor::lower(checked).map_err(|e| PipelineError::Tensor(e.to_string()))?;
     let candidates: Vec<String> = match &opts.params {
         Some(p) => vec![p.clone()],
         None => vec!["n16".into(), "n16-boot".into()],
@@ -121,8 +138,10 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
     for name in &candidates {
         let pp = resolve(name, opts.allow_insecure).map_err(PipelineError::Params)?;
         let slots = pp.params.n() / 2;
-        let layout = crate::ir::layout::assign(&tensor, slots).map_err(|e| PipelineError::Layout(e.to_string()))?;
-        let mut ckks = crate::ir::ckks::lower(&layout).map_err(|e| PipelineError::Ckks(e.to_string()))?;
+        let layout = crate::ir::layout::assign(&tensor, slots)
+            .map_err(|e| PipelineError::Layout(e.to_string()))?;
+        let mut ckks =
+            crate::ir::ckks::lower(&layout).map_err(|e| PipelineError::Ckks(e.to_string()))?;
         for (k, v) in &opts.assume_dims {
             ckks.assumed_dims.insert(k.clone(), *v);
         }
@@ -135,7 +154,9 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
         };
         let source = SourceInfo {
             name: opts.source_name.clone(),
-            blake3: blake3::hash(opts.source_text.as_bytes()).to_hex().to_string(),
+            blake3: blake3::hash(opts.source_text.as_bytes())
+                .to_hex()
+                .to_string(),
             params: opts.param_values.clone(),
             mode: opts.mode.name().into(),
         };
@@ -143,10 +164,18 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
         for &s in strategies {
             match crate::sched::schedule(&optimized, &target, s) {
                 Ok(sched) => {
-                    let plan = crate::plan::build(&sched, &pp, name, source.clone(), opts.seed, opts.threads);
+                    let plan = crate::plan::build(
+                        &sched,
+                        &pp,
+                        name,
+                        source.clone(),
+                        opts.seed,
+                        opts.threads,
+                    );
                     let better = best.as_ref().is_none_or(|(bs, bp)| {
                         plan.estimate.total_ms < bp.estimate.total_ms
-                            || (plan.estimate.total_ms == bp.estimate.total_ms && sched.bootstraps < bs.bootstraps)
+                            || (plan.estimate.total_ms == bp.estimate.total_ms
+                                && sched.bootstraps < bs.bootstraps)
                     });
                     if better {
                         best = Some((sched, plan));
@@ -156,8 +185,11 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
             }
         }
         if let Some((scheduled, plan)) = best {
-            plan.validate()
-                .map_err(|e| PipelineError::Schedule(format!("the compiler produced an invalid plan (a bug): {e}")))?;
+            plan.validate().map_err(|e| {
+                PipelineError::Schedule(format!(
+                    "the compiler produced an invalid plan (a bug): {e}"
+                ))
+            })?;
             return Ok(Compiled {
                 tensor,
                 layout,

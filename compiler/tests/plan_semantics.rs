@@ -16,14 +16,22 @@ use rand::{Rng, SeedableRng};
 use std::collections::BTreeMap;
 
 fn checked(name: &str, overrides: &[(&str, f64)]) -> CheckedProgram {
-    let path = common::example_path(name);
+    let path = if name.ends_with(".bt") {
+        std::path::PathBuf::from(name)
+    } else {
+        common::example_path(name)
+    };
     let ov = overrides.iter().map(|(k, v)| (k.to_string(), *v)).collect();
     let c = blindtune_compiler::check_file(&path, ov).unwrap();
     let diags = c.rendered_diagnostics();
     c.program.unwrap_or_else(|| panic!("{name}: {diags}"))
 }
 
-fn random_inputs(p: &CheckedProgram, dims: &BTreeMap<&str, usize>, seed: u64) -> BTreeMap<String, Tensor> {
+fn random_inputs(
+    p: &CheckedProgram,
+    dims: &BTreeMap<&str, usize>,
+    seed: u64,
+) -> BTreeMap<String, Tensor> {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
     let mut out = BTreeMap::new();
     for inp in &p.inputs {
@@ -82,18 +90,36 @@ pub fn check_plan(name: &str, overrides: &[(&str, f64)], dims: &[(&str, usize)],
     let dims: BTreeMap<&str, usize> = dims.iter().cloned().collect();
     let data = random_inputs(&cp, &dims, seed);
     let tp = tensor::lower(&cp).unwrap();
-    let arrays: BTreeMap<String, ArrayD<f64>> = data.iter().map(|(k, t)| (k.clone(), t.data.clone())).collect();
-    let want = tinterp::run(&tp, &arrays, seed).unwrap_or_else(|e| panic!("{name} seed {seed}: {e}"));
+    let arrays: BTreeMap<String, ArrayD<f64>> = data
+        .iter()
+        .map(|(k, t)| (k.clone(), t.data.clone()))
+        .collect();
+    let want =
+        tinterp::run(&tp, &arrays, seed).unwrap_or_else(|e| panic!("{name} seed {seed}: {e}"));
     let inputs = arrays
         .iter()
-        .map(|(k, a)| (k.clone(), (a.iter().copied().collect::<Vec<f64>>(), two_axes(a))))
+        .map(|(k, a)| {
+            (
+                k.clone(),
+                (a.iter().copied().collect::<Vec<f64>>(), two_axes(a)),
+            )
+        })
         .collect();
     let mut ev = SlotEval::new(&compiled.plan, inputs);
     ev.run();
     let mut worst: f64 = 0.0;
     for (out, values) in &want {
-        let got = ev.outputs.get(out).unwrap_or_else(|| panic!("{name}: plan never wrote output {out}"));
-        assert_eq!(got.len(), values.len(), "{name} seed {seed}: output {out} written {} times, expected {}", got.len(), values.len());
+        let got = ev
+            .outputs
+            .get(out)
+            .unwrap_or_else(|| panic!("{name}: plan never wrote output {out}"));
+        assert_eq!(
+            got.len(),
+            values.len(),
+            "{name} seed {seed}: output {out} written {} times, expected {}",
+            got.len(),
+            values.len()
+        );
         for (k, (g, w)) in got.iter().zip(values).enumerate() {
             assert_eq!(g.len(), w.len(), "{name}: output {out} #{k} size");
             for (i, (a, b)) in g.iter().zip(w.iter()).enumerate() {
@@ -111,12 +137,22 @@ pub fn check_plan(name: &str, overrides: &[(&str, f64)], dims: &[(&str, usize)],
 
 #[test]
 fn hetal_head_fast_plan_computes_the_program() {
-    check_plan("hetal_head_fast", &[("EPOCHS", 2.0)], &[("N", 200), ("T", 70)], 11);
+    check_plan(
+        "hetal_head_fast",
+        &[("EPOCHS", 2.0)],
+        &[("N", 200), ("T", 70)],
+        11,
+    );
 }
 
 #[test]
 fn hetal_head_plan_computes_the_program() {
-    check_plan("hetal_head", &[("EPOCHS", 1.0)], &[("N", 128), ("T", 40)], 5);
+    check_plan(
+        "hetal_head",
+        &[("EPOCHS", 1.0)],
+        &[("N", 128), ("T", 40)],
+        5,
+    );
 }
 
 #[test]
@@ -127,4 +163,11 @@ fn logreg_plan_computes_the_program() {
 #[test]
 fn select_and_ranges_plan_computes_the_program() {
     check_plan("select_and_ranges", &[], &[("N", 40)], 9);
+}
+
+#[test]
+#[ignore]
+fn scratch() {
+    let f = std::env::var("SCRATCH").unwrap();
+    check_plan(&f, &[], &[("N", 20)], 1);
 }

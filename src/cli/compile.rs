@@ -108,6 +108,23 @@ pub fn options(args: &Args) -> Result<CompileOptions> {
 pub fn run(args: Args) -> Result<()> {
     let p = super::check::compile(&args.file, &args.params, false)?;
     let opts = options(&args)?;
+    // the stages before scheduling print even when a later stage refuses the program
+    if let Some(stage @ (Stage::Tensor | Stage::Layout | Stage::Ckks)) = args.emit {
+        let front = blindtune_compiler::pipeline::front(&p, &opts)
+            .map_err(|e| miette!("{}: {e}", args.file.display()))?;
+        let text = match stage {
+            Stage::Tensor => front.0.to_string(),
+            Stage::Layout => front.1.to_string(),
+            _ => front.2.to_string(),
+        };
+        return match &args.output {
+            Some(path) => super::write_atomic(path, text.as_bytes()),
+            None => {
+                print!("{text}");
+                Ok(())
+            }
+        };
+    }
     let started = std::time::Instant::now();
     let c = compile(&p, &opts).map_err(|e| miette!("{}: {e}", args.file.display()))?;
     tracing::info!(

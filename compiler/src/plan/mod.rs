@@ -29,14 +29,7 @@ pub fn build(
         ..Default::default()
     };
     let mut keys = KeyManifest::default();
-    let per_run = walk(
-        sched,
-        &sched.body,
-        "top",
-        &mut pricer,
-        &mut est,
-        &mut keys,
-    );
+    let per_run = walk(sched, &sched.body, "top", &mut pricer, &mut est, &mut keys);
     est.total_ms = per_run * 1e3;
     est.peak_live_ciphertexts = peak_live(sched);
     Plan {
@@ -99,7 +92,9 @@ fn walk(
         }
         let out = inst.results.first().map(|&r| &sched.regs[r as usize]);
         let grid = match (&inst.op, out) {
-            (Op::SumBlocks { a, .. }, Some(o)) => blocks(sched, &sched.regs[*a as usize]) - blocks(sched, o),
+            (Op::SumBlocks { a, .. }, Some(o)) => {
+                blocks(sched, &sched.regs[*a as usize]) - blocks(sched, o)
+            }
             (_, Some(o)) => blocks(sched, o),
             _ => 1.0,
         };
@@ -134,7 +129,8 @@ fn peak_live(sched: &ScheduledProgram) -> usize {
                 last.insert(o, k);
             }
         }
-        let is_ct = |r: u32| sched.regs[r as usize].kind == blindtune_runtime::plan::RegKind::Cipher;
+        let is_ct =
+            |r: u32| sched.regs[r as usize].kind == blindtune_runtime::plan::RegKind::Cipher;
         let mut live = 0usize;
         let mut peak = outer_live;
         for (k, inst) in insts.iter().enumerate() {
@@ -143,7 +139,10 @@ fn peak_live(sched: &ScheduledProgram) -> usize {
             }
             live += inst.results.iter().filter(|&&r| is_ct(r)).count();
             peak = peak.max(outer_live + live);
-            let dying = last.iter().filter(|&(&r, &l)| l == k && is_ct(r) && inst.results.iter().all(|&x| x != r)).count();
+            let dying = last
+                .iter()
+                .filter(|&(&r, &l)| l == k && is_ct(r) && inst.results.iter().all(|&x| x != r))
+                .count();
             live = live.saturating_sub(dying);
         }
         peak

@@ -6,9 +6,9 @@
 //! the `Bootstrapper` itself), so the key manifest and the cost come from the same code that
 //! evaluates: nothing is re-derived by hand. Traces are memoized per operation and level.
 
-use blindtune_runtime::backend::{Backend, CostModel, MetaBackend, Recorder};
 use blindtune_runtime::backend::trace::Trace;
-use blindtune_runtime::circuits::bootstrapping::{BootstrappingConfig, Bootstrapper};
+use blindtune_runtime::backend::{Backend, CostModel, MetaBackend, Recorder};
+use blindtune_runtime::circuits::bootstrapping::{Bootstrapper, BootstrappingConfig};
 use blindtune_runtime::circuits::polynomial::{ChebyshevSeries, PolynomialEvaluator, PowerSeries};
 use blindtune_runtime::ckks::keys::KeyManifest;
 use blindtune_runtime::ckks::params::Params;
@@ -25,9 +25,14 @@ pub struct Pricer {
 }
 
 impl Pricer {
-    pub fn new(params: &Params, config: Option<&BootstrappingConfig>, model: Option<CostModel>) -> Self {
+    pub fn new(
+        params: &Params,
+        config: Option<&BootstrappingConfig>,
+        model: Option<CostModel>,
+    ) -> Self {
         let boot = config.and_then(|c| {
-            Bootstrapper::with_backend(Recorder::new(MetaBackend::new(params.clone())), c.clone()).ok()
+            Bootstrapper::with_backend(Recorder::new(MetaBackend::new(params.clone())), c.clone())
+                .ok()
         });
         Pricer {
             rec: Recorder::new(MetaBackend::new(params.clone())),
@@ -43,7 +48,12 @@ impl Pricer {
     }
 
     /// Seconds and keys of one instruction on one block (`regs` gives operand kinds, levels).
-    pub fn price(&mut self, op: &Op, regs: &[RegInfo], out_level: Option<usize>) -> (f64, KeyManifest) {
+    pub fn price(
+        &mut self,
+        op: &Op,
+        regs: &[RegInfo],
+        out_level: Option<usize>,
+    ) -> (f64, KeyManifest) {
         let level_of = |r: u32| regs[r as usize].level.unwrap_or(0);
         let kind_of = |r: u32| regs[r as usize].kind;
         let key = match op {
@@ -64,7 +74,11 @@ impl Pricer {
             return v.clone();
         }
         let trace = self.trace(op, regs, out_level);
-        let secs = self.model.as_ref().map(|m| m.estimate(&trace)).unwrap_or(0.0);
+        let secs = self
+            .model
+            .as_ref()
+            .map(|m| m.estimate(&trace))
+            .unwrap_or(0.0);
         let v = (secs, trace.key_manifest());
         self.cache.insert(key, v.clone());
         v
@@ -77,7 +91,10 @@ impl Pricer {
         let level_of = |r: u32| regs[r as usize].level.unwrap_or(0);
         let scale = b.params().default_scale();
         let ct = |l: usize| meta.fresh(l, scale, self.slots);
-        let pt = |l: usize| b.encode(&[Complex64::new(0.0, 0.0)], l, scale).expect("encode");
+        let pt = |l: usize| {
+            b.encode(&[Complex64::new(0.0, 0.0)], l, scale)
+                .expect("encode")
+        };
         let _ = (|| -> Result<(), blindtune_runtime::ckks::CkksError> {
             match op {
                 Op::Add { a, .. } | Op::Sub { a, .. } => {
@@ -135,8 +152,16 @@ impl Pricer {
                     let l = level_of(*a);
                     let ev = PolynomialEvaluator::new(b);
                     match poly {
-                        PolySpec::Chebyshev { coeffs, a: lo, b: hi } => {
-                            ev.evaluate_chebyshev(&ct(l), &ChebyshevSeries::new(coeffs.clone(), *lo, *hi), scale)?;
+                        PolySpec::Chebyshev {
+                            coeffs,
+                            a: lo,
+                            b: hi,
+                        } => {
+                            ev.evaluate_chebyshev(
+                                &ct(l),
+                                &ChebyshevSeries::new(coeffs.clone(), *lo, *hi),
+                                scale,
+                            )?;
                         }
                         PolySpec::Power { coeffs } => {
                             ev.evaluate_power(&ct(l), &PowerSeries::new(coeffs.clone()), scale)?;

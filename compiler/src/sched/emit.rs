@@ -34,6 +34,7 @@ pub fn emit(
         what: f.what,
         why: "the placement left a shortfall (internal error)".into(),
     })?;
+    let raw: Vec<usize> = lv.raw.iter().map(|&l| l.max(0) as usize).collect();
     let mut e = Emitter {
         prog,
         target,
@@ -46,7 +47,7 @@ pub fn emit(
         downs: vec![HashMap::new()],
         consts: HashMap::new(),
         hoisted_consts: Vec::new(),
-        raw: lv.raw,
+        raw,
     };
     for (r, info) in e.regs.iter_mut().enumerate() {
         if info.kind == RegKind::Cipher {
@@ -131,7 +132,12 @@ impl Emitter<'_> {
                 return d;
             }
         }
-        let d = self.new_reg(x, RegKind::Cipher, Some(level), self.facts[x as usize].clone());
+        let d = self.new_reg(
+            x,
+            RegKind::Cipher,
+            Some(level),
+            self.facts[x as usize].clone(),
+        );
         out.push(Inst {
             results: vec![d],
             op: Op::LevelDown { a: x },
@@ -154,7 +160,13 @@ impl Emitter<'_> {
                         *b = self.down(&mut out, *b, m);
                     }
                 }
-                Op::Loop { args, inits, body, yields, .. } => {
+                Op::Loop {
+                    args,
+                    inits,
+                    body,
+                    yields,
+                    ..
+                } => {
                     let top = self.target.max_level;
                     for i in inits.iter_mut() {
                         *i = self.down(&mut out, *i, top);
@@ -190,7 +202,9 @@ impl Emitter<'_> {
                 Op::Add { a, .. } | Op::Sub { a, .. } => Some(self.level(*a)),
                 Op::Mul { a, b } => Some(self.level(*a).min(self.level(*b)) - 1),
                 Op::MulPlain { a, .. } => Some(self.level(*a) - 1),
-                Op::Poly { a, poly } => Some(self.level(*a) - blindtune_runtime::plan::validate::poly_depth(poly)),
+                Op::Poly { a, poly } => {
+                    Some(self.level(*a) - blindtune_runtime::plan::validate::poly_depth(poly))
+                }
                 Op::AddPlain { a, .. }
                 | Op::SubPlain { a, .. }
                 | Op::Neg { a }
@@ -208,8 +222,16 @@ impl Emitter<'_> {
                 }
             }
             // bootstraps after their register's definition
-            let booted: Vec<Reg> = inst.results.iter().copied().filter(|r| self.boots.contains(r)).collect();
-            let mut pending = Inst { results: inst.results.clone(), op };
+            let booted: Vec<Reg> = inst
+                .results
+                .iter()
+                .copied()
+                .filter(|r| self.boots.contains(r))
+                .collect();
+            let mut pending = Inst {
+                results: inst.results.clone(),
+                op,
+            };
             for &r in &booted {
                 let m = self.flat.factor[r as usize];
                 if m > 1.0 && self.flat.foldable[r as usize] {
@@ -219,7 +241,10 @@ impl Emitter<'_> {
             if self.strategy == Strategy::Naive {
                 if let Op::RotateHoisted { a, steps } = &pending.op {
                     for (k, &s) in steps.iter().enumerate() {
-                        out.push(Inst { results: vec![pending.results[k]], op: Op::Rotate { a: *a, steps: s } });
+                        out.push(Inst {
+                            results: vec![pending.results[k]],
+                            op: Op::Rotate { a: *a, steps: s },
+                        });
                     }
                 } else {
                     out.push(pending);
@@ -234,16 +259,30 @@ impl Emitter<'_> {
                     let c = self.konst(1.0 / m);
                     let l = self.level(r) - 1;
                     let y = self.new_reg(r, RegKind::Cipher, Some(l), RegFacts::default());
-                    out.push(Inst { results: vec![y], op: Op::MulPlain { a: r, p: c } });
+                    out.push(Inst {
+                        results: vec![y],
+                        op: Op::MulPlain { a: r, p: c },
+                    });
                     x = y;
                 }
                 let top = self.target.max_level;
                 let b = self.new_reg(r, RegKind::Cipher, Some(top), RegFacts::default());
-                out.push(Inst { results: vec![b], op: Op::Bootstrap { a: x } });
+                out.push(Inst {
+                    results: vec![b],
+                    op: Op::Bootstrap { a: x },
+                });
                 let mut fin = b;
                 if m > 1.0 {
-                    let f = self.new_reg(r, RegKind::Cipher, Some(top), self.facts[r as usize].clone());
-                    out.push(Inst { results: vec![f], op: Op::MulInteger { a: b, k: m as i64 } });
+                    let f = self.new_reg(
+                        r,
+                        RegKind::Cipher,
+                        Some(top),
+                        self.facts[r as usize].clone(),
+                    );
+                    out.push(Inst {
+                        results: vec![f],
+                        op: Op::MulInteger { a: b, k: m as i64 },
+                    });
                     fin = f;
                 } else {
                     self.facts[b as usize] = self.facts[r as usize].clone();
@@ -267,11 +306,22 @@ impl Emitter<'_> {
                 let kind = self.regs[*p as usize].kind;
                 let np = self.new_reg(*p, kind, None, self.facts[*p as usize].clone());
                 let op = if kind == RegKind::Scalar {
-                    Op::ScalarBin { op: ScalarOp::Mul, a: *p, b: c }
+                    Op::ScalarBin {
+                        op: ScalarOp::Mul,
+                        a: *p,
+                        b: c,
+                    }
                 } else {
-                    Op::PlainBin { op: ScalarOp::Mul, a: *p, b: c }
+                    Op::PlainBin {
+                        op: ScalarOp::Mul,
+                        a: *p,
+                        b: c,
+                    }
                 };
-                out.push(Inst { results: vec![np], op });
+                out.push(Inst {
+                    results: vec![np],
+                    op,
+                });
                 *p = np;
             }
             _ => unreachable!("only foldable producers"),
@@ -286,7 +336,11 @@ fn rename_operands(op: &mut Op, map: &HashMap<Reg, Reg>) {
         }
     };
     match op {
-        Op::ScalarBin { a, b, .. } | Op::PlainBin { a, b, .. } | Op::Add { a, b } | Op::Sub { a, b } | Op::Mul { a, b } => {
+        Op::ScalarBin { a, b, .. }
+        | Op::PlainBin { a, b, .. }
+        | Op::Add { a, b }
+        | Op::Sub { a, b }
+        | Op::Mul { a, b } => {
             f(a);
             f(b);
         }

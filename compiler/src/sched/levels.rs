@@ -34,14 +34,22 @@ impl Flat {
             trips: vec![1.0; n],
             factor: vec![1.0; n],
             foldable: vec![false; n],
-            is_cipher: prog.regs.iter().map(|r| r.kind == RegKind::Cipher).collect(),
+            is_cipher: prog
+                .regs
+                .iter()
+                .map(|r| r.kind == RegKind::Cipher)
+                .collect(),
             is_tensor: prog.facts.iter().map(|x| x.tensor.is_some()).collect(),
         };
         let mut counter = 0;
         walk(prog, &prog.body, 1.0, &mut counter, &mut f);
         for r in 0..n {
             let bound = prog.facts[r].bound.unwrap_or(target.default_bound);
-            f.factor[r] = if bound <= 1.0 { 1.0 } else { 2f64.powi(bound.log2().ceil() as i32) };
+            f.factor[r] = if bound <= 1.0 {
+                1.0
+            } else {
+                2f64.powi(bound.log2().ceil() as i32)
+            };
         }
         f
     }
@@ -78,7 +86,13 @@ fn walk(prog: &CkksProgram, insts: &[Inst], trips: f64, counter: &mut usize, f: 
             f.trips[r as usize] = trips;
             f.foldable[r as usize] = foldable;
         }
-        if let Op::Loop { trips: t, args, body, .. } = &inst.op {
+        if let Op::Loop {
+            trips: t,
+            args,
+            body,
+            ..
+        } = &inst.op
+        {
             let n = match t {
                 Trips::Fixed(n) => *n as f64,
                 Trips::Batches { rows, size } => {
@@ -96,35 +110,61 @@ fn walk(prog: &CkksProgram, insts: &[Inst], trips: f64, counter: &mut usize, f: 
     }
 }
 
-/// Where levels ran out: `reg` needed `need` levels at instruction position `pos`.
+/// Where levels ran out: `reg` needed `need` levels at instruction position `pos` and had
+/// `need − deficit`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Failure {
     pub pos: usize,
     pub reg: Reg,
     pub need: usize,
+    pub deficit: i64,
     pub what: String,
 }
 
-/// Levels of every ciphertext register: `raw` as computed, `eff` after its bootstrap.
+/// Levels of every ciphertext register: `raw` as computed, `eff` after its bootstrap. Levels
+/// may go negative: the simulation runs on past a shortfall so that every shortfall is seen.
 pub struct Levels {
-    pub raw: Vec<usize>,
-    pub eff: Vec<usize>,
+    pub raw: Vec<i64>,
+    pub eff: Vec<i64>,
+    pub failures: Vec<Failure>,
 }
 
+impl Levels {
+    pub fn total_deficit(&self) -> i64 {
+        self.failures.iter().map(|f| f.deficit).sum()
+    }
+}
+
+/// Levels with every shortfall recorded.
+pub fn simulate_all(
+    prog: &CkksProgram,
+    target: &Target,
+    flat: &Flat,
+    boots: &BTreeSet<Reg>,
+) -> Levels {
+    let n = prog.regs.len();
+    let mut lv = Levels {
+        raw: vec![0; n],
+        eff: vec![0; n],
+        failures: Vec::new(),
+    };
+    let mut counter = 0;
+    sim_block(prog, target, flat, boots, &prog.body, &mut lv, &mut counter);
+    lv
+}
+
+/// Levels, or the first shortfall.
 pub fn simulate(
     prog: &CkksProgram,
     target: &Target,
     flat: &Flat,
     boots: &BTreeSet<Reg>,
 ) -> Result<Levels, Failure> {
-    let n = prog.regs.len();
-    let mut lv = Levels {
-        raw: vec![0; n],
-        eff: vec![0; n],
-    };
-    let mut counter = 0;
-    sim_block(prog, target, flat, boots, &prog.body, &mut lv, &mut counter)?;
-    Ok(lv)
+    let lv = simulate_all(prog, target, flat, boots);
+    match lv.failures.first() {
+        Some(f) => Err(f.clone()),
+        None => Ok(lv),
+    }
 }
 
 fn sim_block(
@@ -135,41 +175,42 @@ fn sim_block(
     insts: &[Inst],
     lv: &mut Levels,
     counter: &mut usize,
-) -> Result<(), Failure> {
-    let top = target.max_level;
+) {
+    let top = target.max_level as i64;
     for inst in insts {
         *counter += 1;
         let pos = *counter;
-        let fail = |reg: Reg, need: usize, what: &str| Failure {
-            pos,
-            reg,
-            need,
-            what: what.to_string(),
-        };
         let is_ct = |r: Reg| prog.regs[r as usize].kind == RegKind::Cipher;
+        let need = |lv: &mut Levels, r: Reg, n: i64, what: &str| {
+            let have = lv.eff[r as usize];
+            if have < n {
+                lv.failures.push(Failure {
+                    pos,
+                    reg: r,
+                    need: n.max(0) as usize,
+                    deficit: n - have,
+                    what: what.to_string(),
+                });
+            }
+        };
         let e = |lv: &Levels, r: Reg| lv.eff[r as usize];
-        let level: Option<usize> = match &inst.op {
+        let level: Option<i64> = match &inst.op {
             Op::Input { .. } | Op::BatchInput { .. } | Op::Trivial { .. } => Some(top),
             Op::Add { a, b } | Op::Sub { a, b } => Some(e(lv, *a).min(e(lv, *b))),
             Op::Mul { a, b } => {
-                let (la, lb) = (e(lv, *a), e(lv, *b));
-                if la.min(lb) < 1 {
-                    let r = if la <= lb { *a } else { *b };
-                    return Err(fail(r, 1, "a product"));
+                need(lv, *a, 1, "a product");
+                if b != a {
+                    need(lv, *b, 1, "a product");
                 }
-                Some(la.min(lb) - 1)
+                Some(e(lv, *a).min(e(lv, *b)) - 1)
             }
             Op::MulPlain { a, .. } => {
-                if e(lv, *a) < 1 {
-                    return Err(fail(*a, 1, "a plaintext product"));
-                }
+                need(lv, *a, 1, "a plaintext product");
                 Some(e(lv, *a) - 1)
             }
             Op::Poly { a, poly } => {
-                let d = poly_depth(poly);
-                if e(lv, *a) < d {
-                    return Err(fail(*a, d, &poly_name(poly)));
-                }
+                let d = poly_depth(poly) as i64;
+                need(lv, *a, d, &poly_name(poly));
                 Some(e(lv, *a) - d)
             }
             Op::AddPlain { a, .. }
@@ -191,23 +232,24 @@ fn sim_block(
                 ..
             } => {
                 for &i in inits {
-                    if is_ct(i) && e(lv, i) < top {
-                        return Err(fail(i, top, "a loop's carried value on entry"));
+                    if is_ct(i) {
+                        need(lv, i, top, "a loop's carried value on entry");
                     }
                 }
                 for &a in &args[1..] {
                     lv.raw[a as usize] = top;
                     lv.eff[a as usize] = top;
                 }
-                sim_block(prog, target, flat, boots, body, lv, counter)?;
+                sim_block(prog, target, flat, boots, body, lv, counter);
                 *counter += 1;
                 let back = *counter;
                 for &y in yields {
-                    if is_ct(y) && e(lv, y) < top {
-                        return Err(Failure {
+                    if is_ct(y) && lv.eff[y as usize] < top {
+                        lv.failures.push(Failure {
                             pos: back,
                             reg: y,
-                            need: top,
+                            need: top as usize,
+                            deficit: top - lv.eff[y as usize],
                             what: "a loop's carried value at the back edge".into(),
                         });
                     }
@@ -225,16 +267,21 @@ fn sim_block(
                 lv.raw[r as usize] = l;
                 lv.eff[r as usize] = l;
                 if boots.contains(&r) {
-                    let need = flat.pre_need(r);
-                    if l < need {
-                        return Err(fail(r, need, "the scale factor before a bootstrap"));
+                    let pre = flat.pre_need(r) as i64;
+                    if l < pre {
+                        lv.failures.push(Failure {
+                            pos,
+                            reg: r,
+                            need: pre as usize,
+                            deficit: pre - l,
+                            what: "the scale factor before a bootstrap".into(),
+                        });
                     }
                     lv.eff[r as usize] = top;
                 }
             }
         }
     }
-    Ok(())
 }
 
 fn poly_name(p: &PolySpec) -> String {

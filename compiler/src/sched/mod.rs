@@ -76,7 +76,11 @@ pub struct ScheduledProgram {
 }
 
 /// Schedules `prog`.
-pub fn schedule(prog: &CkksProgram, target: &Target, strategy: Strategy) -> Result<ScheduledProgram, SchedError> {
+pub fn schedule(
+    prog: &CkksProgram,
+    target: &Target,
+    strategy: Strategy,
+) -> Result<ScheduledProgram, SchedError> {
     let chosen = place::place(prog, target, strategy)?;
     emit::emit(prog, target, &chosen, strategy)
 }

@@ -1,6 +1,6 @@
 //! Choosing the bootstrapped registers.
 
-use super::levels::{simulate, Failure, Flat};
+use super::levels::{simulate_all, Failure, Flat};
 use super::{SchedError, Strategy, Target};
 use crate::ir::ckks::CkksProgram;
 use blindtune_runtime::plan::Reg;
@@ -30,11 +30,31 @@ fn candidates(flat: &Flat, x: Reg, boots: &BTreeSet<Reg>) -> Vec<Reg> {
     out
 }
 
-fn progress(before: &Failure, after: &Result<(), Failure>) -> bool {
-    match after {
-        Ok(()) => true,
-        Err(f) => f.pos > before.pos || (f.pos == before.pos && f.reg != before.reg),
-    }
+/// The state of a placement: its shortfalls (none: done).
+fn state(
+    prog: &CkksProgram,
+    target: &Target,
+    flat: &Flat,
+    boots: &BTreeSet<Reg>,
+) -> (i64, Option<Failure>) {
+    let lv = simulate_all(prog, target, flat, boots);
+    (lv.total_deficit(), lv.failures.first().cloned())
+}
+
+/// Candidates that can be bootstrapped where they are (their level pays the scale factor);
+/// levels only rise as bootstraps are added, so a candidate stays feasible.
+fn feasible(
+    prog: &CkksProgram,
+    target: &Target,
+    flat: &Flat,
+    boots: &BTreeSet<Reg>,
+    reg: Reg,
+) -> Vec<Reg> {
+    let lv = simulate_all(prog, target, flat, boots);
+    candidates(flat, reg, boots)
+        .into_iter()
+        .filter(|&c| lv.raw[c as usize] >= flat.pre_need(c) as i64)
+        .collect()
 }
 
 /// The cost of a set of bootstraps: each weighted by how often it runs, plus the level
@@ -46,27 +66,25 @@ fn price(flat: &Flat, boots: &BTreeSet<Reg>) -> f64 {
         .sum()
 }
 
-fn run(
+/// Completes `boots` greedily: at the first shortfall, the latest cut point (among the
+/// shortfall's operand and its ancestors) whose bootstrap lowers the total shortfall.
+fn greedy(
     prog: &CkksProgram,
     target: &Target,
     flat: &Flat,
-    boots: &BTreeSet<Reg>,
-) -> Result<(), Failure> {
-    simulate(prog, target, flat, boots).map(|_| ())
-}
-
-/// Completes `boots` greedily: at each shortfall, the latest cut point that makes progress.
-fn greedy(prog: &CkksProgram, target: &Target, flat: &Flat, mut boots: BTreeSet<Reg>) -> Result<BTreeSet<Reg>, Failure> {
+    mut boots: BTreeSet<Reg>,
+) -> Result<BTreeSet<Reg>, Failure> {
     loop {
-        let f = match run(prog, target, flat, &boots) {
-            Ok(()) => return Ok(boots),
-            Err(f) => f,
-        };
+        let (deficit, first) = state(prog, target, flat, &boots);
+        let Some(f) = first else { return Ok(boots) };
+        if std::env::var_os("BLINDTUNE_SCHED_DEBUG").is_some() {
+            eprintln!("shortfall {f:?} total {deficit}");
+        }
         let mut fixed = false;
-        for c in candidates(flat, f.reg, &boots) {
+        for c in feasible(prog, target, flat, &boots, f.reg) {
             let mut b = boots.clone();
             b.insert(c);
-            if progress(&f, &run(prog, target, flat, &b)) {
+            if state(prog, target, flat, &b).0 < deficit {
                 boots = b;
                 fixed = true;
                 break;
@@ -78,7 +96,11 @@ fn greedy(prog: &CkksProgram, target: &Target, flat: &Flat, mut boots: BTreeSet<
     }
 }
 
-pub fn place(prog: &CkksProgram, target: &Target, strategy: Strategy) -> Result<BTreeSet<Reg>, SchedError> {
+pub fn place(
+    prog: &CkksProgram,
+    target: &Target,
+    strategy: Strategy,
+) -> Result<BTreeSet<Reg>, SchedError> {
     let flat = Flat::new(prog, target);
     let explain = |f: Failure| {
         let name = prog.regs[f.reg as usize]
@@ -94,14 +116,17 @@ pub fn place(prog: &CkksProgram, target: &Target, strategy: Strategy) -> Result<
                     f.need, target.max_level
                 )
             } else {
-                format!("it needs {} levels from {name}; the parameter set has {} and no bootstrapping", f.need, target.max_level)
+                format!(
+                    "it needs {} levels from {name}; the parameter set has {} and no bootstrapping",
+                    f.need, target.max_level
+                )
             },
         }
     };
     if !target.bootstrapping {
-        return match run(prog, target, &flat, &BTreeSet::new()) {
-            Ok(()) => Ok(BTreeSet::new()),
-            Err(f) => Err(explain(f)),
+        return match state(prog, target, &flat, &BTreeSet::new()).1 {
+            None => Ok(BTreeSet::new()),
+            Some(f) => Err(explain(f)),
         };
     }
     match strategy {
@@ -109,16 +134,14 @@ pub fn place(prog: &CkksProgram, target: &Target, strategy: Strategy) -> Result<
         Strategy::Lookahead => {
             let mut boots = BTreeSet::new();
             loop {
-                let f = match run(prog, target, &flat, &boots) {
-                    Ok(()) => return Ok(boots),
-                    Err(f) => f,
-                };
+                let (deficit, first) = state(prog, target, &flat, &boots);
+                let Some(f) = first else { return Ok(boots) };
                 let mut best: Option<(f64, Reg)> = None;
                 let mut tried = 0;
-                for c in candidates(&flat, f.reg, &boots) {
+                for c in feasible(prog, target, &flat, &boots, f.reg) {
                     let mut b = boots.clone();
                     b.insert(c);
-                    if !progress(&f, &run(prog, target, &flat, &b)) {
+                    if state(prog, target, &flat, &b).0 >= deficit {
                         continue;
                     }
                     tried += 1;

@@ -8,7 +8,9 @@
 use blindtune_compiler::interp::nprng::NumpyRng;
 use blindtune_runtime::circuits::polynomial::{ChebyshevSeries, PowerSeries};
 use blindtune_runtime::plan::layout::{gather, scatter};
-use blindtune_runtime::plan::{DimSpec, GridDim, Inst, Op, Plan, PlainFn, PolySpec, RegKind, ScalarOp, Trips};
+use blindtune_runtime::plan::{
+    DimSpec, GridDim, Inst, Op, PlainFn, Plan, PolySpec, RegKind, ScalarOp, Trips,
+};
 use num_complex::Complex64 as C;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -65,7 +67,11 @@ impl<'p> SlotEval<'p> {
             let st = specs[0].stream.clone().unwrap();
             let rows = inputs[&specs[0].name].1[0];
             for _ in 0..st.entries {
-                let perm: Vec<usize> = if st.shuffle { rng.permutation(rows) } else { (0..rows).collect() };
+                let perm: Vec<usize> = if st.shuffle {
+                    rng.permutation(rows)
+                } else {
+                    (0..rows).collect()
+                };
                 for chunk in perm.chunks(st.batch) {
                     for spec in &specs {
                         let (data, shape) = &inputs[&spec.name];
@@ -74,7 +80,10 @@ impl<'p> SlotEval<'p> {
                         for &r in chunk {
                             b.extend_from_slice(&data[r * cols..(r + 1) * cols]);
                         }
-                        queues.entry(spec.name.clone()).or_default().push_back((b, chunk.len()));
+                        queues
+                            .entry(spec.name.clone())
+                            .or_default()
+                            .push_back((b, chunk.len()));
                     }
                 }
             }
@@ -95,7 +104,10 @@ impl<'p> SlotEval<'p> {
     }
 
     fn grid(&self, r: u32) -> &Vec<Vec<Vec<C>>> {
-        match self.regs[r as usize].as_ref().unwrap_or_else(|| panic!("r{r} undefined")) {
+        match self.regs[r as usize]
+            .as_ref()
+            .unwrap_or_else(|| panic!("r{r} undefined"))
+        {
             Val::Grid(g) => g,
             Val::Scalar(_) => panic!("r{r} is a scalar"),
         }
@@ -133,7 +145,10 @@ impl<'p> SlotEval<'p> {
     }
 
     fn map(&self, a: u32, f: impl Fn(&[C]) -> Vec<C>) -> Vec<Vec<Vec<C>>> {
-        self.grid(a).iter().map(|row| row.iter().map(|b| f(b)).collect()).collect()
+        self.grid(a)
+            .iter()
+            .map(|row| row.iter().map(|b| f(b)).collect())
+            .collect()
     }
 
     fn set(&mut self, r: u32, v: Val) {
@@ -142,7 +157,9 @@ impl<'p> SlotEval<'p> {
 
     fn rot(v: &[C], k: i64) -> Vec<C> {
         let n = v.len() as i64;
-        (0..n).map(|j| v[((j + k).rem_euclid(n)) as usize]).collect()
+        (0..n)
+            .map(|j| v[((j + k).rem_euclid(n)) as usize])
+            .collect()
     }
 
     fn block(&mut self, insts: &[Inst]) {
@@ -159,12 +176,24 @@ impl<'p> SlotEval<'p> {
                 let spec = self.plan.inputs.iter().find(|i| &i.name == name).unwrap();
                 let (data, shape) = &self.inputs[name];
                 let g = scatter(data, shape[0], shape[1], spec.layout, block);
-                let g = g.into_iter().map(|row| row.into_iter().map(|b| b.into_iter().map(|x| C::new(x, 0.0)).collect()).collect()).collect();
+                let g = g
+                    .into_iter()
+                    .map(|row| {
+                        row.into_iter()
+                            .map(|b| b.into_iter().map(|x| C::new(x, 0.0)).collect())
+                            .collect()
+                    })
+                    .collect();
                 self.set(r0.unwrap(), Val::Grid(g));
             }
             Op::BatchInput { name, dim } => {
                 let spec = self.plan.inputs.iter().find(|i| &i.name == name).unwrap();
-                let (data, rows) = self.queues.get_mut(name).unwrap().pop_front().expect("batches left");
+                let (data, rows) = self
+                    .queues
+                    .get_mut(name)
+                    .unwrap()
+                    .pop_front()
+                    .expect("batches left");
                 let cols = self.inputs[name].1[1];
                 let mut g = scatter(&data, rows, cols, spec.layout, block);
                 let want = match &self.plan.regs[r0.unwrap() as usize].rows {
@@ -174,7 +203,14 @@ impl<'p> SlotEval<'p> {
                 while g.len() < want {
                     g.push(vec![vec![0.0; block.slots()]; g[0].len()]);
                 }
-                let g = g.into_iter().map(|row| row.into_iter().map(|b| b.into_iter().map(|x| C::new(x, 0.0)).collect()).collect()).collect();
+                let g = g
+                    .into_iter()
+                    .map(|row| {
+                        row.into_iter()
+                            .map(|b| b.into_iter().map(|x| C::new(x, 0.0)).collect())
+                            .collect()
+                    })
+                    .collect();
                 if let Some(d) = dim {
                     self.dims.insert(d.clone(), rows);
                 }
@@ -182,18 +218,26 @@ impl<'p> SlotEval<'p> {
             }
             Op::Const(c) => self.set(r0.unwrap(), Val::Scalar(*c)),
             Op::DimValue(d) => {
-                let v = *self.dims.get(d).unwrap_or_else(|| panic!("dim {d} unbound"));
+                let v = *self
+                    .dims
+                    .get(d)
+                    .unwrap_or_else(|| panic!("dim {d} unbound"));
                 self.set(r0.unwrap(), Val::Scalar(v as f64))
             }
             Op::ScalarBin { op, a, b } => {
                 let v = bin(*op, self.scalar(*a), self.scalar(*b));
                 self.set(r0.unwrap(), Val::Scalar(v))
             }
-            Op::Fill { value } => self.set(r0.unwrap(), Val::Grid(vec![vec![vec![C::new(*value, 0.0); block.slots()]]])),
+            Op::Fill { value } => self.set(
+                r0.unwrap(),
+                Val::Grid(vec![vec![vec![C::new(*value, 0.0); block.slots()]]]),
+            ),
             Op::Mask(m) => self.set(r0.unwrap(), Val::Grid(vec![vec![m.slots(block)]])),
             Op::RowMask { dim } => {
                 let n = self.dims[dim];
-                let v = (0..block.slots()).map(|j| C::new(((j / block.s1) < n) as u8 as f64, 0.0)).collect();
+                let v = (0..block.slots())
+                    .map(|j| C::new(((j / block.s1) < n) as u8 as f64, 0.0))
+                    .collect();
                 self.set(r0.unwrap(), Val::Grid(vec![vec![v]]))
             }
             Op::PlainBin { op, a, b } => {
@@ -242,7 +286,11 @@ impl<'p> SlotEval<'p> {
                 self.set(r0.unwrap(), Val::Grid(g))
             }
             Op::SubPlain { a, p, reverse } => {
-                let g = if *reverse { self.zip(*a, *p, |x, y| y - x) } else { self.zip(*a, *p, |x, y| x - y) };
+                let g = if *reverse {
+                    self.zip(*a, *p, |x, y| y - x)
+                } else {
+                    self.zip(*a, *p, |x, y| x - y)
+                };
                 self.set(r0.unwrap(), Val::Grid(g))
             }
             Op::Mul { a, b } | Op::MulPlain { a, p: b } => {
@@ -286,8 +334,12 @@ impl<'p> SlotEval<'p> {
                 let g = self.map(*a, |b| {
                     b.iter()
                         .map(|x| match &poly {
-                            PolySpec::Chebyshev { coeffs, a, b } => ChebyshevSeries::new(coeffs.clone(), *a, *b).eval_complex(*x),
-                            PolySpec::Power { coeffs } => PowerSeries::new(coeffs.clone()).eval_complex(*x),
+                            PolySpec::Chebyshev { coeffs, a, b } => {
+                                ChebyshevSeries::new(coeffs.clone(), *a, *b).eval_complex(*x)
+                            }
+                            PolySpec::Power { coeffs } => {
+                                PowerSeries::new(coeffs.clone()).eval_complex(*x)
+                            }
                         })
                         .collect()
                 });
@@ -320,19 +372,33 @@ impl<'p> SlotEval<'p> {
                 };
                 self.set(r0.unwrap(), Val::Grid(out))
             }
-            Op::Loop { trips, args, inits, body, yields } => {
+            Op::Loop {
+                trips,
+                args,
+                inits,
+                body,
+                yields,
+            } => {
                 let n = match trips {
                     Trips::Fixed(n) => *n,
-                    Trips::Batches { rows, size } => (self.dims[rows] as u64).div_ceil(*size as u64),
+                    Trips::Batches { rows, size } => {
+                        (self.dims[rows] as u64).div_ceil(*size as u64)
+                    }
                 };
-                let mut carried: Vec<Val> = inits.iter().map(|&i| self.regs[i as usize].clone().unwrap()).collect();
+                let mut carried: Vec<Val> = inits
+                    .iter()
+                    .map(|&i| self.regs[i as usize].clone().unwrap())
+                    .collect();
                 for t in 0..n {
                     self.set(args[0], Val::Scalar(t as f64));
                     for (k, v) in carried.iter().enumerate() {
                         self.set(args[k + 1], v.clone());
                     }
                     self.block(body);
-                    carried = yields.iter().map(|&y| self.regs[y as usize].clone().unwrap()).collect();
+                    carried = yields
+                        .iter()
+                        .map(|&y| self.regs[y as usize].clone().unwrap())
+                        .collect();
                 }
                 for (k, v) in carried.into_iter().enumerate() {
                     self.set(inst.results[k], v);
@@ -348,7 +414,15 @@ impl<'p> SlotEval<'p> {
                     DimSpec::Fixed(n) => *n,
                     DimSpec::Named(d) => self.dims[d],
                 };
-                let g: Vec<Vec<Vec<f64>>> = self.operand_grid(*value).iter().map(|row| row.iter().map(|b| b.iter().map(|x| x.re).collect()).collect()).collect();
+                let g: Vec<Vec<Vec<f64>>> = self
+                    .operand_grid(*value)
+                    .iter()
+                    .map(|row| {
+                        row.iter()
+                            .map(|b| b.iter().map(|x| x.re).collect())
+                            .collect()
+                    })
+                    .collect();
                 let v = gather(&g, rows, cols, spec.layout, block);
                 self.outputs.entry(name.clone()).or_default().push(v);
             }
@@ -368,12 +442,15 @@ fn zero_padding(
         DimSpec::Fixed(n) => Some(*n),
         DimSpec::Named(s) => dims.get(s).copied(),
     };
-    let (Some(r), Some(c)) = (len(&shape[0]), len(&shape[1])) else { return };
+    let (Some(r), Some(c)) = (len(&shape[0]), len(&shape[1])) else {
+        return;
+    };
     for (bi, row) in g.iter_mut().enumerate() {
         for (bj, b) in row.iter_mut().enumerate() {
             for p in 0..block.s0 {
                 for q in 0..block.s1 {
-                    let ok = layout.rows.index(r, block.s0, bi, p).is_some() && layout.cols.index(c, block.s1, bj, q).is_some();
+                    let ok = layout.rows.index(r, block.s0, bi, p).is_some()
+                        && layout.cols.index(c, block.s1, bj, q).is_some();
                     if !ok || !b[p * block.s1 + q].re.is_finite() {
                         if !ok {
                             b[p * block.s1 + q] = C::new(0.0, 0.0);

@@ -548,6 +548,14 @@ impl<'r, 'p, B: Backend> Machine<'r, 'p, B> {
                 let g = vec![vec![mask.slots(ex.plan.block)]];
                 self.define_plain(res(), g, at).map(|_| 1)
             }
+            Op::RowMask { dim } => {
+                let n = self.need_dim(dim, at)?;
+                let s1 = ex.plan.block.s1;
+                let v = (0..ex.plan.block.slots())
+                    .map(|j| Complex64::new(if j / s1 < n { 1.0 } else { 0.0 }, 0.0))
+                    .collect();
+                self.define_plain(res(), vec![vec![v]], at).map(|_| 1)
+            }
             Op::PlainBin { op, a, b } => {
                 let r = res();
                 let (sa, sb) = (self.get(*a, at)?.shape(), self.get(*b, at)?.shape());

@@ -1,8 +1,8 @@
 //! Resolving a plan's parameter set by name: the one place the compiler, key generation and
 //! the executor turn `plan.params` into `Params` and a bootstrapping configuration.
 
-use crate::ckks::params::{presets, Params};
 use crate::circuits::bootstrapping::{config, BootstrappingConfig};
+use crate::ckks::params::{presets, Params};
 
 /// A parameter set a plan can name.
 #[derive(Clone, Debug)]
@@ -28,7 +28,10 @@ pub fn resolve(name: &str, allow_insecure: bool) -> Result<PlanParams, String> {
                 .map(|p| p.name)
                 .collect();
             names.dedup();
-            format!("unknown parameter set `{name}` (shipped: {})", names.join(", "))
+            format!(
+                "unknown parameter set `{name}` (shipped: {})",
+                names.join(", ")
+            )
         })?;
     let insecure = name.ends_with("-insecure");
     if insecure && !allow_insecure {
@@ -52,5 +55,9 @@ pub fn resolve(name: &str, allow_insecure: bool) -> Result<PlanParams, String> {
 
 /// Hex of the parameters' fingerprint, as plans record it.
 pub fn fingerprint_hex(params: &Params) -> String {
-    params.fingerprint().iter().map(|b| format!("{b:02x}")).collect()
+    params
+        .fingerprint()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

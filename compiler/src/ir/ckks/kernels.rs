@@ -185,17 +185,18 @@ impl Kernels<'_> {
         self.rotate_sum(m, log2(period), -1)
     }
 
-    /// numpy's `roll(x, k)` along columns of length `len` tiled with `period`: `out[j] =
-    /// x[(j − k) mod len]` for `j < len`, zero beyond. Two rotations, two masks, one level.
+    /// The language's `roll(x, k)` along columns of length `len` tiled with `period`: `out[j] =
+    /// x[(j + k) mod len]` for `j < len` (a left rotation, as a CKKS rotation), zero beyond.
+    /// Two rotations, two masks, one level.
     pub fn roll_cols(&mut self, x: Reg, k: i64, len: usize, period: usize) -> Reg {
         let k = k.rem_euclid(len as i64) as usize;
         let valid = col_window(period, 0, len);
         if k == 0 {
             return self.mask(x, valid);
         }
-        let rs = self.rots(x, &[-(k as i64), (len - k) as i64]);
-        let a = self.mask(rs[0], col_window(period, k, len));
-        let b = self.mask(rs[1], col_window(period, 0, k));
+        let rs = self.rots(x, &[k as i64, k as i64 - len as i64]);
+        let a = self.mask(rs[0], col_window(period, 0, len - k));
+        let b = self.mask(rs[1], col_window(period, len - k, len));
         self.add(a, b)
     }
 

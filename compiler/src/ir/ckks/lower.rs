@@ -81,6 +81,9 @@ struct Lowerer<'p> {
     /// streamed-input registers per loop body: (source value) → lowered per batch
     batch_env: Vec<HashMap<ValueId, TVal>>,
     assumed: BTreeMap<String, usize>,
+    /// public values used only as the labels an output is scored against (they stay with the
+    /// data owner and are never computed by the plan)
+    labels_only: std::collections::HashSet<ValueId>,
 }
 
 /// Lowers the layout stage to the CKKS stage.
@@ -97,7 +100,9 @@ pub fn lower(lp: &LayoutProgram) -> Result<CkksProgram, CkksError> {
         orders: 0,
         batch_env: Vec::new(),
         assumed: BTreeMap::new(),
+        labels_only: Default::default(),
     };
+    l.labels_only = labels_only(&l.defs, &lp.tensor.body);
     l.region(&lp.tensor.body)?;
     let body = l.b.close();
     let mut all = std::mem::take(&mut l.b.consts);
@@ -277,7 +282,7 @@ impl<'p> Lowerer<'p> {
                 .unwrap_or_else(|| "an instruction".into())
         };
         if let Some(r) = res {
-            if self.lp.stream_only.contains(&r) {
+            if self.labels_only.contains(&r) || self.lp.stream_only.contains(&r) {
                 self.set(inst, LVal::Skipped);
                 return Ok(());
             }
@@ -590,24 +595,38 @@ impl<'p> Lowerer<'p> {
         };
         let Tensor(ct) = ct else { unreachable!() };
         let ct = self.convert(&ct, merge_axes(ct.layout, res_layout), &what)?;
-        let clean_of = |o: &LVal| -> [bool; 2] {
+        // whether an operand leaves zeros in the result's padding: a broadcast (replicated)
+        // axis writes its value into the padding of the other operand's axis
+        let pad_zero = |o: &LVal| -> [bool; 2] {
             match o {
-                Tensor(t) => t.clean,
+                Tensor(t) => [0, 1].map(|ax| {
+                    if t.layout.axis(ax) == AxisLayout::Replicated
+                        && res_layout.axis(ax) != AxisLayout::Replicated
+                    {
+                        false
+                    } else {
+                        t.clean[ax]
+                    }
+                }),
                 Scalar { value: Some(z), .. } if *z == 0.0 => [true, true],
                 _ => [false, false],
             }
         };
+        let clean_of = pad_zero;
+        let ctz = pad_zero(&Tensor(ct.clone()));
         match (op, &other) {
             (BinOp::Add | BinOp::Sub, Tensor(o)) if o.secret => {
                 let o = self.convert(o, merge_axes(o.layout, res_layout), &what)?;
                 let (l, r) = if ct_first { (ct.reg, o.reg) } else { (o.reg, ct.reg) };
-                let clean = [ct.clean[0] && o.clean[0], ct.clean[1] && o.clean[1]];
+                let oz = pad_zero(&Tensor(o.clone()));
+                let clean = [ctz[0] && oz[0], ctz[1] && oz[1]];
                 let op = if op == BinOp::Add { Op::Add { a: l, b: r } } else { Op::Sub { a: l, b: r } };
                 self.result(v, res_layout, RegKind::Cipher, clean, op)
             }
             (BinOp::Mul, Tensor(o)) if o.secret => {
                 let o = self.convert(o, merge_axes(o.layout, res_layout), &what)?;
-                let clean = [ct.clean[0] || o.clean[0], ct.clean[1] || o.clean[1]];
+                let oz = pad_zero(&Tensor(o.clone()));
+                let clean = [ctz[0] || oz[0], ctz[1] || oz[1]];
                 self.result(v, res_layout, RegKind::Cipher, clean, Op::Mul { a: ct.reg, b: o.reg })
             }
             (BinOp::Div, Tensor(o)) if o.secret => {
@@ -662,9 +681,9 @@ impl<'p> Lowerer<'p> {
                 let mut p = self.operand_reg(&other);
                 let other_clean = clean_of(&other);
                 match op {
-                    BinOp::Add => self.result(v, res_layout, RegKind::Cipher, [ct.clean[0] && other_clean[0], ct.clean[1] && other_clean[1]], Op::AddPlain { a: ct.reg, p }),
-                    BinOp::Sub => self.result(v, res_layout, RegKind::Cipher, [ct.clean[0] && other_clean[0], ct.clean[1] && other_clean[1]], Op::SubPlain { a: ct.reg, p, reverse: !ct_first }),
-                    BinOp::Mul => self.result(v, res_layout, RegKind::Cipher, [ct.clean[0] || other_clean[0], ct.clean[1] || other_clean[1]], Op::MulPlain { a: ct.reg, p }),
+                    BinOp::Add => self.result(v, res_layout, RegKind::Cipher, [ctz[0] && other_clean[0], ctz[1] && other_clean[1]], Op::AddPlain { a: ct.reg, p }),
+                    BinOp::Sub => self.result(v, res_layout, RegKind::Cipher, [ctz[0] && other_clean[0], ctz[1] && other_clean[1]], Op::SubPlain { a: ct.reg, p, reverse: !ct_first }),
+                    BinOp::Mul => self.result(v, res_layout, RegKind::Cipher, [ctz[0] || other_clean[0], ctz[1] || other_clean[1]], Op::MulPlain { a: ct.reg, p }),
                     BinOp::Div => {
                         if !ct_first {
                             return err(what, "division by a secret value: approximate `1/x` with a polynomial");
@@ -737,10 +756,17 @@ impl<'p> Lowerer<'p> {
             return t.clone();
         }
         let mut mask: Option<Reg> = None;
+        let mut dynamic = false;
         if need[0] {
             let m = match (&t.shape[0], t.layout.rows) {
                 (DimSpec::Named(d), AxisLayout::Blocked) => {
-                    self.b.constant(Op::RowMask { dim: d.clone() })
+                    // the valid rows are known per batch: computed where used, never hoisted
+                    dynamic = true;
+                    let r = self
+                        .b
+                        .reg(RegKind::Plain, GridDim::Fixed(1), 1, RegFacts::default());
+                    self.b.emit(vec![r], Op::RowMask { dim: d.clone() });
+                    r
                 }
                 (_, AxisLayout::Tiled { period }) => {
                     self.b
@@ -768,6 +794,20 @@ impl<'p> Lowerer<'p> {
             };
             mask = Some(match mask {
                 None => m,
+                Some(r) if dynamic => {
+                    let out = self
+                        .b
+                        .reg(RegKind::Plain, GridDim::Fixed(1), 1, RegFacts::default());
+                    self.b.emit(
+                        vec![out],
+                        Op::PlainBin {
+                            op: ScalarOp::Mul,
+                            a: r,
+                            b: m,
+                        },
+                    );
+                    out
+                }
                 Some(r) => self.b.constant(Op::PlainBin {
                     op: ScalarOp::Mul,
                     a: r,
@@ -956,6 +996,12 @@ impl<'p> Lowerer<'p> {
                 let t = self.lift(&t)?;
                 let rank = t.rank;
                 let ax = if rank == 1 { 1 } else { axis };
+                if rank == 2 && ax == 1 {
+                    return err(
+                        what,
+                        "a sum over columns that drops the axis gives a vector of rows, which has no layout yet: use `rowsum(x)` (keeps the axis)",
+                    );
+                }
                 let out = if ax == 0 {
                     self.sum_rows(&t, &what)?
                 } else {
@@ -1446,12 +1492,14 @@ impl<'p> Lowerer<'p> {
                 }
                 let rows = match rows {
                     Dim::Sym(s) => s.clone(),
-                    Dim::Const(n) => return err(
-                        "a batch loop",
-                        format!(
+                    Dim::Const(n) => {
+                        return err(
+                            "a batch loop",
+                            format!(
                             "batches over a fixed {n} rows: declare the rows as a named dimension"
                         ),
-                    ),
+                        )
+                    }
                 };
                 Trips::Batches { rows, size: b }
             }
@@ -1572,6 +1620,26 @@ impl<'p> Lowerer<'p> {
         Ok(())
     }
 
+    /// A readable form of a labels expression: `test_y`, `test_y[:, 0:1]`.
+    fn describe(&self, v: ValueId) -> String {
+        match self.defs.def.get(&v).map(|i| &i.op) {
+            Some(TOp::Input(n)) => n.clone(),
+            Some(TOp::Assume(a, _)) | Some(TOp::Broadcast(a)) => self.describe(*a),
+            Some(TOp::Slice(a, idx)) => {
+                let parts: Vec<String> = idx
+                    .iter()
+                    .map(|i| match i {
+                        TIndex::Full => ":".to_string(),
+                        TIndex::Range(a, b) => format!("{a}:{b}"),
+                        TIndex::At(k) => k.to_string(),
+                    })
+                    .collect();
+                format!("{}[{}]", self.describe(*a), parts.join(", "))
+            }
+            _ => self.name_of(v),
+        }
+    }
+
     fn output(
         &mut self,
         name: &str,
@@ -1588,10 +1656,7 @@ impl<'p> Lowerer<'p> {
             }
         };
         let against = match against {
-            Some(a) => match self.defs.def.get(&a).map(|i| &i.op) {
-                Some(TOp::Input(n)) => Some(n.clone()),
-                _ => None,
-            },
+            Some(a) => Some(self.describe(a)),
             None => None,
         };
         if !self.outputs.iter().any(|o| o.name == name) {
@@ -1613,6 +1678,45 @@ impl<'p> Lowerer<'p> {
         );
         Ok(())
     }
+}
+
+/// Public values whose every use is as scoring labels (`output ... against y`), directly or
+/// through public operations that are themselves labels only.
+fn labels_only(defs: &Defs, body: &Region) -> std::collections::HashSet<ValueId> {
+    let mut all = Vec::new();
+    fn collect<'a>(r: &'a Region, out: &mut Vec<&'a Inst>) {
+        for i in &r.insts {
+            out.push(i);
+            for sub in i.op.regions() {
+                collect(sub, out);
+            }
+        }
+    }
+    collect(body, &mut all);
+    let mut set = std::collections::HashSet::new();
+    for inst in all.iter().rev() {
+        let [v] = inst.results.as_slice() else {
+            continue;
+        };
+        if defs.is_secret(*v) {
+            continue;
+        }
+        let Some(uses) = defs.uses.get(v) else {
+            continue;
+        };
+        let only = uses.iter().all(|u| match &u.op {
+            TOp::Output {
+                against: Some(a),
+                value,
+                ..
+            } => a == v && value != v,
+            _ => u.results.len() == 1 && set.contains(&u.results[0]),
+        });
+        if only {
+            set.insert(*v);
+        }
+    }
+    set
 }
 
 fn contains_batch_loop(r: &Region) -> bool {
