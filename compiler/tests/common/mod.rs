@@ -57,3 +57,4 @@ pub fn tree(m: &blindtune_compiler::syntax::ast::Module) -> serde_json::Value {
     v
 }
 pub mod slots;
+pub mod streams;

@@ -5,7 +5,6 @@
 
 #![allow(dead_code)]
 
-use blindtune_compiler::interp::nprng::NumpyRng;
 use blindtune_runtime::circuits::polynomial::{ChebyshevSeries, PowerSeries};
 use blindtune_runtime::plan::layout::{gather, scatter};
 use blindtune_runtime::plan::{
@@ -54,40 +53,7 @@ impl<'p> SlotEval<'p> {
                 }
             }
         }
-        // batch streams: one numpy permutation per entry per order group, in entry order
-        let mut queues: HashMap<String, VecDeque<(Vec<f64>, usize)>> = HashMap::new();
-        let mut rng = NumpyRng::new(plan.seed);
-        let mut orders: BTreeMap<usize, Vec<&blindtune_runtime::plan::InputSpec>> = BTreeMap::new();
-        for spec in &plan.inputs {
-            if let Some(st) = &spec.stream {
-                orders.entry(st.order).or_default().push(spec);
-            }
-        }
-        for (_, specs) in orders {
-            let st = specs[0].stream.clone().unwrap();
-            let rows = inputs[&specs[0].name].1[0];
-            for _ in 0..st.entries {
-                let perm: Vec<usize> = if st.shuffle {
-                    rng.permutation(rows)
-                } else {
-                    (0..rows).collect()
-                };
-                for chunk in perm.chunks(st.batch) {
-                    for spec in &specs {
-                        let (data, shape) = &inputs[&spec.name];
-                        let cols = shape[1];
-                        let mut b = Vec::with_capacity(chunk.len() * cols);
-                        for &r in chunk {
-                            b.extend_from_slice(&data[r * cols..(r + 1) * cols]);
-                        }
-                        queues
-                            .entry(spec.name.clone())
-                            .or_default()
-                            .push_back((b, chunk.len()));
-                    }
-                }
-            }
-        }
+        let queues = super::streams::streams(plan, &inputs);
         SlotEval {
             plan,
             regs: vec![None; plan.regs.len()],

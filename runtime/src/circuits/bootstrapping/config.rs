@@ -170,7 +170,7 @@ pub fn test_boot9_insecure() -> ParamsLiteral {
             &[60; DEFAULT_EVAL_MOD_LEVELS],
             &[60; 3],
         ),
-        log_p: vec![61; 5],
+        log_p: vec![61; 7],
         log_scale: 40,
         dnum: 4,
         secret: SecretDistribution::UniformTernary,
