@@ -64,7 +64,8 @@ impl Plan {
         check_header(&format, version)?;
         let plan: Plan =
             serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
-        plan.validate().map_err(|e| PlanError::Invalid(e.to_string()))?;
+        plan.validate()
+            .map_err(|e| PlanError::Invalid(e.to_string()))?;
         Ok(plan)
     }
 
@@ -100,7 +101,8 @@ impl Plan {
         let plan: Plan =
             postcard::from_bytes(payload).map_err(|e| PlanError::Malformed(e.to_string()))?;
         check_header(&plan.format, plan.version)?;
-        plan.validate().map_err(|e| PlanError::Invalid(e.to_string()))?;
+        plan.validate()
+            .map_err(|e| PlanError::Invalid(e.to_string()))?;
         Ok(plan)
     }
 
