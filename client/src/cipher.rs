@@ -11,8 +11,13 @@ use num_complex::Complex64;
 
 /// Encrypts one block's slot vector at a level and scale.
 pub trait SlotEncryptor<B: Backend>: Send + Sync {
-    fn encrypt(&self, backend: &B, slots: &[f64], level: usize, scale: f64)
-        -> Result<B::Ct, CkksError>;
+    fn encrypt(
+        &self,
+        backend: &B,
+        slots: &[f64],
+        level: usize,
+        scale: f64,
+    ) -> Result<B::Ct, CkksError>;
 }
 
 /// The simulator's public-key encryption (its error model; no key exists).

@@ -253,7 +253,9 @@ fn check_streams(b: &BoundData) -> Result<()> {
         }
         let key = (i.rows, st.batch, st.shuffle, st.entries);
         match groups.get(&st.order) {
-            Some(&(first, rows, batch, shuffle, entries)) if (rows, batch, shuffle, entries) != key => {
+            Some(&(first, rows, batch, shuffle, entries))
+                if (rows, batch, shuffle, entries) != key =>
+            {
                 return Err(ClientError::Plan(format!(
                     "inputs `{first}` and `{}` share order group {} but differ: rows {rows} vs {}, \
                      batch {batch} vs {}, shuffle {shuffle} vs {}, entries {entries} vs {}",
@@ -352,11 +354,7 @@ impl Iterator for BatchCursor {
 pub fn cursor(plan: &Plan, input: &BoundInput) -> Option<BatchCursor> {
     let st = input.spec.stream.as_ref()?;
     Some(BatchCursor::new(
-        plan.seed,
-        input.rows,
-        st.batch,
-        st.shuffle,
-        st.entries,
+        plan.seed, input.rows, st.batch, st.shuffle, st.entries,
     ))
 }
 
@@ -367,4 +365,44 @@ pub fn resolve_shape(shape: &[DimSpec; 2], dims: &BTreeMap<String, usize>) -> Op
         DimSpec::Named(s) => dims.get(s).copied(),
     };
     Some([r(&shape[0])?, r(&shape[1])?])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{ArrayD, IxDyn};
+    use ndarray_npy::WriteNpyExt;
+
+    #[test]
+    fn npy_inputs_are_named_and_bare_npy_is_refused() {
+        let dir = std::env::temp_dir().join(format!("bt-npy-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let f = dir.join("x.npy");
+        ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![1.0f32, 2.0, 3.0, 4.0, 5.0, 6.0])
+            .unwrap()
+            .write_npy(std::fs::File::create(&f).unwrap())
+            .unwrap();
+        let ds = load_data(&[format!("train_x={}", f.display())]).unwrap();
+        assert_eq!(ds["train_x"].data.shape(), &[2, 3]);
+        assert!(!ds["train_x"].integer);
+        let err = load_data(&[f.display().to_string()])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("NAME=FILE.npy"), "{err}");
+        let err = load_data(&[format!("y={}", dir.join("missing.npy").display())])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("missing.npy"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn cursor_counts_short_last_batches() {
+        let c = BatchCursor::new(0, 10, 4, true, 3);
+        assert_eq!(c.batches_per_entry(), 3);
+        assert_eq!(c.total(), 9);
+        let sizes: Vec<usize> = c.map(|b| b.rows.len()).collect();
+        assert_eq!(sizes, vec![4, 4, 2, 4, 4, 2, 4, 4, 2]);
+        assert_eq!(BatchCursor::new(0, 0, 4, true, 3).count(), 0);
+    }
 }

@@ -68,25 +68,27 @@ pub fn encrypt(
     encrypt_with(plan, &enc, data, out_dir, opts)
 }
 
-/// The ciphertexts of one tensor `[rows, cols]` (row-major) in the input's layout.
-fn encrypt_tensor(
-    plan: &Plan,
-    enc: &PublicKeyEncryptor,
-    input: &BoundInput,
-    data: &[f64],
-    rows: usize,
+/// What encrypting one input needs.
+struct InputJob<'a> {
+    plan: &'a Plan,
+    enc: &'a PublicKeyEncryptor,
+    input: &'a BoundInput,
     level: usize,
     scale: f64,
-    pb: &ProgressBar,
-) -> Result<CiphertextGrid> {
-    let blocks = layout::scatter(data, rows, input.cols, input.spec.layout, plan.block);
+    pb: &'a ProgressBar,
+}
+
+/// The ciphertexts of one tensor `[rows, cols]` (row-major) in the input's layout.
+fn encrypt_tensor(job: &InputJob<'_>, data: &[f64], rows: usize) -> Result<CiphertextGrid> {
+    let (input, block) = (job.input, job.plan.block);
+    let blocks = layout::scatter(data, rows, input.cols, input.spec.layout, block);
     let grid = blocks
         .par_iter()
         .map(|row| {
             row.par_iter()
                 .map(|slots| {
-                    let ct = enc.encrypt_slots(slots, level, scale);
-                    pb.inc(1);
+                    let ct = job.enc.encrypt_slots(slots, job.level, job.scale);
+                    job.pb.inc(1);
                     ct
                 })
                 .collect::<Result<Vec<_>, _>>()
@@ -196,12 +198,22 @@ pub fn encrypt_with(
             how.push((spec.name.clone(), "public, in the clear".to_string()));
             continue;
         }
-        let level = spec.level.expect("a validated plan gives secret inputs a level");
+        let level = spec
+            .level
+            .expect("a validated plan gives secret inputs a level");
         let scale = encryption_scale(ctx.params(), level);
         entry.scale = Some(scale);
+        let job = InputJob {
+            plan,
+            enc,
+            input,
+            level,
+            scale,
+            pb: &pb,
+        };
         match cursor(plan, input) {
             None => {
-                let grid = encrypt_tensor(plan, enc, input, &input.data, input.rows, level, scale, &pb)?;
+                let grid = encrypt_tensor(&job, &input.data, input.rows)?;
                 let bytes = grid.to_bytes(&ctx);
                 let rel = format!("{}.ct", spec.name);
                 entry.grid = Some(grid_blocks(plan, input, input.rows));
@@ -210,7 +222,10 @@ pub fn encrypt_with(
                 bytes_written += bytes.len() as u64;
                 how.push((
                     spec.name.clone(),
-                    format!("{} ciphertexts at level {level}", grid.dims().0 * grid.dims().1),
+                    format!(
+                        "{} ciphertexts at level {level}",
+                        grid.dims().0 * grid.dims().1
+                    ),
                 ));
             }
             Some(cur) => {
@@ -226,7 +241,7 @@ pub fn encrypt_with(
                         .par_iter()
                         .map(|b| -> Result<BatchFile> {
                             let rows = input.select_rows(&b.rows);
-                            let grid = encrypt_tensor(plan, enc, input, &rows, b.rows.len(), level, scale, &pb)?;
+                            let grid = encrypt_tensor(&job, &rows, b.rows.len())?;
                             let bytes = grid.to_bytes(&ctx);
                             let rel = batch_file_name(&spec.name, b.entry, b.index);
                             Ok(BatchFile {
@@ -249,7 +264,11 @@ pub fn encrypt_with(
                         batches.len(),
                         st.batch,
                         st.entries,
-                        if st.shuffle { ", shuffled" } else { ", in order" }
+                        if st.shuffle {
+                            ", shuffled"
+                        } else {
+                            ", in order"
+                        }
                     ),
                 ));
                 entry.stream = Some(StreamFiles {

@@ -135,11 +135,21 @@ pub fn labels_of(t: &Tensor, classes: usize) -> std::result::Result<Vec<usize>, 
             .map(|r| {
                 r.iter()
                     .enumerate()
-                    .fold((0, f64::NEG_INFINITY), |(bi, bv), (j, &x)| if x > bv { (j, x) } else { (bi, bv) })
+                    .fold((0, f64::NEG_INFINITY), |(bi, bv), (j, &x)| {
+                        if x > bv {
+                            (j, x)
+                        } else {
+                            (bi, bv)
+                        }
+                    })
                     .0
             })
             .collect(),
-        s => return Err(format!("labels of shape {s:?} (expected [n] or [n, {classes}])")),
+        s => {
+            return Err(format!(
+                "labels of shape {s:?} (expected [n] or [n, {classes}])"
+            ))
+        }
     };
     Ok(labels)
 }
@@ -153,9 +163,12 @@ pub fn mean_std(x: &[f64], rows: usize, dim: usize) -> (Vec<f64>, Vec<f64>) {
     m.iter_mut().for_each(|a| *a /= rows.max(1) as f64);
     let mut s = vec![0.0; dim];
     for r in x.chunks_exact(dim) {
-        s.iter_mut().zip(r.iter().zip(&m)).for_each(|(a, (v, mu))| *a += (v - mu) * (v - mu));
+        s.iter_mut()
+            .zip(r.iter().zip(&m))
+            .for_each(|(a, (v, mu))| *a += (v - mu) * (v - mu));
     }
-    s.iter_mut().for_each(|a| *a = (*a / rows.max(1) as f64).sqrt());
+    s.iter_mut()
+        .for_each(|a| *a = (*a / rows.max(1) as f64).sqrt());
     (m, s)
 }
 
@@ -181,19 +194,43 @@ pub fn evaluate(head: &Path, data: &Path, opts: &EvaluateOptions) -> Result<Eval
     let b = tensor(&h, &opts.bias, head)?;
     let [classes, dim] = match w.data.shape() {
         [c, k] => [*c, *k],
-        s => return Err(data_err(head, format!("`{}` has shape {s:?}, not [classes, features]", opts.weights))),
+        s => {
+            return Err(data_err(
+                head,
+                format!(
+                    "`{}` has shape {s:?}, not [classes, features]",
+                    opts.weights
+                ),
+            ))
+        }
     };
     if b.data.len() != classes {
-        return Err(data_err(head, format!("`{}` has {} values for {classes} classes", opts.bias, b.data.len())));
+        return Err(data_err(
+            head,
+            format!(
+                "`{}` has {} values for {classes} classes",
+                opts.bias,
+                b.data.len()
+            ),
+        ));
     }
     let x = tensor(&d, &opts.x, data)?;
     let rows = match x.data.shape() {
         [n, k] if *k == dim => *n,
-        s => return Err(data_err(data, format!("`{}` has shape {s:?}, the head expects [n, {dim}]", opts.x))),
+        s => {
+            return Err(data_err(
+                data,
+                format!("`{}` has shape {s:?}, the head expects [n, {dim}]", opts.x),
+            ))
+        }
     };
-    let labels = labels_of(tensor(&d, &opts.y, data)?, classes).map_err(|m| data_err(data, format!("`{}`: {m}", opts.y)))?;
+    let labels = labels_of(tensor(&d, &opts.y, data)?, classes)
+        .map_err(|m| data_err(data, format!("`{}`: {m}", opts.y)))?;
     if labels.len() != rows {
-        return Err(data_err(data, format!("{} labels for {rows} rows", labels.len())));
+        return Err(data_err(
+            data,
+            format!("{} labels for {rows} rows", labels.len()),
+        ));
     }
     let xv: Vec<f64> = x.data.iter().copied().collect();
     let wv: Vec<f64> = w.data.iter().copied().collect();
@@ -202,22 +239,41 @@ pub fn evaluate(head: &Path, data: &Path, opts: &EvaluateOptions) -> Result<Eval
         (None, "none (raw features)".to_string())
     } else if let (Some(m), Some(s)) = (d.get("train_mean"), d.get("train_std")) {
         if m.data.len() != dim || s.data.len() != dim {
-            return Err(data_err(data, format!("train_mean/train_std do not have {dim} values")));
+            return Err(data_err(
+                data,
+                format!("train_mean/train_std do not have {dim} values"),
+            ));
         }
         (
-            Some((m.data.iter().copied().collect::<Vec<_>>(), s.data.iter().copied().collect::<Vec<_>>())),
+            Some((
+                m.data.iter().copied().collect::<Vec<_>>(),
+                s.data.iter().copied().collect::<Vec<_>>(),
+            )),
             "train_mean/train_std of the data file".to_string(),
         )
-    } else if let Some(t) = d.get("train_x").filter(|t| t.data.ndim() == 2 && t.data.shape()[1] == dim) {
+    } else if let Some(t) = d
+        .get("train_x")
+        .filter(|t| t.data.ndim() == 2 && t.data.shape()[1] == dim)
+    {
         let tv: Vec<f64> = t.data.iter().copied().collect();
-        (Some(mean_std(&tv, t.data.shape()[0], dim)), "mean/std computed from train_x".to_string())
+        (
+            Some(mean_std(&tv, t.data.shape()[0], dim)),
+            "mean/std computed from train_x".to_string(),
+        )
     } else {
         return Err(data_err(
             data,
             "no train_mean/train_std and no train_x to normalise with (pass --raw for raw features)".into(),
         ));
     };
-    let z = logits(&xv, rows, dim, &wv, &bv, norm.as_ref().map(|(m, s)| (m.as_slice(), s.as_slice())));
+    let z = logits(
+        &xv,
+        rows,
+        dim,
+        &wv,
+        &bv,
+        norm.as_ref().map(|(m, s)| (m.as_slice(), s.as_slice())),
+    );
     Ok(Evaluation {
         score: score_logits(&z, rows, classes, &labels),
         normalization: how,

@@ -117,8 +117,8 @@ impl Staging {
                         message: "exists and is not empty (use --force to replace it)".into(),
                     });
                 }
-                let manifest = std::fs::read_to_string(target.join("manifest.json"))
-                    .unwrap_or_default();
+                let manifest =
+                    std::fs::read_to_string(target.join("manifest.json")).unwrap_or_default();
                 if !manifest.contains(&format!("\"{format}\"")) {
                     return Err(ClientError::Refused {
                         path: target.to_path_buf(),

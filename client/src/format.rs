@@ -222,13 +222,20 @@ pub struct ModelManifest {
 
 /// Reads a manifest: the format name and version first (so another version is refused by
 /// name even if its fields changed), then the fields; errors name the file.
-fn read_manifest<T: for<'de> Deserialize<'de>>(dir: &Path, format: &str, version: u32) -> Result<T> {
+fn read_manifest<T: for<'de> Deserialize<'de>>(
+    dir: &Path,
+    format: &str,
+    version: u32,
+) -> Result<T> {
     let path = dir.join(MANIFEST_FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             ClientError::manifest(
                 &path,
-                format!("missing: {} is not a complete {format} directory", dir.display()),
+                format!(
+                    "missing: {} is not a complete {format} directory",
+                    dir.display()
+                ),
             )
         } else {
             ClientError::Io {
@@ -249,7 +256,9 @@ fn read_manifest<T: for<'de> Deserialize<'de>>(dir: &Path, format: &str, version
         (Some(f), Some(v)) if f == format => {
             return Err(ClientError::manifest(
                 &path,
-                format!("{format} version {v} is not supported (this build reads version {version})"),
+                format!(
+                    "{format} version {v} is not supported (this build reads version {version})"
+                ),
             ))
         }
         (f, _) => {
@@ -289,7 +298,10 @@ impl DatasetManifest {
             if spec.secret != i.secret || spec.layout != i.layout || spec.level != i.level {
                 return Err(ClientError::manifest(
                     &path,
-                    format!("input `{}` differs from the plan's (secrecy, layout or level)", i.name),
+                    format!(
+                        "input `{}` differs from the plan's (secrecy, layout or level)",
+                        i.name
+                    ),
                 ));
             }
             if spec.stream.is_some() != i.stream.is_some() {
@@ -301,7 +313,10 @@ impl DatasetManifest {
             if crate::dataset::resolve_shape(&spec.shape, &self.dims) != Some(i.shape) {
                 return Err(ClientError::manifest(
                     &path,
-                    format!("input `{}` has shape {:?}, which does not fit the plan's", i.name, i.shape),
+                    format!(
+                        "input `{}` has shape {:?}, which does not fit the plan's",
+                        i.name, i.shape
+                    ),
                 ));
             }
         }

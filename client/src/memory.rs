@@ -64,7 +64,10 @@ impl<E> MemorySource<E> {
         E: SlotEncryptor<B>,
     {
         let name = &input.spec.name;
-        let level = input.spec.level.ok_or_else(|| input_err(name, "not secret"))?;
+        let level = input
+            .spec
+            .level
+            .ok_or_else(|| input_err(name, "not secret"))?;
         let scale = encryption_scale(backend.params(), level);
         layout::scatter(data, rows, input.cols, input.spec.layout, self.plan.block)
             .iter()
@@ -109,10 +112,18 @@ impl<B: Backend, E: SlotEncryptor<B>> InputSource<B> for MemorySource<E> {
             .get_mut(name)
             .expect("inserted above")
             .next()
-            .ok_or_else(|| input_err(name, "every batch of every entry has been read; the plan asks for more"))?;
+            .ok_or_else(|| {
+                input_err(
+                    name,
+                    "every batch of every entry has been read; the plan asks for more",
+                )
+            })?;
         let input = self.input(name)?;
         let rows = input.select_rows(&batch.rows);
-        Ok((self.encrypt_grid(backend, input, &rows, batch.rows.len())?, batch.rows.len()))
+        Ok((
+            self.encrypt_grid(backend, input, &rows, batch.rows.len())?,
+            batch.rows.len(),
+        ))
     }
 
     fn dim(&self, name: &str) -> Option<usize> {
@@ -133,8 +144,15 @@ impl<C> Default for MemorySink<C> {
 }
 
 impl<B: Backend> OutputSink<B> for MemorySink<B::Ct> {
-    fn output(&mut self, _backend: &B, name: &str, trips: &[u64], grid: &Grid<B::Ct>) -> Result<(), IoError> {
-        self.values.push((name.to_string(), trips.to_vec(), grid.clone()));
+    fn output(
+        &mut self,
+        _backend: &B,
+        name: &str,
+        trips: &[u64],
+        grid: &Grid<B::Ct>,
+    ) -> Result<(), IoError> {
+        self.values
+            .push((name.to_string(), trips.to_vec(), grid.clone()));
         Ok(())
     }
 }
@@ -150,12 +168,14 @@ impl<C: CiphertextMeta> MemorySink<C> {
     ) -> Result<Decrypted> {
         let mut out = Decrypted::default();
         for (name, trips, grid) in &self.values {
-            let spec = plan.outputs.iter().find(|o| &o.name == name).ok_or_else(|| {
-                crate::error::ClientError::Output {
+            let spec = plan
+                .outputs
+                .iter()
+                .find(|o| &o.name == name)
+                .ok_or_else(|| crate::error::ClientError::Output {
                     name: name.clone(),
                     message: "not an output of the plan".into(),
-                }
-            })?;
+                })?;
             let blocks: Vec<Vec<Vec<f64>>> = grid
                 .iter()
                 .map(|r| r.iter().map(&mut decrypt).collect())

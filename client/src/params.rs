@@ -3,8 +3,8 @@
 
 use std::sync::Arc;
 
-use blindtune_runtime::circuits::bootstrapping::config as boot_config;
 use blindtune_runtime::circuits::bootstrapping::bootstrapper::key_manifest_for;
+use blindtune_runtime::circuits::bootstrapping::config as boot_config;
 use blindtune_runtime::circuits::bootstrapping::BootstrappingConfig;
 use blindtune_runtime::ckks::{presets, Context, KeyManifest, Params, ParamsError, ParamsLiteral};
 use blindtune_runtime::plan::Plan;

@@ -96,8 +96,16 @@ fn panel<DB: DrawingBackend>(
     series: &[(String, Vec<f64>)],
     floor_zero: bool,
 ) -> std::result::Result<(), String> {
-    let epochs = series.iter().map(|(_, v)| v.len()).max().unwrap_or(1).max(1);
-    let (lo, hi) = range(series.iter().flat_map(|(_, v)| v.iter().copied()), floor_zero);
+    let epochs = series
+        .iter()
+        .map(|(_, v)| v.len())
+        .max()
+        .unwrap_or(1)
+        .max(1);
+    let (lo, hi) = range(
+        series.iter().flat_map(|(_, v)| v.iter().copied()),
+        floor_zero,
+    );
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", 22))
         .margin(12)
@@ -123,9 +131,15 @@ fn panel<DB: DrawingBackend>(
             .draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))
             .map_err(|e| e.to_string())?
             .label(name.as_str())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2)));
+            .legend(move |(x, y)| {
+                PathElement::new(vec![(x, y), (x + 20, y)], color.stroke_width(2))
+            });
         chart
-            .draw_series(points.into_iter().map(|p| Circle::new(p, 3, color.filled())))
+            .draw_series(
+                points
+                    .into_iter()
+                    .map(|p| Circle::new(p, 3, color.filled())),
+            )
             .map_err(|e| e.to_string())?;
     }
     chart
@@ -138,13 +152,24 @@ fn panel<DB: DrawingBackend>(
     Ok(())
 }
 
-fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, series: &[Curve]) -> std::result::Result<(), String> {
+fn draw<DB: DrawingBackend>(
+    root: DrawingArea<DB, Shift>,
+    series: &[Curve],
+) -> std::result::Result<(), String> {
     root.fill(&WHITE).map_err(|e| e.to_string())?;
     let (left, right) = root.split_horizontally(root.dim_in_pixel().0 / 2);
-    let loss: Vec<(String, Vec<f64>)> = series.iter().map(|c| (c.name.clone(), c.loss.clone())).collect();
+    let loss: Vec<(String, Vec<f64>)> = series
+        .iter()
+        .map(|c| (c.name.clone(), c.loss.clone()))
+        .collect();
     let acc: Vec<(String, Vec<f64>)> = series
         .iter()
-        .map(|c| (c.name.clone(), c.accuracy.iter().map(|a| a * 100.0).collect()))
+        .map(|c| {
+            (
+                c.name.clone(),
+                c.accuracy.iter().map(|a| a * 100.0).collect(),
+            )
+        })
         .collect();
     panel(&left, "loss", "mean cross-entropy", &loss, true)?;
     panel(&right, "accuracy", "accuracy (%)", &acc, false)?;
@@ -169,7 +194,9 @@ pub fn plot_training_curve(path: &Path, series: &[Curve]) -> Result<()> {
     // Drawn to a temporary file beside the target and renamed, like every other output.
     let tmp = path.with_file_name(format!(
         ".{}.tmp-{}.{ext}",
-        path.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default(),
+        path.file_stem()
+            .map(|s| s.to_string_lossy().to_string())
+            .unwrap_or_default(),
         std::process::id()
     ));
     let drawn = match ext.as_str() {

@@ -29,7 +29,10 @@ fn bootstrapping_plans_get_bootstrapping_keys() {
         params: p.name().into(),
         params_fingerprint: fingerprint_hex(&p),
         insecure: true,
-        block: BlockShape { s0: 16, s1: p.n() / 32 },
+        block: BlockShape {
+            s0: 16,
+            s1: p.n() / 32,
+        },
         bootstrapping: true,
         max_level: p.max_level(),
         keys: KeyManifest {
@@ -49,12 +52,17 @@ fn bootstrapping_plans_get_bootstrapping_keys() {
     assert!(s.bootstrapping && s.relinearization && s.galois_keys > 0);
     let (ctx, bundle) = load_eval_bundle(&plan, &dir.path().join(EVAL_BUNDLE_FILE)).unwrap();
     let boot = bundle.bootstrapping.clone().expect("bootstrapping keys");
-    assert!(bundle.evaluation.satisfies(&required_keys(&plan, ctx.params())));
+    assert!(bundle
+        .evaluation
+        .satisfies(&required_keys(&plan, ctx.params())));
     cpu_backend(&ctx, &bundle).unwrap();
     let config = bootstrapping_config(&plan, ctx.params()).unwrap();
     Bootstrapper::new(ctx.clone(), config, boot).expect("a bootstrapper from the bundle");
     // without bootstrapping in the plan, the same set gets no bootstrapping keys
-    let plan = Plan { bootstrapping: false, ..plan };
+    let plan = Plan {
+        bootstrapping: false,
+        ..plan
+    };
     let dir = tempfile::tempdir().unwrap();
     assert!(!keygen(&plan, dir.path()).unwrap().bootstrapping);
 }

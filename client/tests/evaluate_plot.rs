@@ -16,13 +16,23 @@ fn hand_computed_scores() {
     let b = [0.0, 0.0, 0.0];
     let x = [2.0, 0.0, 0.0, 3.0, -1.0, -1.0, 1.0, 1.0];
     let z = logits(&x, 4, 2, &w, &b, None);
-    assert_eq!(z, vec![2.0, 0.0, -2.0, 0.0, 3.0, -3.0, -1.0, -1.0, 2.0, 1.0, 1.0, -2.0]);
+    assert_eq!(
+        z,
+        vec![2.0, 0.0, -2.0, 0.0, 3.0, -3.0, -1.0, -1.0, 2.0, 1.0, 1.0, -2.0]
+    );
     let s = score_logits(&z, 4, 3, &[0, 1, 2, 1]);
     assert_eq!(s.accuracy, 0.75);
-    assert_eq!(s.confusion, vec![vec![1, 0, 0], vec![1, 1, 0], vec![0, 0, 1]]);
+    assert_eq!(
+        s.confusion,
+        vec![vec![1, 0, 0], vec![1, 1, 0], vec![0, 0, 1]]
+    );
     // cross-entropy per row: lse(z) - z_y
     let ce = |r: &[f64], y: usize| r.iter().map(|v| v.exp()).sum::<f64>().ln() - r[y];
-    let want = (ce(&[2.0, 0.0, -2.0], 0) + ce(&[0.0, 3.0, -3.0], 1) + ce(&[-1.0, -1.0, 2.0], 2) + ce(&[1.0, 1.0, -2.0], 1)) / 4.0;
+    let want = (ce(&[2.0, 0.0, -2.0], 0)
+        + ce(&[0.0, 3.0, -3.0], 1)
+        + ce(&[-1.0, -1.0, 2.0], 2)
+        + ce(&[1.0, 1.0, -2.0], 1))
+        / 4.0;
     assert!((s.loss - want).abs() < 1e-12, "{} vs {want}", s.loss);
     // ln(1 + e^-2 + e^-4) for the first row, by hand
     assert!((ce(&[2.0, 0.0, -2.0], 0) - 0.142_932_4).abs() < 1e-6);
@@ -46,7 +56,10 @@ fn evaluate_files_with_the_programs_normalisation() {
     let b = [0.5, -0.5];
     let head = dir.path().join("head.safetensors");
     let bytes = serialize(
-        &[("weights".into(), f64_tensor(vec![2, 2], &w)), ("bias".into(), f64_tensor(vec![2], &b))],
+        &[
+            ("weights".into(), f64_tensor(vec![2, 2], &w)),
+            ("bias".into(), f64_tensor(vec![2], &b)),
+        ],
         None,
     )
     .unwrap();
@@ -59,13 +72,25 @@ fn evaluate_files_with_the_programs_normalisation() {
     let mut tensors = vec![
         ("train_x".to_string(), f64_tensor(vec![3, 2], &train_x)),
         ("test_x".to_string(), f64_tensor(vec![2, 2], &test_x)),
-        ("test_y".to_string(), OwnedTensor { dtype: safetensors::Dtype::U8, shape: vec![2], data: test_y.to_vec() }),
+        (
+            "test_y".to_string(),
+            OwnedTensor {
+                dtype: safetensors::Dtype::U8,
+                shape: vec![2],
+                data: test_y.to_vec(),
+            },
+        ),
     ];
     let data = dir.path().join("data.safetensors");
     std::fs::write(&data, serialize(&tensors, None).unwrap()).unwrap();
     // no train_mean/train_std: computed from train_x
     let e = evaluate(&head, &data, &EvaluateOptions::default()).unwrap();
-    let want = score_logits(&logits(&test_x, 2, 2, &w, &b, Some((&m, &s))), 2, 2, &[0, 1]);
+    let want = score_logits(
+        &logits(&test_x, 2, 2, &w, &b, Some((&m, &s))),
+        2,
+        2,
+        &[0, 1],
+    );
     assert_eq!(e.score, want);
     assert!(e.normalization.contains("computed"));
     // train_mean/train_std in the file take precedence
@@ -78,9 +103,15 @@ fn evaluate_files_with_the_programs_normalisation() {
     assert_eq!(e.score.accuracy, 1.0);
     assert!(e.normalization.contains("train_mean"));
     // a missing tensor is named
-    let opts = EvaluateOptions { weights: "W".into(), ..Default::default() };
+    let opts = EvaluateOptions {
+        weights: "W".into(),
+        ..Default::default()
+    };
     let err = evaluate(&head, &data, &opts).unwrap_err().to_string();
-    assert!(err.contains("head.safetensors") && err.contains("`W`"), "{err}");
+    assert!(
+        err.contains("head.safetensors") && err.contains("`W`"),
+        "{err}"
+    );
     let _ = HashMap::<(), ()>::new();
 }
 
@@ -92,8 +123,16 @@ fn training_curves_plot_to_svg_and_png() {
     }
     let dir = tempfile::tempdir().unwrap();
     let curves = [
-        Curve { name: "encrypted".into(), loss: vec![1.2, 0.8, 0.6, 0.55], accuracy: vec![0.6, 0.75, 0.8, 0.82] },
-        Curve { name: "plaintext".into(), loss: vec![1.1, 0.7, 0.55, 0.5], accuracy: vec![0.62, 0.77, 0.82, 0.84] },
+        Curve {
+            name: "encrypted".into(),
+            loss: vec![1.2, 0.8, 0.6, 0.55],
+            accuracy: vec![0.6, 0.75, 0.8, 0.82],
+        },
+        Curve {
+            name: "plaintext".into(),
+            loss: vec![1.1, 0.7, 0.55, 0.5],
+            accuracy: vec![0.62, 0.77, 0.82, 0.84],
+        },
     ];
     let svg = dir.path().join("curve.svg");
     plot_training_curve(&svg, &curves).unwrap();
@@ -103,6 +142,8 @@ fn training_curves_plot_to_svg_and_png() {
     plot_training_curve(&png, &curves).unwrap();
     let bytes = std::fs::read(&png).unwrap();
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    let err = plot_training_curve(&dir.path().join("curve.gif"), &curves).unwrap_err().to_string();
+    let err = plot_training_curve(&dir.path().join("curve.gif"), &curves)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("curve.gif"), "{err}");
 }

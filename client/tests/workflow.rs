@@ -98,14 +98,25 @@ impl Setup {
     fn enc(&self) -> PathBuf {
         let e = self.path("enc");
         if !e.exists() {
-            encrypt(&self.plan, &self.keys(), &self.data, &e, &EncryptOptions::default()).unwrap();
+            encrypt(
+                &self.plan,
+                &self.keys(),
+                &self.data,
+                &e,
+                &EncryptOptions::default(),
+            )
+            .unwrap();
         }
         e
     }
     fn source(&self) -> (blindtune_runtime::backend::CpuBackend, EncryptedDirSource) {
-        let (ctx, bundle) = load_eval_bundle(&self.plan, &self.keys().join(EVAL_BUNDLE_FILE)).unwrap();
+        let (ctx, bundle) =
+            load_eval_bundle(&self.plan, &self.keys().join(EVAL_BUNDLE_FILE)).unwrap();
         let backend = cpu_backend(&ctx, &bundle).unwrap();
-        (backend, EncryptedDirSource::open(&self.plan, &self.enc()).unwrap())
+        (
+            backend,
+            EncryptedDirSource::open(&self.plan, &self.enc()).unwrap(),
+        )
     }
 }
 
@@ -122,7 +133,9 @@ fn keygen_encrypt_echo_decrypt_round_trip() {
     // The files hold the same tensors, named like the outputs (per trip: NAME.E.K).
     let h = blindtune_compiler::interp::data::load_safetensors(&head).unwrap();
     assert_eq!(h.keys().cloned().collect::<Vec<_>>(), vec!["test_back"]);
-    let trips = blindtune_compiler::interp::data::load_safetensors(out.trips_file.as_ref().unwrap()).unwrap();
+    let trips =
+        blindtune_compiler::interp::data::load_safetensors(out.trips_file.as_ref().unwrap())
+            .unwrap();
     assert_eq!(trips.len(), 2 * 2 * N.div_ceil(BATCH));
     assert_eq!(trips["xb.1.3"].data.shape(), &[BATCH, D]);
     // `test_y` is not read by the plan: it never left the owner.
@@ -132,7 +145,10 @@ fn keygen_encrypt_echo_decrypt_round_trip() {
     let m = blindtune_client::format::DatasetManifest::load(&s.enc()).unwrap();
     let st = m.input("train_x").unwrap().stream.as_ref().unwrap();
     assert_eq!(st.batches.len(), numpy_batches().len());
-    assert_eq!(st.batches.iter().map(|b| b.rows).collect::<Vec<_>>(), numpy_batches().iter().map(Vec::len).collect::<Vec<_>>());
+    assert_eq!(
+        st.batches.iter().map(|b| b.rows).collect::<Vec<_>>(),
+        numpy_batches().iter().map(Vec::len).collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -143,7 +159,9 @@ fn simulator_memory_source_sees_the_same_values() {
     let mut sink = MemorySink::default();
     echo(&backend, &mut src, &mut sink);
     let out = sink
-        .decrypt_with(&s.plan, src.dims(), |ct| backend.decrypt(ct).iter().map(|z| z.re).collect())
+        .decrypt_with(&s.plan, src.dims(), |ct| {
+            backend.decrypt(ct).iter().map(|z| z.re).collect()
+        })
         .unwrap();
     check(&out, &s.data, s.seed);
     // asking for more batches than the plan's entries is an error, not a wrap-around
@@ -153,13 +171,27 @@ fn simulator_memory_source_sees_the_same_values() {
 
 #[test]
 fn stream_order_is_numpys_permutation() {
-    let got: Vec<Vec<usize>> = BatchCursor::new(SEED, N, BATCH, true, ENTRIES).map(|b| b.rows).collect();
+    let got: Vec<Vec<usize>> = BatchCursor::new(SEED, N, BATCH, true, ENTRIES)
+        .map(|b| b.rows)
+        .collect();
     assert_eq!(got, numpy_batches());
     // the two entries use different permutations, drawn from one generator
     assert_ne!(got[0], got[N.div_ceil(BATCH)]);
     // unshuffled: in order, every entry
-    let plain: Vec<Vec<usize>> = BatchCursor::new(SEED, 7, 3, false, 2).map(|b| b.rows).collect();
-    assert_eq!(plain, vec![vec![0, 1, 2], vec![3, 4, 5], vec![6], vec![0, 1, 2], vec![3, 4, 5], vec![6]]);
+    let plain: Vec<Vec<usize>> = BatchCursor::new(SEED, 7, 3, false, 2)
+        .map(|b| b.rows)
+        .collect();
+    assert_eq!(
+        plain,
+        vec![
+            vec![0, 1, 2],
+            vec![3, 4, 5],
+            vec![6],
+            vec![0, 1, 2],
+            vec![3, 4, 5],
+            vec![6]
+        ]
+    );
 }
 
 #[cfg(unix)]
@@ -168,20 +200,33 @@ fn secret_key_is_private_and_the_cloud_loader_refuses_it() {
     use std::os::unix::fs::PermissionsExt;
     let s = Setup::new();
     let keys = s.keys();
-    let mode = std::fs::metadata(keys.join(SECRET_KEY_FILE)).unwrap().permissions().mode();
+    let mode = std::fs::metadata(keys.join(SECRET_KEY_FILE))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600, "secret.key mode {:o}", mode & 0o777);
     let dir_mode = std::fs::metadata(&keys).unwrap().permissions().mode();
     assert_eq!(dir_mode & 0o077, 0, "keys/ mode {:o}", dir_mode & 0o777);
-    let err = load_eval_bundle(&s.plan, &keys.join(SECRET_KEY_FILE)).unwrap_err().to_string();
+    let err = load_eval_bundle(&s.plan, &keys.join(SECRET_KEY_FILE))
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("secret.key") && err.contains("refusing to load a secret key"),
         "{err}"
     );
-    let err = load_eval_bundle(&s.plan, &keys.join(PUBLIC_KEY_FILE)).unwrap_err().to_string();
-    assert!(err.contains("public.key") && err.contains("evaluation bundle"), "{err}");
+    let err = load_eval_bundle(&s.plan, &keys.join(PUBLIC_KEY_FILE))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("public.key") && err.contains("evaluation bundle"),
+        "{err}"
+    );
     // an existing secret key is never overwritten silently
     let err = keygen(&s.plan, &keys).unwrap_err().to_string();
-    assert!(err.contains("secret.key") && err.contains("--force"), "{err}");
+    assert!(
+        err.contains("secret.key") && err.contains("--force"),
+        "{err}"
+    );
     keygen_with(&s.plan, &keys, &KeygenOptions { force: true }).unwrap();
 }
 
@@ -209,42 +254,71 @@ fn damaged_files_are_refused_by_name() {
     flip_byte(&batch, 500);
     let mut src = EncryptedDirSource::open(&s.plan, &enc).unwrap();
     let err = src.next_batch(&backend, "train_x").unwrap_err().to_string();
-    assert!(err.contains("e000000-b000000.ct") && err.contains("BLAKE3"), "{err}");
+    assert!(
+        err.contains("e000000-b000000.ct") && err.contains("BLAKE3"),
+        "{err}"
+    );
 
     // a truncated whole input
     truncate(&enc.join("test_x.ct"), 100);
     let err = src.secret(&backend, "test_x").unwrap_err().to_string();
-    assert!(err.contains("test_x.ct") && err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("test_x.ct") && err.contains("truncated"),
+        "{err}"
+    );
 
     // a corrupted file whose manifest entry was updated to match: the envelope's own
     // checksum still refuses it
     let mut m = blindtune_client::format::DatasetManifest::load(&enc).unwrap();
     let bytes = std::fs::read(&batch).unwrap();
-    let f = &mut m.inputs.iter_mut().find(|i| i.name == "train_x").unwrap().stream.as_mut().unwrap().batches[0].file;
+    let f = &mut m
+        .inputs
+        .iter_mut()
+        .find(|i| i.name == "train_x")
+        .unwrap()
+        .stream
+        .as_mut()
+        .unwrap()
+        .batches[0]
+        .file;
     *f = blindtune_client::format::FileRef::new(f.path.clone(), &bytes);
     m.save(&enc).unwrap();
     let mut src = EncryptedDirSource::open(&s.plan, &enc).unwrap();
     let err = src.next_batch(&backend, "train_x").unwrap_err().to_string();
-    assert!(err.contains("e000000-b000000.ct") && err.contains("checksum"), "{err}");
+    assert!(
+        err.contains("e000000-b000000.ct") && err.contains("checksum"),
+        "{err}"
+    );
 
     // a damaged manifest
     let manifest = enc.join("manifest.json");
     truncate(&manifest, 40);
-    let err = EncryptedDirSource::open(&s.plan, &enc).err().unwrap().to_string();
+    let err = EncryptedDirSource::open(&s.plan, &enc)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("manifest.json"), "{err}");
 
     // a truncated evaluation bundle
     let bundle = keys.join(EVAL_BUNDLE_FILE);
     truncate(&bundle, 1000);
     let err = load_eval_bundle(&s.plan, &bundle).unwrap_err().to_string();
-    assert!(err.contains("eval.bin") && err.contains("truncated"), "{err}");
+    assert!(
+        err.contains("eval.bin") && err.contains("truncated"),
+        "{err}"
+    );
 
     // a corrupted secret key
     let model = s.path("model");
     ModelDirSink::create(&s.plan, &model, Default::default(), false).unwrap();
     flip_byte(&keys.join(SECRET_KEY_FILE), 60);
-    let err = decrypt(&s.plan, &keys, &model, &s.path("h.safetensors")).unwrap_err().to_string();
-    assert!(err.contains("secret.key") && err.contains("checksum"), "{err}");
+    let err = decrypt(&s.plan, &keys, &model, &s.path("h.safetensors"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("secret.key") && err.contains("checksum"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -255,10 +329,15 @@ fn model_files_are_checked_on_decrypt() {
     let mut sink = ModelDirSink::create(&s.plan, &model, src.dims().clone(), false).unwrap();
     echo(&backend, &mut src, &mut sink);
     flip_byte(&model.join("xb/t00001-00002.ct"), 300);
-    let err = decrypt(&s.plan, &s.keys(), &model, &s.path("h.safetensors")).unwrap_err().to_string();
+    let err = decrypt(&s.plan, &s.keys(), &model, &s.path("h.safetensors"))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("t00001-00002.ct"), "{err}");
     // an existing model directory is not overwritten without force
-    let err = ModelDirSink::create(&s.plan, &model, Default::default(), false).err().unwrap().to_string();
+    let err = ModelDirSink::create(&s.plan, &model, Default::default(), false)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("--force"), "{err}");
     assert!(ModelDirSink::create(&s.plan, &model, Default::default(), true).is_ok());
 }
@@ -276,16 +355,27 @@ fn data_that_does_not_fit_is_refused_by_input() {
         },
     );
     let out = s.path("enc");
-    let err = encrypt(&s.plan, &s.keys(), &data, &out, &EncryptOptions::default()).unwrap_err().to_string();
+    let err = encrypt(&s.plan, &s.keys(), &data, &out, &EncryptOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("train_y") && err.contains("`N` = 20"), "{err}");
     // nothing was left behind
-    let left: Vec<_> = std::fs::read_dir(s.dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    let left: Vec<_> = std::fs::read_dir(s.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
     assert_eq!(left, vec![std::ffi::OsString::from("keys")], "{left:?}");
 
     let mut data = s.data.clone();
     data.remove("test_x");
-    let err = MemorySource::new(&s.plan, &data, SimEncryptor).err().unwrap().to_string();
-    assert!(err.contains("test_x") && err.contains("not in the data"), "{err}");
+    let err = MemorySource::new(&s.plan, &data, SimEncryptor)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("test_x") && err.contains("not in the data"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -293,15 +383,22 @@ fn an_existing_dataset_is_replaced_only_with_force() {
     let s = Setup::new();
     let enc = s.enc();
     let opts = EncryptOptions::default();
-    let err = encrypt(&s.plan, &s.keys(), &s.data, &enc, &opts).unwrap_err().to_string();
+    let err = encrypt(&s.plan, &s.keys(), &s.data, &enc, &opts)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("--force"), "{err}");
-    let force = EncryptOptions { force: true, ..opts };
+    let force = EncryptOptions {
+        force: true,
+        ..opts
+    };
     encrypt(&s.plan, &s.keys(), &s.data, &enc, &force).unwrap();
     // force never deletes a directory that is not an encrypted dataset
     let other = s.path("other");
     std::fs::create_dir(&other).unwrap();
     std::fs::write(other.join("precious.txt"), "x").unwrap();
-    let err = encrypt(&s.plan, &s.keys(), &s.data, &other, &force).unwrap_err().to_string();
+    let err = encrypt(&s.plan, &s.keys(), &s.data, &other, &force)
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("not replacing"), "{err}");
     assert!(other.join("precious.txt").exists());
 }
@@ -321,6 +418,9 @@ fn plans_with_other_parameters_are_refused() {
     let enc = s.enc();
     let mut plan = s.plan.clone();
     plan.source.blake3 = "cd".repeat(32);
-    let err = EncryptedDirSource::open(&plan, &enc).err().unwrap().to_string();
+    let err = EncryptedDirSource::open(&plan, &enc)
+        .err()
+        .unwrap()
+        .to_string();
     assert!(err.contains("another plan"), "{err}");
 }

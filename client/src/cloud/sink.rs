@@ -41,7 +41,12 @@ impl ModelDirSink {
         dims: BTreeMap<String, usize>,
         replace: bool,
     ) -> Result<ModelDirSink> {
-        if dir.exists() && std::fs::read_dir(dir).map_err(io_err(dir))?.next().is_some() {
+        if dir.exists()
+            && std::fs::read_dir(dir)
+                .map_err(io_err(dir))?
+                .next()
+                .is_some()
+        {
             let is_model = ModelManifest::load(dir).is_ok();
             if !replace || !is_model {
                 return Err(ClientError::Refused {
@@ -113,14 +118,18 @@ impl OutputSink<CpuBackend> for ModelDirSink {
         }
         let key = (name.to_string(), trips.to_vec());
         if self.written.contains(&key) {
-            return Err(output_err(name, format!("written twice for trips {trips:?}")));
+            return Err(output_err(
+                name,
+                format!("written twice for trips {trips:?}"),
+            ));
         }
         let g = CiphertextGrid(grid.clone());
         let bytes = g.to_bytes(backend.context());
         let rel = output_file_name(name, trips);
         let path = self.dir.join(&rel);
         if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent).map_err(|e| output_err(name, format!("{}: {e}", parent.display())))?;
+            std::fs::create_dir_all(parent)
+                .map_err(|e| output_err(name, format!("{}: {e}", parent.display())))?;
         }
         files::write_atomic(&path, &bytes).map_err(|e| output_err(name, e))?;
         let (r, c) = g.dims();
@@ -132,7 +141,9 @@ impl OutputSink<CpuBackend> for ModelDirSink {
             grid: [r, c],
             file: FileRef::new(rel, &bytes),
         });
-        self.manifest.save(&self.dir).map_err(|e| output_err(name, e))?;
+        self.manifest
+            .save(&self.dir)
+            .map_err(|e| output_err(name, e))?;
         self.written.insert(key);
         tracing::debug!(output = name, ?trips, "written");
         Ok(())

@@ -90,7 +90,12 @@ impl EncryptedDirSource {
         if [r, c] != grid {
             return Err(input_err(
                 name,
-                format!("{}: {r}×{c} blocks where the manifest lists {}×{}", path.display(), grid[0], grid[1]),
+                format!(
+                    "{}: {r}×{c} blocks where the manifest lists {}×{}",
+                    path.display(),
+                    grid[0],
+                    grid[1]
+                ),
             ));
         }
         for ct in g.0.iter().flatten() {
@@ -147,7 +152,10 @@ impl InputSource<CpuBackend> for EncryptedDirSource {
             .tensor(name)
             .map_err(|_| input_err(name, format!("{}: no tensor `{name}`", path.display())))?;
         if t.dtype() != safetensors::Dtype::F64 {
-            return Err(input_err(name, format!("{}: dtype {:?}, not F64", path.display(), t.dtype())));
+            return Err(input_err(
+                name,
+                format!("{}: dtype {:?}, not F64", path.display(), t.dtype()),
+            ));
         }
         let values: Vec<f64> = t
             .data()
@@ -157,7 +165,12 @@ impl InputSource<CpuBackend> for EncryptedDirSource {
         if values.len() != input.shape[0] * input.shape[1] {
             return Err(input_err(
                 name,
-                format!("{}: {} values for shape {:?}", path.display(), values.len(), input.shape),
+                format!(
+                    "{}: {} values for shape {:?}",
+                    path.display(),
+                    values.len(),
+                    input.shape
+                ),
             ));
         }
         Ok((values, input.shape))

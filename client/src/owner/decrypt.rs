@@ -34,7 +34,12 @@ pub fn trips_path(head: &Path) -> PathBuf {
 
 /// Decrypts `model_dir` for `plan` with the key in `keys_dir` and writes `out` (and its
 /// `.trips.safetensors` when the plan has repeated outputs).
-pub fn decrypt(plan: &Plan, keys_dir: &Path, model_dir: &Path, out: &Path) -> Result<DecryptSummary> {
+pub fn decrypt(
+    plan: &Plan,
+    keys_dir: &Path,
+    model_dir: &Path,
+    out: &Path,
+) -> Result<DecryptSummary> {
     let (ctx, sk) = load_secret_key(plan, keys_dir)?;
     let outputs = decrypt_model(plan, &ctx, &sk, model_dir)?;
     let missing: Vec<&str> = plan

@@ -10,11 +10,11 @@
 use std::collections::BTreeMap;
 
 use blindtune_compiler::interp::data::{DataSet, Tensor};
+use blindtune_runtime::backend::Backend;
 use blindtune_runtime::ckks::galois::rotation_element;
 use blindtune_runtime::ckks::keys::KeyManifest;
 use blindtune_runtime::ckks::{presets, Params};
 use blindtune_runtime::executor::io::{InputSource, OutputSink};
-use blindtune_runtime::backend::Backend;
 use blindtune_runtime::plan::*;
 use ndarray::{ArrayD, IxDyn};
 
@@ -160,9 +160,25 @@ pub fn plan() -> Plan {
             reg(RegKind::Cipher, GridDim::Fixed(1), Some(4)),
         ],
         body: vec![
-            inst(vec![0], Op::Input { name: "test_x".into() }),
-            inst(vec![1], Op::Input { name: "train_mean".into() }),
-            inst(vec![], Op::Output { name: "test_back".into(), value: 0 }),
+            inst(
+                vec![0],
+                Op::Input {
+                    name: "test_x".into(),
+                },
+            ),
+            inst(
+                vec![1],
+                Op::Input {
+                    name: "train_mean".into(),
+                },
+            ),
+            inst(
+                vec![],
+                Op::Output {
+                    name: "test_back".into(),
+                    value: 0,
+                },
+            ),
             inst(
                 vec![],
                 Op::Loop {
@@ -173,15 +189,42 @@ pub fn plan() -> Plan {
                     body: vec![inst(
                         vec![],
                         Op::Loop {
-                            trips: Trips::Batches { rows: "N".into(), size: BATCH },
+                            trips: Trips::Batches {
+                                rows: "N".into(),
+                                size: BATCH,
+                            },
                             args: vec![3],
                             inits: vec![],
                             yields: vec![],
                             body: vec![
-                                inst(vec![4], Op::BatchInput { name: "train_x".into(), dim: Some("b".into()) }),
-                                inst(vec![5], Op::BatchInput { name: "train_y".into(), dim: Some("b".into()) }),
-                                inst(vec![], Op::Output { name: "xb".into(), value: 4 }),
-                                inst(vec![], Op::Output { name: "yb".into(), value: 5 }),
+                                inst(
+                                    vec![4],
+                                    Op::BatchInput {
+                                        name: "train_x".into(),
+                                        dim: Some("b".into()),
+                                    },
+                                ),
+                                inst(
+                                    vec![5],
+                                    Op::BatchInput {
+                                        name: "train_y".into(),
+                                        dim: Some("b".into()),
+                                    },
+                                ),
+                                inst(
+                                    vec![],
+                                    Op::Output {
+                                        name: "xb".into(),
+                                        value: 4,
+                                    },
+                                ),
+                                inst(
+                                    vec![],
+                                    Op::Output {
+                                        name: "yb".into(),
+                                        value: 5,
+                                    },
+                                ),
                             ],
                         },
                     )],
@@ -211,11 +254,42 @@ pub fn data(seed: u64) -> DataSet {
         (s >> 11) as f64 / (1u64 << 53) as f64
     };
     let mut ds = DataSet::new();
-    ds.insert("train_x".into(), tensor(&[N, D], (0..N * D).map(|_| next() * 2.0 - 1.0).collect(), false));
-    ds.insert("train_y".into(), tensor(&[N], (0..N).map(|_| (next() * C as f64).floor()).collect(), true));
-    ds.insert("test_x".into(), tensor(&[T, D], (0..T * D).map(|_| next() * 2.0 - 1.0).collect(), false));
-    ds.insert("test_y".into(), tensor(&[T], (0..T).map(|_| (next() * C as f64).floor()).collect(), true));
-    ds.insert("train_mean".into(), tensor(&[D], (0..D).map(|_| next()).collect(), false));
+    ds.insert(
+        "train_x".into(),
+        tensor(
+            &[N, D],
+            (0..N * D).map(|_| next() * 2.0 - 1.0).collect(),
+            false,
+        ),
+    );
+    ds.insert(
+        "train_y".into(),
+        tensor(
+            &[N],
+            (0..N).map(|_| (next() * C as f64).floor()).collect(),
+            true,
+        ),
+    );
+    ds.insert(
+        "test_x".into(),
+        tensor(
+            &[T, D],
+            (0..T * D).map(|_| next() * 2.0 - 1.0).collect(),
+            false,
+        ),
+    );
+    ds.insert(
+        "test_y".into(),
+        tensor(
+            &[T],
+            (0..T).map(|_| (next() * C as f64).floor()).collect(),
+            true,
+        ),
+    );
+    ds.insert(
+        "train_mean".into(),
+        tensor(&[D], (0..D).map(|_| next()).collect(), false),
+    );
     ds
 }
 
