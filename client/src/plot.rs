@@ -95,6 +95,7 @@ fn panel<DB: DrawingBackend>(
     y_desc: &str,
     series: &[(String, Vec<f64>)],
     floor_zero: bool,
+    legend: SeriesLabelPosition,
 ) -> std::result::Result<(), String> {
     let epochs = series
         .iter()
@@ -117,6 +118,15 @@ fn panel<DB: DrawingBackend>(
         .configure_mesh()
         .x_desc("epoch")
         .y_desc(y_desc)
+        .x_labels((epochs + 1).min(12))
+        .x_label_formatter(&|x| {
+            if (x - x.round()).abs() < 1e-9 {
+                format!("{x:.0}")
+            } else {
+                String::new()
+            }
+        })
+        .max_light_lines(2)
         .draw()
         .map_err(|e| e.to_string())?;
     for (k, (name, values)) in series.iter().enumerate() {
@@ -146,7 +156,7 @@ fn panel<DB: DrawingBackend>(
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
+        .position(legend)
         .draw()
         .map_err(|e| e.to_string())?;
     Ok(())
@@ -171,8 +181,22 @@ fn draw<DB: DrawingBackend>(
             )
         })
         .collect();
-    panel(&left, "loss", "mean cross-entropy", &loss, true)?;
-    panel(&right, "accuracy", "accuracy (%)", &acc, false)?;
+    panel(
+        &left,
+        "loss",
+        "mean cross-entropy",
+        &loss,
+        true,
+        SeriesLabelPosition::UpperRight,
+    )?;
+    panel(
+        &right,
+        "accuracy",
+        "accuracy (%)",
+        &acc,
+        false,
+        SeriesLabelPosition::LowerRight,
+    )?;
     root.present().map_err(|e| e.to_string())
 }
 

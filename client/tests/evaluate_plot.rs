@@ -121,7 +121,10 @@ fn training_curves_plot_to_svg_and_png() {
         eprintln!("skipped: no TrueType font on this machine (set BLINDTUNE_FONT)");
         return;
     }
-    let dir = tempfile::tempdir().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    // BLINDTUNE_PLOT_DIR keeps the images to look at
+    let keep = std::env::var_os("BLINDTUNE_PLOT_DIR").map(std::path::PathBuf::from);
+    let dir = keep.as_deref().unwrap_or(tmp.path());
     let curves = [
         Curve {
             name: "encrypted".into(),
@@ -134,15 +137,15 @@ fn training_curves_plot_to_svg_and_png() {
             accuracy: vec![0.62, 0.77, 0.82, 0.84],
         },
     ];
-    let svg = dir.path().join("curve.svg");
+    let svg = dir.join("curve.svg");
     plot_training_curve(&svg, &curves).unwrap();
     let text = std::fs::read_to_string(&svg).unwrap();
     assert!(text.contains("<svg") && text.contains("encrypted") && text.contains("accuracy"));
-    let png = dir.path().join("curve.png");
+    let png = dir.join("curve.png");
     plot_training_curve(&png, &curves).unwrap();
     let bytes = std::fs::read(&png).unwrap();
     assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
-    let err = plot_training_curve(&dir.path().join("curve.gif"), &curves)
+    let err = plot_training_curve(&dir.join("curve.gif"), &curves)
         .unwrap_err()
         .to_string();
     assert!(err.contains("curve.gif"), "{err}");
