@@ -64,8 +64,7 @@ impl Plan {
         check_header(&format, version)?;
         let plan: Plan =
             serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
-        plan.validate()
-            .map_err(|e| PlanError::Invalid(e.to_string()))?;
+        plan.validate().map_err(|e| PlanError::Invalid(e.to_string()))?;
         Ok(plan)
     }
 
@@ -101,8 +100,7 @@ impl Plan {
         let plan: Plan =
             postcard::from_bytes(payload).map_err(|e| PlanError::Malformed(e.to_string()))?;
         check_header(&plan.format, plan.version)?;
-        plan.validate()
-            .map_err(|e| PlanError::Invalid(e.to_string()))?;
+        plan.validate().map_err(|e| PlanError::Invalid(e.to_string()))?;
         Ok(plan)
     }
 

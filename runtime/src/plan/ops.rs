@@ -87,10 +87,7 @@ pub enum PolySpec {
 pub enum Trips {
     Fixed(u64),
     /// one trip per batch of `size` rows of the named dimension: `ceil(rows / size)`
-    Batches {
-        rows: String,
-        size: usize,
-    },
+    Batches { rows: String, size: usize },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -103,118 +100,54 @@ pub struct Inst {
 pub enum Op {
     // ---- sources -------------------------------------------------------------------------
     /// a whole input: ciphertexts for a secret one, slot vectors for a public one
-    Input {
-        name: String,
-    },
+    Input { name: String },
     /// the next batch of a streamed secret input ([`super::StreamSpec`]); if `dim` is given it
     /// is bound to the batch's row count for the rest of the iteration
-    BatchInput {
-        name: String,
-        dim: Option<String>,
-    },
+    BatchInput { name: String, dim: Option<String> },
     /// a public scalar constant
     Const(f64),
     /// the run-time value of a dimension
     DimValue(String),
     /// public scalar arithmetic
-    ScalarBin {
-        op: ScalarOp,
-        a: Reg,
-        b: Reg,
-    },
+    ScalarBin { op: ScalarOp, a: Reg, b: Reg },
     /// a plain grid of 1 × 1 block holding `value` in every slot
-    Fill {
-        value: f64,
-    },
+    Fill { value: f64 },
     /// a plain 1 × 1 grid holding the mask's slots (complex masks allowed)
     Mask(Mask),
     /// public elementwise arithmetic (plain or scalar operands, at least one plain)
-    PlainBin {
-        op: ScalarOp,
-        a: Reg,
-        b: Reg,
-    },
-    PlainUnary {
-        f: PlainFn,
-        a: Reg,
-    },
+    PlainBin { op: ScalarOp, a: Reg, b: Reg },
+    PlainUnary { f: PlainFn, a: Reg },
     /// a public value made a ciphertext without the secret key (`(pt, 0)`), at `level`
-    Trivial {
-        a: Reg,
-    },
+    Trivial { a: Reg },
 
     // ---- ciphertext arithmetic (blockwise; operands at the result's level) ---------------
-    Add {
-        a: Reg,
-        b: Reg,
-    },
-    Sub {
-        a: Reg,
-        b: Reg,
-    },
-    Neg {
-        a: Reg,
-    },
+    Add { a: Reg, b: Reg },
+    Sub { a: Reg, b: Reg },
+    Neg { a: Reg },
     /// ciphertext + plain (or scalar); `reverse`: plain − ciphertext for `PlainSub`
-    AddPlain {
-        a: Reg,
-        p: Reg,
-    },
-    SubPlain {
-        a: Reg,
-        p: Reg,
-        reverse: bool,
-    },
+    AddPlain { a: Reg, p: Reg },
+    SubPlain { a: Reg, p: Reg, reverse: bool },
     /// ct × ct, relinearized and rescaled: level − 1
-    Mul {
-        a: Reg,
-        b: Reg,
-    },
+    Mul { a: Reg, b: Reg },
     /// ct × plain (or scalar), rescaled: level − 1
-    MulPlain {
-        a: Reg,
-        p: Reg,
-    },
+    MulPlain { a: Reg, p: Reg },
     /// ct × integer: no level
-    MulInteger {
-        a: Reg,
-        k: i64,
-    },
+    MulInteger { a: Reg, k: i64 },
     /// ct × i (a monomial): no level
-    MulI {
-        a: Reg,
-    },
-    Conjugate {
-        a: Reg,
-    },
+    MulI { a: Reg },
+    Conjugate { a: Reg },
     /// slot `j` ← slot `j + steps` (cyclic over the block)
-    Rotate {
-        a: Reg,
-        steps: i64,
-    },
+    Rotate { a: Reg, steps: i64 },
     /// several rotations of one value sharing one decomposition (one result per step)
-    RotateHoisted {
-        a: Reg,
-        steps: Vec<i64>,
-    },
+    RotateHoisted { a: Reg, steps: Vec<i64> },
     /// down to the result register's level at the canonical scale
-    LevelDown {
-        a: Reg,
-    },
+    LevelDown { a: Reg },
     /// polynomial evaluation: level − the evaluator's depth
-    Poly {
-        a: Reg,
-        poly: PolySpec,
-    },
+    Poly { a: Reg, poly: PolySpec },
     /// refresh to the result register's level
-    Bootstrap {
-        a: Reg,
-    },
+    Bootstrap { a: Reg },
     /// the sum of the grid's blocks along `axis` (0: row blocks, 1: column blocks)
-    SumBlocks {
-        a: Reg,
-        axis: u8,
-    },
+    SumBlocks { a: Reg, axis: u8 },
 
     // ---- control -------------------------------------------------------------------------
     /// `args` = `[index scalar, carried...]`, `inits` the carried values on entry, `yields`
@@ -227,10 +160,7 @@ pub enum Op {
         yields: Vec<Reg>,
     },
     /// records an output (inside a loop: once per trip)
-    Output {
-        name: String,
-        value: Reg,
-    },
+    Output { name: String, value: Reg },
 }
 
 impl Op {

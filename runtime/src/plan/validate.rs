@@ -95,10 +95,7 @@ impl Checker<'_> {
         if !kinds.contains(&info.kind) {
             return Err(self.err(
                 at,
-                format!(
-                    "register r{r} is {:?}, expected one of {kinds:?}",
-                    info.kind
-                ),
+                format!("register r{r} is {:?}, expected one of {kinds:?}", info.kind),
             ));
         }
         Ok(())
@@ -109,10 +106,7 @@ impl Checker<'_> {
         if info.kind != kind {
             return Err(self.err(
                 at,
-                format!(
-                    "result r{r} is declared {:?} but produced {kind:?}",
-                    info.kind
-                ),
+                format!("result r{r} is declared {:?} but produced {kind:?}", info.kind),
             ));
         }
         if kind == RegKind::Cipher {
@@ -121,10 +115,7 @@ impl Checker<'_> {
                 Some(l) => {
                     return Err(self.err(
                         at,
-                        format!(
-                            "r{r} at level {l}, above the maximum {}",
-                            self.plan.max_level
-                        ),
+                        format!("r{r} at level {l}, above the maximum {}", self.plan.max_level),
                     ))
                 }
                 None => return Err(self.err(at, format!("ciphertext r{r} has no level"))),
@@ -204,10 +195,7 @@ impl Checker<'_> {
                     .find(|i| &i.name == name)
                     .ok_or_else(|| self.err(at, format!("no input named `{name}`")))?;
                 if spec.stream.is_some() {
-                    return Err(self.err(
-                        at,
-                        format!("input `{name}` is streamed: read it with batch_input"),
-                    ));
+                    return Err(self.err(at, format!("input `{name}` is streamed: read it with batch_input")));
                 }
                 let kind = if spec.secret { Cipher } else { Plain };
                 self.define(r, kind, at)?;
@@ -345,18 +333,12 @@ impl Checker<'_> {
                 self.read(*a, &ct, at)?;
                 let finite = match poly {
                     PolySpec::Chebyshev { coeffs, a, b } => {
-                        coeffs.iter().all(|c| c.is_finite())
-                            && a.is_finite()
-                            && b.is_finite()
-                            && a < b
+                        coeffs.iter().all(|c| c.is_finite()) && a.is_finite() && b.is_finite() && a < b
                     }
                     PolySpec::Power { coeffs } => coeffs.iter().all(|c| c.is_finite()),
                 };
                 if !finite {
-                    return Err(self.err(
-                        at,
-                        "polynomial with a non-finite coefficient or an empty interval".into(),
-                    ));
+                    return Err(self.err(at, "polynomial with a non-finite coefficient or an empty interval".into()));
                 }
                 let r = self.one_result(inst, at)?;
                 self.define(r, Cipher, at)?;
@@ -381,36 +363,19 @@ impl Checker<'_> {
                 ..
             } => {
                 if args.len() != inits.len() + 1 || yields.len() != inits.len() {
-                    return Err(self.err(
-                        at,
-                        format!(
-                            "a loop needs 1 + {} region arguments and {} yields, found {} and {}",
-                            inits.len(),
-                            inits.len(),
-                            args.len(),
-                            yields.len()
-                        ),
-                    ));
+                    return Err(self.err(at, format!(
+                        "a loop needs 1 + {} region arguments and {} yields, found {} and {}",
+                        inits.len(), inits.len(), args.len(), yields.len()
+                    )));
                 }
                 if inst.results.len() != inits.len() {
-                    return Err(self.err(
-                        at,
-                        format!(
-                            "{} results for {} carried values",
-                            inst.results.len(),
-                            inits.len()
-                        ),
-                    ));
+                    return Err(self.err(at, format!("{} results for {} carried values", inst.results.len(), inits.len())));
                 }
                 self.define(args[0], Scalar, at)?;
                 for (k, (&arg, &init)) in args[1..].iter().zip(inits).enumerate() {
                     let (ai, ii) = (self.info(arg, at)?.clone(), self.info(init, at)?.clone());
                     self.read(init, &[ii.kind], at)?;
-                    if ai.kind != ii.kind
-                        || ai.level != ii.level
-                        || ai.cols != ii.cols
-                        || ai.rows != ii.rows
-                    {
+                    if ai.kind != ii.kind || ai.level != ii.level || ai.cols != ii.cols || ai.rows != ii.rows {
                         return Err(self.err(at, format!(
                             "carried value {k}: entry r{init} ({:?}, level {:?}) differs from the header r{arg} ({:?}, level {:?})",
                             ii.kind, ii.level, ai.kind, ai.level
@@ -422,11 +387,7 @@ impl Checker<'_> {
                 for (k, (&y, &arg)) in yields.iter().zip(&args[1..]).enumerate() {
                     let (yi, ai) = (self.info(y, at)?.clone(), self.info(arg, at)?.clone());
                     self.read(y, &[yi.kind], at)?;
-                    if yi.kind != ai.kind
-                        || yi.level != ai.level
-                        || yi.rows != ai.rows
-                        || yi.cols != ai.cols
-                    {
+                    if yi.kind != ai.kind || yi.level != ai.level || yi.rows != ai.rows || yi.cols != ai.cols {
                         return Err(self.err(at, format!(
                             "carried value {k}: the back edge r{y} (level {:?}) differs from the header r{arg} (level {:?})",
                             yi.level, ai.level
@@ -437,9 +398,7 @@ impl Checker<'_> {
                     let ai = self.info(arg, at)?.clone();
                     self.define(r, ai.kind, at)?;
                     if self.plan.regs[r as usize].level != ai.level {
-                        return Err(
-                            self.err(at, format!("loop result r{r} is not at its header's level"))
-                        );
+                        return Err(self.err(at, format!("loop result r{r} is not at its header's level")));
                     }
                 }
             }
