@@ -35,6 +35,14 @@ enum Command {
     Run(cli::run::Args),
     /// Extract DeiT features from images (data owner side, before encryption).
     Features(cli::features::Args),
+    /// Generate the keys a plan needs: secret.key (owner), public.key, eval.bin (cloud).
+    Keygen(cli::keygen::Args),
+    /// Encrypt a plan's inputs into an encrypted dataset directory for the cloud.
+    Encrypt(cli::encrypt::Args),
+    /// Decrypt the cloud's model directory into head.safetensors (data owner).
+    Decrypt(cli::decrypt::Args),
+    /// Score a decrypted head on plaintext features: accuracy, loss, confusion matrix.
+    Evaluate(cli::evaluate::Args),
     /// Benchmarks that print tables (`blindtune bench ckks`).
     #[command(subcommand)]
     Bench(cli::bench::BenchCommand),
@@ -55,5 +63,9 @@ fn main() -> miette::Result<()> {
         Command::Run(args) => cli::run::run(args),
         Command::Bench(cmd) => cli::bench::run(cmd),
         Command::Features(args) => cli::features::run(args),
+        Command::Keygen(args) => cli::keygen::run(args),
+        Command::Encrypt(args) => cli::encrypt::run(args),
+        Command::Decrypt(args) => cli::decrypt::run(args),
+        Command::Evaluate(args) => cli::evaluate::run(args),
     }
 }

@@ -1,7 +1,34 @@
-//! Data-owner tools of blindtune.
+//! The data owner's and the cloud's tools around a blindtune plan.
 //!
-//! Today this is the feature extractor ([`features`]): a frozen DeiT / ViT backbone, read from a
-//! timm checkpoint in safetensors format, turns the data owner's images into the feature vectors
-//! that are then encrypted under CKKS. Key generation, encryption and decryption come later.
+//! Data owner: [`features`] (DeiT features from images), [`owner::keygen`] (keys from a plan),
+//! [`encrypt::encrypt`] (an encrypted dataset directory, public key only),
+//! [`owner::decrypt`] (the trained head from the cloud's model directory),
+//! [`evaluate::evaluate`] (accuracy, loss and confusion of a head), [`plot`] (training
+//! curves).
+//!
+//! Cloud: [`cloud`] (the evaluation bundle, the executor's input source over an encrypted
+//! dataset and its output sink into a model directory). In memory, for the simulator and
+//! tests: [`memory`] with the encryptors of [`cipher`].
+//!
+//! **Roles.** Everything that touches `secret.key` is in [`owner`]; [`cloud`] never imports
+//! it, and its one key loader accepts only an evaluation bundle (a secret-key file is refused
+//! by its secret flag). The file formats are in [`keyfiles`] (keys) and [`format`] (the
+//! encrypted dataset and model directories); `docs/workflow.md` says who holds which file.
 
+pub mod cipher;
+pub mod cloud;
+pub mod dataset;
+pub mod encrypt;
+pub mod error;
+pub mod evaluate;
 pub mod features;
+pub mod files;
+pub mod format;
+pub mod keyfiles;
+pub mod memory;
+pub mod owner;
+pub mod params;
+pub mod plot;
+pub mod tensors;
+
+pub use error::{ClientError, Result};

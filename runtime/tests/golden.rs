@@ -9,16 +9,18 @@
 //! Bless (writes only the files that do not exist yet, so earlier layouts stay pinned):
 //! `BLINDTUNE_BLESS=1 cargo test -p blindtune-runtime --test golden`.
 //!
-//! Layouts pinned: full-level keys with both halves stored (`evaluation_keys.bin`,
+//! Layouts pinned (besides one file per kind, including the evaluation bundle and the
+//! ciphertext grid): full-level keys with both halves stored (`evaluation_keys.bin`,
 //! `bootstrapping_keys.bin`), and keys held below the top level with seeded uniform halves
 //! (`evaluation_keys_seeded_truncated.bin`).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use blindtune_runtime::ckks::bundle::EvaluationBundle;
 use blindtune_runtime::ckks::encapsulation::BootstrappingKeys;
 use blindtune_runtime::ckks::sampling::Sampler;
-use blindtune_runtime::ckks::serialization::{self, Serializable, FORMAT_VERSION};
+use blindtune_runtime::ckks::serialization::{self, CiphertextGrid, Serializable, FORMAT_VERSION};
 use blindtune_runtime::ckks::testing::precision_bits;
 use blindtune_runtime::ckks::*;
 use num_complex::Complex64;
@@ -93,6 +95,15 @@ fn bless() {
     save("plaintext.bin", pt.to_bytes(&ctx));
     save("ciphertext.bin", ct.to_bytes(&ctx));
     save("bootstrapping_keys.bin", boot.to_bytes(&ctx));
+    // Drawn after everything above, so the earlier files' draws are unchanged.
+    let bundle = EvaluationBundle::with_bootstrapping(
+        pk.clone(),
+        BootstrappingKeys::generate(&mut kg, &sk, &relin_only, 8),
+    );
+    save("evaluation_bundle.bin", bundle.to_bytes(&ctx));
+    let mut encryptor = Encryptor::with_public_key(ctx.clone(), pk.clone()).unwrap();
+    let grid = CiphertextGrid(vec![vec![encryptor.encrypt(&pt), encryptor.encrypt(&pt)]]);
+    save("ciphertext_grid.bin", grid.to_bytes(&ctx));
 }
 
 /// Loads `name` and checks that writing it again gives the committed bytes.
@@ -129,6 +140,8 @@ fn golden_files_of_every_kind_still_load_with_their_meaning() {
     let ct: Ciphertext = load_stable(&ctx, "ciphertext.bin");
     let boot: BootstrappingKeys = load_stable(&ctx, "bootstrapping_keys.bin");
     let seeded: EvaluationKeys = load_stable(&ctx, "evaluation_keys_seeded_truncated.bin");
+    let bundle: EvaluationBundle = load_stable(&ctx, "evaluation_bundle.bin");
+    let grid: CiphertextGrid = load_stable(&ctx, "ciphertext_grid.bin");
     let seeded_len = std::fs::metadata(dir().join("evaluation_keys_seeded_truncated.bin"))
         .unwrap()
         .len();
@@ -170,8 +183,24 @@ fn golden_files_of_every_kind_still_load_with_their_meaning() {
     let boot_eval = Evaluator::new(ctx.clone(), boot.evaluation.clone()).unwrap();
     assert!(boot_eval.relinearize(&eval.mul(&ct, &ct).unwrap()).is_ok());
     // A fresh encryption under the golden public key decrypts under the golden secret key.
-    let fresh = Encryptor::with_public_key(ctx.clone(), pk)
+    let fresh = Encryptor::with_public_key(ctx.clone(), pk.clone())
         .unwrap()
         .encrypt(&pt);
     assert!(precision_bits(&want, &enc.decode_complex(&dec.decrypt(&fresh))) > 18.0);
+    // The bundle's public key is the golden one, its bootstrapping keys share its evaluation
+    // keys, and those relinearize; the grid's blocks decrypt to the golden message.
+    assert_eq!(bundle.public_key, pk);
+    let boot_keys = bundle
+        .bootstrapping
+        .as_ref()
+        .expect("a bootstrapping bundle");
+    assert!(Arc::ptr_eq(&boot_keys.evaluation, &bundle.evaluation));
+    let bundle_eval = Evaluator::new(ctx.clone(), bundle.evaluation.clone()).unwrap();
+    assert!(bundle_eval
+        .relinearize(&eval.mul(&ct, &ct).unwrap())
+        .is_ok());
+    assert_eq!(grid.dims(), (1, 2));
+    for block in grid.0.iter().flatten() {
+        assert!(precision_bits(&want, &enc.decode_complex(&dec.decrypt(block))) > 18.0);
+    }
 }

@@ -190,3 +190,65 @@ fn tempfile_dir() -> std::path::PathBuf {
     std::fs::create_dir_all(&d).unwrap();
     d
 }
+
+#[test]
+fn bundle_and_grid_kinds_refuse_secrets_and_forgeries() {
+    use blindtune_runtime::ckks::bundle::{load_evaluation_bundle, EvaluationBundle};
+    use blindtune_runtime::ckks::serialization::CiphertextGrid;
+    let (ctx, mut kg, sk) = setup();
+    let pk = kg.gen_public_key(&sk);
+    let evk = kg.gen_evaluation_keys(&sk, &kg.manifest_for_rotations(&[1], false));
+    let bundle = EvaluationBundle::new(pk.clone(), evk);
+    let back = EvaluationBundle::from_bytes(&ctx, &bundle.to_bytes(&ctx)).unwrap();
+    assert_eq!(back, bundle);
+    // A secret key is refused as a bundle, even with its kind byte forged to the bundle's.
+    let sk_bytes = sk.to_bytes(&ctx);
+    let mut forged = sk_bytes.clone();
+    forged[10] = 8;
+    for b in [&sk_bytes, &forged] {
+        assert!(matches!(
+            EvaluationBundle::from_bytes(&ctx, b),
+            Err(FormatError::SecretKeyRefused)
+        ));
+    }
+    let dir = tempfile_dir();
+    std::fs::write(dir.join("secret.key"), &sk_bytes).unwrap();
+    let err = load_evaluation_bundle(&ctx, &dir.join("secret.key")).unwrap_err();
+    assert!(err.to_string().contains("secret.key"), "{err}");
+    // Evaluation keys alone are not a bundle.
+    assert!(matches!(
+        EvaluationBundle::from_bytes(&ctx, &bundle.evaluation.to_bytes(&ctx)),
+        Err(FormatError::WrongKind { .. })
+    ));
+
+    // Grids: a round trip, then forged headers under valid checksums.
+    let enc = Encoder::new(ctx.clone());
+    let mut encryptor = Encryptor::with_public_key(ctx.clone(), pk).unwrap();
+    let a = encryptor.encrypt(&enc.encode(&[1.0; 8], 3, 1e12).unwrap());
+    let low = encryptor.encrypt(&enc.encode(&[1.0; 8], 2, 1e12).unwrap());
+    let grid = CiphertextGrid(vec![vec![a.clone(), a.clone()]]);
+    let good = grid.to_bytes(&ctx);
+    assert_eq!(CiphertextGrid::from_bytes(&ctx, &good).unwrap(), grid);
+    let zero = reseal(&good, |p| p[1..5].copy_from_slice(&0u32.to_le_bytes()));
+    assert!(matches!(
+        CiphertextGrid::from_bytes(&ctx, &zero),
+        Err(FormatError::Malformed {
+            field: "grid dimensions",
+            ..
+        })
+    ));
+    // a huge block count runs out of bytes instead of allocating
+    let huge = reseal(&good, |p| p[1..5].copy_from_slice(&u32::MAX.to_le_bytes()));
+    assert!(matches!(
+        CiphertextGrid::from_bytes(&ctx, &huge),
+        Err(FormatError::Truncated { .. })
+    ));
+    let mixed = CiphertextGrid(vec![vec![a, low]]).to_bytes(&ctx);
+    assert!(matches!(
+        CiphertextGrid::from_bytes(&ctx, &mixed),
+        Err(FormatError::Malformed {
+            field: "grid block",
+            ..
+        })
+    ));
+}

@@ -9,8 +9,12 @@ pub mod bench_features;
 pub mod bench_softmax;
 pub mod check;
 pub mod compile;
+pub mod decrypt;
+pub mod encrypt;
+pub mod evaluate;
 pub mod features;
 pub mod fmt;
+pub mod keygen;
 pub mod params;
 pub mod run;
 
@@ -19,4 +23,28 @@ pub mod run;
 pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> miette::Result<()> {
     blindtune_runtime::ckks::serialization::write_atomically(path, bytes)
         .map_err(|e| miette::miette!("{e}"))
+}
+
+/// A byte count for people (`1.5 GiB`).
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Loads a compiled plan (JSON or binary). The workflow commands (`keygen`, `encrypt`,
+/// `decrypt`, and later `train`, `simulate`, `demo`) all start here; the cloud's `train` then
+/// calls `blindtune_client::cloud::{load_eval_bundle, cpu_backend, EncryptedDirSource,
+/// ModelDirSink}` (never `blindtune_client::owner`), `simulate` `blindtune_client::memory`.
+pub fn load_plan(path: &std::path::Path) -> miette::Result<blindtune_runtime::plan::Plan> {
+    blindtune_runtime::plan::Plan::load(path).map_err(|e| miette::miette!("{e}"))
 }

@@ -9,7 +9,9 @@
 //! * [`keyswitch`], [`evaluator`], [`galois`]: hybrid key switching and homomorphic evaluation.
 //! * [`extended`]: ciphertexts kept over `Q ∪ P` between key switches (double hoisting).
 //! * [`serialization`]: the versioned binary file format.
+//! * [`bundle`]: the evaluation bundle, the one key file a cloud runtime receives.
 
+pub mod bundle;
 pub mod ciphertext;
 pub mod context;
 pub mod embedding;

@@ -30,6 +30,10 @@ pub enum ObjectKind {
     Plaintext = 5,
     Ciphertext = 6,
     BootstrappingKeys = 7,
+    /// What a cloud runtime receives: public key, evaluation keys, bootstrapping keys.
+    EvaluationBundle = 8,
+    /// A grid of ciphertexts (one block of a tensor each), e.g. one batch of an input.
+    CiphertextGrid = 9,
 }
 
 impl ObjectKind {
@@ -42,6 +46,8 @@ impl ObjectKind {
             5 => ObjectKind::Plaintext,
             6 => ObjectKind::Ciphertext,
             7 => ObjectKind::BootstrappingKeys,
+            8 => ObjectKind::EvaluationBundle,
+            9 => ObjectKind::CiphertextGrid,
             _ => return None,
         })
     }
@@ -55,6 +61,8 @@ impl ObjectKind {
             ObjectKind::Plaintext => "plaintext",
             ObjectKind::Ciphertext => "ciphertext",
             ObjectKind::BootstrappingKeys => "bootstrapping keys",
+            ObjectKind::EvaluationBundle => "evaluation bundle",
+            ObjectKind::CiphertextGrid => "ciphertext grid",
         }
     }
 

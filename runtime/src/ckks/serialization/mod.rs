@@ -13,5 +13,6 @@ pub mod objects;
 
 pub use envelope::{FormatError, ObjectKind, FORMAT_VERSION, MAGIC};
 pub use objects::{
-    load, load_evaluation_keys, load_params, save, save_params, write_atomically, Serializable,
+    load, load_evaluation_keys, load_params, save, save_params, write_atomically, CiphertextGrid,
+    Serializable,
 };

@@ -474,3 +474,78 @@ impl Serializable for EvaluationKeys {
         })
     }
 }
+
+/// A grid of ciphertexts, `grid[row_block][col_block]`, stored as one file: the blocks of one
+/// tensor (or of one batch of a streamed input). Every block has the same level and slot
+/// count.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CiphertextGrid(pub Vec<Vec<Ciphertext>>);
+
+/// Layout tag of the ciphertext-grid payload.
+const GRID_LAYOUT: u8 = 1;
+
+impl CiphertextGrid {
+    /// `(row blocks, column blocks)`.
+    pub fn dims(&self) -> (usize, usize) {
+        (self.0.len(), self.0.first().map_or(0, Vec::len))
+    }
+}
+
+/// Payload: layout tag, row and column block counts (u32 each, both ≥ 1), then each
+/// ciphertext's payload, row-major.
+impl Serializable for CiphertextGrid {
+    const KIND: ObjectKind = ObjectKind::CiphertextGrid;
+    fn write_payload(&self, w: &mut Writer) {
+        let (rows, cols) = self.dims();
+        w.u8(GRID_LAYOUT);
+        w.u32(rows as u32);
+        w.u32(cols as u32);
+        for ct in self.0.iter().flatten() {
+            ct.write_payload(w);
+        }
+    }
+    fn read_payload(ctx: &Context, r: &mut Reader<'_>) -> Result<Self, FormatError> {
+        let layout = r.u8("ciphertext grid layout")?;
+        if layout != GRID_LAYOUT {
+            return Err(FormatError::Malformed {
+                field: "ciphertext grid layout",
+                reason: format!(
+                    "layout {layout} is not supported (this build reads {GRID_LAYOUT})"
+                ),
+            });
+        }
+        let rows = r.u32("grid row blocks")? as usize;
+        let cols = r.u32("grid column blocks")? as usize;
+        if rows == 0 || cols == 0 {
+            return Err(FormatError::Malformed {
+                field: "grid dimensions",
+                reason: format!("{rows}×{cols} blocks (both must be at least 1)"),
+            });
+        }
+        // No allocation sized by the header: a forged count runs out of bytes instead.
+        let mut grid: Vec<Vec<Ciphertext>> = Vec::new();
+        let mut first: Option<(usize, usize)> = None;
+        for _ in 0..rows {
+            let mut row = Vec::new();
+            for _ in 0..cols {
+                let ct = Ciphertext::read_payload(ctx, r)?;
+                match first {
+                    None => first = Some((ct.level, ct.slots)),
+                    Some((l, s)) if (l, s) != (ct.level, ct.slots) => {
+                        return Err(FormatError::Malformed {
+                            field: "grid block",
+                            reason: format!(
+                                "block at level {} with {} slots where the first is at level {l} with {s}",
+                                ct.level, ct.slots
+                            ),
+                        })
+                    }
+                    _ => {}
+                }
+                row.push(ct);
+            }
+            grid.push(row);
+        }
+        Ok(CiphertextGrid(grid))
+    }
+}
