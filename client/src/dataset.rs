@@ -19,12 +19,13 @@ use blindtune_runtime::plan::{DimSpec, InputSpec, Op, Plan};
 
 use crate::error::{ClientError, Result};
 
-/// The scale the data owner encrypts an input at. It must be the executor's canonical scale
-/// of `level`; today that is the parameter set's default scale `Δ` at every level. (The scale
-/// is also recorded in each ciphertext and in the dataset manifest, so a mismatch is caught
-/// by the executor's strict scale checks rather than silently.)
-pub fn encryption_scale(params: &Params, _level: usize) -> f64 {
-    params.default_scale()
+/// The scale a fresh ciphertext at `level` must have: the executor's canonical scale of that
+/// level for a plan whose top level is `max_level` (`S_top = Δ`, `S_l = S_{l+1}²/q_{l+1}`),
+/// so that every product rescales to the next level's scale exactly.
+pub fn encryption_scale(params: &Params, max_level: usize, level: usize) -> f64 {
+    blindtune_runtime::executor::CanonicalScales::new(params, max_level)
+        .map(|s| s.at(level))
+        .unwrap_or_else(|_| params.default_scale())
 }
 
 /// Loads `--data` arguments: `FILE.safetensors` (every tensor by name) or `NAME=FILE.npy`.

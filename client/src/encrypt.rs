@@ -201,7 +201,7 @@ pub fn encrypt_with(
         let level = spec
             .level
             .expect("a validated plan gives secret inputs a level");
-        let scale = encryption_scale(ctx.params(), level);
+        let scale = encryption_scale(ctx.params(), plan.max_level, level);
         entry.scale = Some(scale);
         let job = InputJob {
             plan,

@@ -68,7 +68,7 @@ impl<E> MemorySource<E> {
             .spec
             .level
             .ok_or_else(|| input_err(name, "not secret"))?;
-        let scale = encryption_scale(backend.params(), level);
+        let scale = encryption_scale(backend.params(), self.plan.max_level, level);
         layout::scatter(data, rows, input.cols, input.spec.layout, self.plan.block)
             .iter()
             .map(|row| {
