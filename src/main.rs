@@ -39,6 +39,12 @@ enum Command {
     Keygen(cli::keygen::Args),
     /// Encrypt a plan's inputs into an encrypted dataset directory for the cloud.
     Encrypt(cli::encrypt::Args),
+    /// Train on an encrypted dataset with the evaluation keys alone (cloud).
+    Train(cli::train::Args),
+    /// The main job: encrypted fine-tuning of a DeiT head end to end on the bundled features.
+    Demo(cli::demo::Args),
+    /// Run a plan on the noise simulator and predict its precision and accuracy.
+    Simulate(cli::simulate::Args),
     /// Decrypt the cloud's model directory into head.safetensors (data owner).
     Decrypt(cli::decrypt::Args),
     /// Score a decrypted head on plaintext features: accuracy, loss, confusion matrix.
@@ -65,6 +71,9 @@ fn main() -> miette::Result<()> {
         Command::Features(args) => cli::features::run(args),
         Command::Keygen(args) => cli::keygen::run(args),
         Command::Encrypt(args) => cli::encrypt::run(args),
+        Command::Train(args) => cli::train::run(args),
+        Command::Demo(args) => cli::demo::run(args),
+        Command::Simulate(args) => cli::simulate::run(args),
         Command::Decrypt(args) => cli::decrypt::run(args),
         Command::Evaluate(args) => cli::evaluate::run(args),
     }

@@ -10,12 +10,16 @@ pub mod bench_softmax;
 pub mod check;
 pub mod compile;
 pub mod decrypt;
+pub mod demo;
 pub mod encrypt;
 pub mod evaluate;
 pub mod features;
 pub mod fmt;
 pub mod keygen;
 pub mod params;
+pub mod progress;
+pub mod simulate;
+pub mod train;
 pub mod run;
 
 /// Writes `bytes` to `path` atomically (the runtime's file writer: temporary file, fsync,

@@ -1,5 +1,5 @@
 //! Reading and writing plans: JSON (readable) and a compact binary form (magic, version,
-//! length, postcard payload, BLAKE3). Both refuse other formats and versions with a message
+//! length, CBOR payload, BLAKE3). Both refuse other formats and versions with a message
 //! saying which, and both validate before returning.
 
 use super::{Plan, FORMAT_NAME, FORMAT_VERSION};
@@ -70,7 +70,8 @@ impl Plan {
     }
 
     pub fn to_binary(&self) -> Vec<u8> {
-        let payload = postcard::to_allocvec(self).expect("a plan always serializes");
+        let mut payload = Vec::new();
+        ciborium::into_writer(self, &mut payload).expect("a plan always serializes");
         let mut out = Vec::with_capacity(payload.len() + 52);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -99,7 +100,7 @@ impl Plan {
             return Err(PlanError::Checksum);
         }
         let plan: Plan =
-            postcard::from_bytes(payload).map_err(|e| PlanError::Malformed(e.to_string()))?;
+            ciborium::from_reader(payload).map_err(|e| PlanError::Malformed(e.to_string()))?;
         check_header(&plan.format, plan.version)?;
         plan.validate()
             .map_err(|e| PlanError::Invalid(e.to_string()))?;

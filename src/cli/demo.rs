@@ -1,0 +1,282 @@
+//! `blindtune demo`: the main job. The whole privacy-preserving fine-tuning flow on the bundled
+//! DeiT features, at 128-bit security with bootstrapping, compiled from a program in
+//! `examples/` (not hand-written): compile → (simulate) → keygen → encrypt → train (the cloud,
+//! evaluation keys only) → decrypt → evaluate, with the plaintext reference interpreter run on
+//! the same rows, batches, hyper-parameters and iterations, a training-curve plot, and the
+//! measured time per iteration beside the plan's estimate.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use blindtune_client::dataset::load_data;
+use blindtune_client::encrypt::{encrypt, EncryptOptions};
+use blindtune_client::evaluate::{labels_of, score_logits};
+use blindtune_client::owner::{decrypt, keygen};
+use blindtune_client::plot::{plot_training_curve, Curve};
+use blindtune_compiler::interp::{DataSet, Tensor};
+use blindtune_compiler::pipeline::{compile, CompileOptions, Mode};
+use miette::{miette, IntoDiagnostic};
+use ndarray::{Axis, Slice};
+
+use super::simulate;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Bundled features: `fmnist` (Fashion-MNIST, 10,000 train / 2,000 test rows) or `mnist5k`.
+    #[arg(long, default_value = "fmnist")]
+    pub dataset: String,
+    /// A program in the blindtune language (its inputs: train_x, train_y, test_x, test_y,
+    /// train_mean, train_std).
+    #[arg(long, default_value = "examples/hetal_head_fast.bt")]
+    pub program: PathBuf,
+    /// Training rows (taken in order from the bundled set).
+    #[arg(long)]
+    pub rows: Option<usize>,
+    /// Test rows scored after each epoch.
+    #[arg(long)]
+    pub test_rows: Option<usize>,
+    #[arg(long)]
+    pub epochs: Option<usize>,
+    /// Rows per batch (≤ the block's rows).
+    #[arg(long)]
+    pub batch: Option<usize>,
+    /// About 5 minutes: one batch, one epoch.
+    #[arg(long, conflicts_with = "full")]
+    pub quick: bool,
+    /// The whole bundled training set (hours on 2 cores; the time is reported).
+    #[arg(long)]
+    pub full: bool,
+    /// The CKKS parameter set (default: the 128-bit bootstrappable `n16-boot`).
+    #[arg(long, default_value = "n16-boot")]
+    pub params: String,
+    /// Allow an insecure test set (`test-boot9-insecure`), for trying the flow in seconds.
+    #[arg(long)]
+    pub allow_insecure: bool,
+    /// Also predict precision and accuracy on the noise simulator first.
+    #[arg(long)]
+    pub simulate: bool,
+    /// Working directory (plan, keys, encrypted data, model, head, plot).
+    #[arg(long, default_value = "demo-out")]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+fn rows_of(t: &Tensor, n: usize) -> Tensor {
+    let n = n.min(t.data.shape()[0]);
+    Tensor {
+        data: t.data.slice_axis(Axis(0), Slice::from(0..n)).to_owned(),
+        integer: t.integer,
+    }
+}
+
+fn peak_rss_mib() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    u.ru_maxrss as f64 / 1024.0
+}
+
+pub fn run(args: Args) -> miette::Result<()> {
+    let started = Instant::now();
+    let file = match args.dataset.as_str() {
+        "fmnist" => "data/deit-fmnist/fmnist_features.safetensors",
+        "mnist5k" => "data/deit-fmnist/mnist5k_features.safetensors",
+        other => return Err(miette!("--dataset {other}: the bundled sets are `fmnist` and `mnist5k`")),
+    };
+    let all = load_data(&[file.to_string()]).map_err(|e| miette!("{e}"))?;
+    let total = all.get("train_x").map(|t| t.data.shape()[0]).unwrap_or(0);
+    let (rows, test_rows, epochs, batch) = if args.quick {
+        (128, 256, 1, 128)
+    } else if args.full {
+        (total, 2000, 2, 128)
+    } else {
+        (512, 512, 1, 128)
+    };
+    let rows = args.rows.unwrap_or(rows).min(total);
+    let test_rows = args.test_rows.unwrap_or(test_rows);
+    let epochs = args.epochs.unwrap_or(epochs);
+    let batch = args.batch.unwrap_or(batch);
+    let mut data = DataSet::new();
+    for (k, t) in &all {
+        let t = match k.as_str() {
+            "train_x" | "train_y" => rows_of(t, rows),
+            "test_x" | "test_y" => rows_of(t, test_rows),
+            _ => t.clone(),
+        };
+        data.insert(k.clone(), t);
+    }
+    let iterations = epochs * rows.div_ceil(batch);
+    println!(
+        "blindtune demo: {} ({} train rows, {} test rows of {file}), {} epoch(s) of batches of {batch} = {iterations} iteration(s), program {}, parameters {}",
+        args.dataset,
+        rows,
+        test_rows,
+        epochs,
+        args.program.display(),
+        args.params
+    );
+    std::fs::create_dir_all(&args.out).into_diagnostic()?;
+
+    // 1. compile
+    let params = vec![format!("EPOCHS={epochs}"), format!("B={batch}")];
+    let cp = super::check::compile(&args.program, &params, false)?;
+    let text = std::fs::read_to_string(&args.program).into_diagnostic()?;
+    let mut opts = CompileOptions {
+        params: Some(args.params.clone()),
+        allow_insecure: args.allow_insecure,
+        mode: Mode::Optimized,
+        source_name: args.program.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        source_text: text,
+        param_values: params.iter().filter_map(|p| p.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect(),
+        ..Default::default()
+    };
+    opts.assume_dims = BTreeMap::from([("N".to_string(), rows), ("T".to_string(), test_rows)]);
+    let t = Instant::now();
+    let compiled = compile(&cp, &opts).map_err(|e| miette!("{}: {e}", args.program.display()))?;
+    let plan = compiled.plan;
+    let plan_path = args.out.join("plan.bin");
+    plan.save(&plan_path).map_err(|e| miette!("{e}"))?;
+    let batch_loop = plan
+        .estimate
+        .per_trip_ms
+        .iter()
+        .filter(|(k, _)| k.matches("loop").count() == 2)
+        .map(|(_, v)| *v)
+        .next()
+        .unwrap_or(0.0);
+    let boots_per_iter = plan
+        .estimate
+        .bootstraps
+        .iter()
+        .filter(|(k, _)| k.matches("loop").count() == 2)
+        .map(|(_, v)| *v)
+        .next()
+        .unwrap_or(0);
+    println!(
+        "compiled in {:.2} s: {} bootstraps per iteration, {} rotation keys, estimate {:.0} s per iteration (1 thread), {:.0} s in all",
+        t.elapsed().as_secs_f64(),
+        boots_per_iter,
+        plan.keys.galois_elements.len(),
+        batch_loop / 1e3,
+        plan.estimate.total_ms / 1e3
+    );
+
+    // 2. plaintext reference on the same rows, batches and iterations
+    let reference = simulate::reference(&args.program, &plan, &data)?;
+
+    // 3. simulator prediction
+    let predicted = if args.simulate {
+        let t = Instant::now();
+        let (sim, _) = simulate::simulate(&plan, &data, true, 1, args.quiet)?;
+        let rows = simulate::compare(&plan, &sim, &reference, &data);
+        println!("simulator ({:.1} s): predicted precision and accuracy", t.elapsed().as_secs_f64());
+        simulate::print_compare(&rows);
+        Some(rows)
+    } else {
+        None
+    };
+
+    // 4. data owner: keys and encryption
+    let keys = args.out.join("keys");
+    let _ = std::fs::remove_dir_all(&keys);
+    let t = Instant::now();
+    let k = keygen(&plan, &keys).map_err(|e| miette!("{e}"))?;
+    println!(
+        "keygen {:.1} s: evaluation bundle {} for the cloud ({} rotation keys{}), secret key stays in {}",
+        t.elapsed().as_secs_f64(),
+        super::human_bytes(k.eval_bundle.bytes),
+        k.galois_keys,
+        if k.bootstrapping { " + bootstrapping keys" } else { "" },
+        keys.display()
+    );
+    let enc = args.out.join("enc");
+    let t = Instant::now();
+    let e = encrypt(&plan, &keys, &data, &enc, &EncryptOptions { progress: !args.quiet, force: true })
+        .map_err(|e| miette!("{e}"))?;
+    println!("encrypt {:.1} s: {} ciphertexts in {}", t.elapsed().as_secs_f64(), e.ciphertexts, enc.display());
+
+    // 5. cloud: training with the evaluation bundle only
+    let model = args.out.join("model");
+    let tr = super::train::train(&super::train::Args {
+        plan: plan_path.clone(),
+        eval_keys: keys.join("eval.bin"),
+        data: enc.clone(),
+        out: model.clone(),
+        force: true,
+        quiet: args.quiet,
+    })?;
+
+    // 6. data owner: decrypt and score
+    let head = args.out.join("head.safetensors");
+    let d = decrypt(&plan, &keys, &model, &head).map_err(|e| miette!("{e}"))?;
+    let test_y = data.get("test_y").ok_or_else(|| miette!("no test_y in {file}"))?;
+    let mut enc_curve = Curve { name: "encrypted".into(), loss: vec![], accuracy: vec![] };
+    let mut pla_curve = Curve { name: "plaintext".into(), loss: vec![], accuracy: vec![] };
+    let val = plan.outputs.iter().find(|o| o.repeated && o.against.as_deref() == Some("test_y"));
+    if let Some(v) = val {
+        let want = reference.get(&v.name).cloned().unwrap_or_default();
+        for (g, w) in d.outputs.trips(&v.name).iter().zip(&want) {
+            let [r, c] = g.matrix();
+            let y = labels_of(test_y, c).map_err(|m| miette!("test_y: {m}"))?;
+            let se = score_logits(&g.data, r, c, &y);
+            let sp = score_logits(w, r, c, &y);
+            enc_curve.accuracy.push(se.accuracy);
+            enc_curve.loss.push(se.loss);
+            pla_curve.accuracy.push(sp.accuracy);
+            pla_curve.loss.push(sp.loss);
+        }
+    }
+    let plot = args.out.join("curve.svg");
+    let plotted = plot_training_curve(&plot, &[enc_curve.clone(), pla_curve.clone()]);
+    let n_iter = tr.trip_seconds.len().max(1);
+    let measured = tr.trip_seconds.iter().sum::<f64>() / n_iter as f64;
+    println!();
+    println!("== result ({} iterations) ==", iterations);
+    if let (Some(e), Some(p)) = (enc_curve.accuracy.last(), pla_curve.accuracy.last()) {
+        println!(
+            "test accuracy: encrypted {:.2}%  plaintext {:.2}%  (difference {:+.2} points); loss {:.4} vs {:.4}",
+            100.0 * e,
+            100.0 * p,
+            100.0 * (e - p),
+            enc_curve.loss.last().unwrap(),
+            pla_curve.loss.last().unwrap()
+        );
+    }
+    if let Some(rows) = &predicted {
+        if let Some(r) = rows.iter().find(|r| !r.accuracy.is_empty()) {
+            let (pe, _) = r.accuracy.last().unwrap();
+            println!("simulator predicted encrypted accuracy {:.2}%", 100.0 * pe);
+        }
+    }
+    let weights_err = reference
+        .get("weights")
+        .zip(d.outputs.get("weights"))
+        .map(|(w, g)| w[0].iter().zip(&g.data).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max));
+    if let Some(e) = weights_err {
+        println!("weights: max |encrypted − plaintext| = {e:.2e} ({:.1} bits)", -e.log2());
+    }
+    println!(
+        "time per iteration: measured {:.1} s (this machine, {} threads) vs plan estimate {:.1} s (1 thread); {} bootstraps per iteration",
+        measured,
+        rayon::current_num_threads(),
+        batch_loop / 1e3,
+        boots_per_iter
+    );
+    println!(
+        "training {:.1} s, peak memory {:.0} MiB, whole demo {:.1} s",
+        tr.seconds,
+        peak_rss_mib(),
+        started.elapsed().as_secs_f64()
+    );
+    let mut phases: Vec<(&&str, &f64)> = tr.phases.iter().collect();
+    phases.sort_by(|a, b| b.1.total_cmp(a.1));
+    let top: Vec<String> = phases.iter().take(6).map(|(k, v)| format!("{k} {v:.1} s")).collect();
+    println!("time by operation: {}", top.join(", "));
+    match plotted {
+        Ok(()) => println!("training curve: {}", plot.display()),
+        Err(e) => println!("training curve not drawn: {e}"),
+    }
+    println!("head: {}", Path::new(&head).display());
+    Ok(())
+}

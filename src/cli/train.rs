@@ -1,0 +1,98 @@
+//! `blindtune train --plan P --eval-keys keys/eval.bin --data enc/ --out model/` (cloud role):
+//! runs a plan on the encrypted dataset with the evaluation bundle alone. Its code path has no
+//! way to open a secret key: it takes one file, loaded by the bundle loader, which accepts only
+//! the evaluation-bundle kind and refuses any file with the secret flag; nothing under the
+//! owner's key directory is read. Work: `blindtune_client::cloud` and the runtime executor.
+
+use std::path::PathBuf;
+
+use blindtune_client::cloud::{cpu_backend, load_eval_bundle, EncryptedDirSource, ModelDirSink};
+use blindtune_runtime::circuits::bootstrapping::Bootstrapper;
+use blindtune_runtime::executor::Executor;
+use blindtune_runtime::plan::params::resolve;
+use miette::miette;
+
+use super::load_plan;
+use super::progress::Progress;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The compiled plan (JSON or binary).
+    #[arg(long)]
+    pub plan: PathBuf,
+    /// The evaluation-key bundle (`keys/eval.bin` from keygen); never the key directory.
+    #[arg(long)]
+    pub eval_keys: PathBuf,
+    /// The encrypted dataset directory from `encrypt`.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Where to write the encrypted model (outputs).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Replace an existing model directory.
+    #[arg(long)]
+    pub force: bool,
+    /// Hide progress bars.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+/// What a training run measured.
+pub struct TrainReport {
+    pub seconds: f64,
+    pub trip_seconds: Vec<f64>,
+    pub bootstraps: u64,
+    pub peak_live: usize,
+    pub phases: std::collections::BTreeMap<&'static str, f64>,
+}
+
+pub fn train(args: &Args) -> miette::Result<TrainReport> {
+    let plan = load_plan(&args.plan)?;
+    let (ctx, bundle) = load_eval_bundle(&plan, &args.eval_keys).map_err(|e| miette!("{e}"))?;
+    let backend = cpu_backend(&ctx, &bundle).map_err(|e| miette!("{e}"))?;
+    let pp = resolve(&plan.params, plan.insecure).map_err(|e| miette!("{e}"))?;
+    let mut source = EncryptedDirSource::open(&plan, &args.data).map_err(|e| miette!("{e}"))?;
+    let dims = source.dims().clone();
+    let mut sink = ModelDirSink::create(&plan, &args.out, dims, args.force).map_err(|e| miette!("{e}"))?;
+    let boot = match (&pp.bootstrapping, plan.bootstrapping) {
+        (Some(cfg), true) => Some(
+            Bootstrapper::with_backend(backend, cfg.clone()).map_err(|e| miette!("bootstrapping: {e}"))?,
+        ),
+        (None, true) => return Err(miette!("the plan bootstraps but its parameter set `{}` cannot", plan.params)),
+        _ => None,
+    };
+    let plain_backend;
+    let (be, bt) = match &boot {
+        Some(b) => (b.backend(), Some(b)),
+        None => {
+            plain_backend = cpu_backend(&ctx, &bundle).map_err(|e| miette!("{e}"))?;
+            (&plain_backend, None)
+        }
+    };
+    let mut ex = Executor::new(&plan, be, bt).map_err(|e| miette!("{e}"))?;
+    ex.check_inputs(&source).map_err(|e| miette!("{e}"))?;
+    let mut progress = Progress::new(&["epoch", "batch"], args.quiet);
+    let report = ex
+        .run_with(&mut source, &mut sink, &mut progress)
+        .map_err(|e| miette!("{}: {e}", args.plan.display()))?;
+    progress.finish();
+    Ok(TrainReport {
+        seconds: report.seconds,
+        trip_seconds: progress.trip_seconds,
+        bootstraps: report.bootstraps,
+        peak_live: report.peak_live_ciphertexts,
+        phases: progress.seconds,
+    })
+}
+
+pub fn run(args: Args) -> miette::Result<()> {
+    let r = train(&args)?;
+    eprintln!(
+        "trained in {:.1} s: {} bootstraps, peak {} live ciphertexts; model in {}",
+        r.seconds,
+        r.bootstraps,
+        r.peak_live,
+        args.out.display()
+    );
+    Ok(())
+}
