@@ -9,6 +9,7 @@
 pub mod diagnostics;
 pub mod interp;
 pub mod ir;
+pub mod opt;
 pub mod stdlib;
 pub mod syntax;
 pub mod types;
