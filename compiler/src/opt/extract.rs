@@ -245,12 +245,22 @@ impl<'a> Extractor<'a> {
         Some(choice)
     }
 
-    /// Canonicalizes a selection given with stale ids.
+    /// Canonicalizes a selection given with stale ids; leaf classes (registers) not in it
+    /// select their leaf.
     pub fn canonical(&self, choice: &Choice) -> Choice {
-        choice
+        let mut out: Choice = choice
             .iter()
             .map(|(k, n)| (self.egraph.find(*k), self.canon(n)))
-            .collect()
+            .collect();
+        for class in self.egraph.classes() {
+            if out.contains_key(&class.id) {
+                continue;
+            }
+            if let Some(leaf) = class.nodes.iter().find(|n| matches!(n, Ckks::Sym(_))) {
+                out.insert(class.id, leaf.clone());
+            }
+        }
+        out
     }
 }
 

@@ -301,7 +301,13 @@ fn one_block(
     let roots: Vec<egg::Id> = loaded.roots.iter().map(|r| loaded.class_of[r]).collect();
     let extract_deadline = (now + share).min(env.deadline);
     let ex = extract::Extractor::new(&egraph, env.prices, &roots, extract_deadline);
-    let original: extract::Choice = ex.canonical(&loaded.original.iter().cloned().collect());
+    // the block as written: each class by its first definition (a later equal register, say
+    // `mul_int(x, 1)`, would select a node that reads its own class)
+    let mut first = extract::Choice::new();
+    for (id, n) in &loaded.original {
+        first.entry(egraph.find(*id)).or_insert_with(|| n.clone());
+    }
+    let original = ex.canonical(&first);
     let mut candidates: Vec<(&str, extract::Choice)> = vec![("original", original)];
     if let Some(c) = ex.greedy_dag(0.0) {
         candidates.push(("greedy-dag", c));
