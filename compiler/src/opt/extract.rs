@@ -245,6 +245,48 @@ impl<'a> Extractor<'a> {
         Some(choice)
     }
 
+    /// Improves `base` one class at a time: where another selection picks a different node for
+    /// a class, the switch is kept if the whole objective drops (a depth-first selection gives
+    /// back the extra operations it took off the critical path). Stops at the deadline.
+    pub fn refine(&self, base: &Choice, alternatives: &[&Choice]) -> (Choice, Priced) {
+        let mut cur: Choice = Choice::new();
+        for alt in alternatives {
+            cur.extend(alt.iter().map(|(k, n)| (*k, n.clone())));
+        }
+        cur.extend(base.iter().map(|(k, n)| (*k, n.clone())));
+        let mut best = self.evaluate(&cur).expect("a valid base selection");
+        let mut classes: Vec<Id> = base.keys().copied().collect();
+        classes.sort_unstable();
+        for _pass in 0..2 {
+            let mut improved = false;
+            for &c in &classes {
+                for alt in alternatives {
+                    let Some(n) = alt.get(&c) else { continue };
+                    if cur.get(&c) == Some(n) {
+                        continue;
+                    }
+                    if Instant::now() > self.deadline {
+                        return (cur, best);
+                    }
+                    let old = cur.insert(c, n.clone()).expect("a selected class");
+                    match self.evaluate(&cur) {
+                        Some(p) if p.objective < best.objective * (1.0 - 1e-12) => {
+                            best = p;
+                            improved = true;
+                        }
+                        _ => {
+                            cur.insert(c, old);
+                        }
+                    }
+                }
+            }
+            if !improved {
+                break;
+            }
+        }
+        (cur, best)
+    }
+
     /// Canonicalizes a selection given with stale ids; leaf classes (registers) not in it
     /// select their leaf.
     pub fn canonical(&self, choice: &Choice) -> Choice {

@@ -324,7 +324,20 @@ fn one_block(
         return (insts, HashMap::new());
     };
     priced.sort_by(|a, b| a.2.objective.total_cmp(&b.2.objective));
-    let (name, choice, best) = priced.swap_remove(0);
+    let (mut name, mut choice, mut best) = priced.remove(0);
+    if !priced.is_empty() {
+        let alts: Vec<&extract::Choice> = priced.iter().map(|p| &p.1).collect();
+        let (refined, p) = ex.refine(&choice, &alts);
+        if p.objective < best.objective {
+            choice = refined;
+            best = p;
+            name = match name {
+                "greedy-dag-depth" => "greedy-dag-depth+refined",
+                "greedy-dag" => "greedy-dag+refined",
+                _ => "original+refined",
+            };
+        }
+    }
     rep.objective = (orig.objective, best.objective);
     let regs_before = ctx.regs.len();
     let facts_before = ctx.facts.len();
