@@ -20,8 +20,18 @@ fn main() {
         let t = tensor::lower(&p).expect("tensor IR");
         let l = layout::assign(&t, 1 << 15).expect("layout");
         let prog = ckks::lower(&l).expect("CKKS stage");
-        let (_, report) = opt::optimize(&prog, &OptOptions::default()).expect("optimizes");
-        println!("== {name} (2^15 slots, budget {:?})", OptOptions::default().time_budget);
+        let mut opts = OptOptions::default();
+        if let Some(n) = std::env::var("OPT_ITERS").ok().and_then(|v| v.parse().ok()) {
+            opts.iter_limit = n;
+        }
+        if let Some(n) = std::env::var("OPT_NODES").ok().and_then(|v| v.parse().ok()) {
+            opts.node_limit = n;
+        }
+        let (_, report) = opt::optimize(&prog, &opts).expect("optimizes");
+        println!(
+            "== {name} (2^15 slots, budget {:?}, {} iterations, {} nodes)",
+            opts.time_budget, opts.iter_limit, opts.node_limit
+        );
         println!("{report}");
     }
 }

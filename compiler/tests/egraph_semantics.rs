@@ -67,7 +67,11 @@ impl<'p> Eval<'p> {
     /// they are divided by).
     fn random(&self, info: &RegInfo, tag: &str, complex: bool) -> V {
         let mut rng = rng_for(self.seed, tag);
-        let (lo, hi, amp) = if complex { (-1.0, 1.0, 0.05) } else { (0.5, 1.5, 1.0) };
+        let (lo, hi, amp) = if complex {
+            (-1.0, 1.0, 0.05)
+        } else {
+            (0.5, 1.5, 1.0)
+        };
         let (rows, cols) = (self.rows(&info.rows), info.cols);
         let n = self.slots();
         let blocks = (0..rows * cols)
@@ -164,9 +168,7 @@ impl<'p> Eval<'p> {
     fn rotate(&self, a: &V, k: i64) -> V {
         let n = self.slots() as i64;
         self.map(a, |b| {
-            (0..n)
-                .map(|j| b[(j + k).rem_euclid(n) as usize])
-                .collect()
+            (0..n).map(|j| b[(j + k).rem_euclid(n) as usize]).collect()
         })
     }
 
@@ -255,7 +257,11 @@ impl<'p> Eval<'p> {
             }
             Op::SubPlain { a, p, reverse } => {
                 let r = *reverse;
-                let v = self.bin(self.get(*a), self.get(*p), move |x, y| if r { y - x } else { x - y });
+                let v = self.bin(
+                    self.get(*a),
+                    self.get(*p),
+                    move |x, y| if r { y - x } else { x - y },
+                );
                 set(self, v)
             }
             Op::Mul { a, b } | Op::MulPlain { a, p: b } => {
@@ -295,7 +301,9 @@ impl<'p> Eval<'p> {
             }
             Op::Poly { a, poly } => {
                 let poly = poly.clone();
-                let v = self.map(self.get(*a), |b| b.iter().map(|x| poly_at(&poly, *x)).collect());
+                let v = self.map(self.get(*a), |b| {
+                    b.iter().map(|x| poly_at(&poly, *x)).collect()
+                });
                 set(self, v)
             }
             Op::SumBlocks { a, axis } => {
@@ -330,7 +338,8 @@ impl<'p> Eval<'p> {
                 ..
             } => {
                 for (k, r) in inits.iter().enumerate() {
-                    self.obs.push((format!("loop init {k}"), self.get(*r).clone()));
+                    self.obs
+                        .push((format!("loop init {k}"), self.get(*r).clone()));
                 }
                 // one trip on random carried values (the index is 0)
                 self.vals.insert(args[0], V::Scalar(0.0));
@@ -350,7 +359,8 @@ impl<'p> Eval<'p> {
                 }
             }
             Op::Output { name, value } => {
-                self.obs.push((format!("output {name}"), self.get(*value).clone()));
+                self.obs
+                    .push((format!("output {name}"), self.get(*value).clone()));
             }
         }
     }
@@ -373,7 +383,10 @@ fn poly_at(p: &PolySpec, x: C) -> C {
             }
             acc
         }
-        PolySpec::Power { coeffs } => coeffs.iter().rev().fold(C::new(0.0, 0.0), |acc, c| acc * x + *c),
+        PolySpec::Power { coeffs } => coeffs
+            .iter()
+            .rev()
+            .fold(C::new(0.0, 0.0), |acc, c| acc * x + *c),
     }
 }
 
@@ -400,7 +413,8 @@ fn close(a: &V, b: &V) -> Result<(), String> {
     }
     let scale = x.iter().map(|v| v.norm()).fold(1e-300, f64::max);
     for (i, (p, q)) in x.iter().zip(&y).enumerate() {
-        if !((p - q).norm() <= 1e-9 * scale) {
+        let d = (p - q).norm();
+        if d.is_nan() || d > 1e-9 * scale {
             return Err(format!("slot {i}: {p} against {q} (scale {scale:.3e})"));
         }
     }
@@ -540,7 +554,10 @@ fn random_program(seed: u64) -> CkksProgram {
         };
         if let Op::Rotate { .. } = op {
             if rng.gen_bool(0.3) {
-                let rs = vec![reg(&mut regs, RegKind::Cipher, ra), reg(&mut regs, RegKind::Cipher, ra)];
+                let rs = vec![
+                    reg(&mut regs, RegKind::Cipher, ra),
+                    reg(&mut regs, RegKind::Cipher, ra),
+                ];
                 body.push(Inst {
                     results: rs.clone(),
                     op: Op::RotateHoisted {
@@ -554,11 +571,20 @@ fn random_program(seed: u64) -> CkksProgram {
             }
         }
         let r = reg(&mut regs, RegKind::Cipher, rows);
-        body.push(Inst { results: vec![r], op });
+        body.push(Inst {
+            results: vec![r],
+            op,
+        });
         cts.push((r, rows));
     }
     // a few outputs: the last values and a random one
-    let outs: Vec<Reg> = cts.iter().rev().take(3).map(|c| c.0).chain([cts[rng.gen_range(3..cts.len())].0]).collect();
+    let outs: Vec<Reg> = cts
+        .iter()
+        .rev()
+        .take(3)
+        .map(|c| c.0)
+        .chain([cts[rng.gen_range(3..cts.len())].0])
+        .collect();
     for (k, r) in outs.into_iter().enumerate() {
         body.push(Inst {
             results: vec![],
@@ -597,9 +623,17 @@ fn random_blocks_keep_their_meaning() {
         if report.after != report.before {
             changed += 1;
         }
-        assert_same_meaning(&p, &q, &[seed, seed + 1000], &format!("random program {seed}"));
+        assert_same_meaning(
+            &p,
+            &q,
+            &[seed, seed + 1000],
+            &format!("random program {seed}"),
+        );
     }
-    assert!(changed > 10, "the optimizer changed only {changed} of 40 programs");
+    assert!(
+        changed > 10,
+        "the optimizer changed only {changed} of 40 programs"
+    );
 }
 
 // ---- the real programs -----------------------------------------------------------------------
@@ -618,7 +652,10 @@ fn hetal_head_fast_keeps_its_meaning_and_gets_cheaper() {
     let (q, report) = opt::optimize(&p, &opts()).unwrap();
     println!("{report}");
     assert_same_meaning(&p, &q, &[7, 8], "hetal_head_fast at 2^11 slots");
-    assert!(report.after.depth < report.before.depth || report.after.instructions < report.before.instructions);
+    assert!(
+        report.after.depth < report.before.depth
+            || report.after.instructions < report.before.instructions
+    );
     // registers that survive keep their facts; the outputs read the same registers
     for (k, f) in p.facts.iter().enumerate() {
         assert_eq!(&q.facts[k], f);
@@ -632,4 +669,29 @@ fn hetal_head_keeps_its_meaning_and_gets_cheaper() {
     println!("{report}");
     assert_same_meaning(&p, &q, &[11], "hetal_head at 2^11 slots");
     assert!(report.after.depth < report.before.depth);
+}
+
+#[test]
+fn the_time_budget_bounds_the_call() {
+    // the default budget (900 ms) on the larger program at the shipped slot count
+    let p = ckks_of("hetal_head", 1 << 15);
+    let (_, report) = opt::optimize(&p, &OptOptions::default()).unwrap();
+    println!("{report}");
+    assert!(
+        report.elapsed < Duration::from_millis(1500),
+        "{:?}",
+        report.elapsed
+    );
+    // no time at all: every block is kept as written, and the program still means the same
+    let p = ckks_of("hetal_head_fast", 1 << 11);
+    let tight = OptOptions {
+        time_budget: Duration::ZERO,
+        ..OptOptions::default()
+    };
+    let (q, report) = opt::optimize(&p, &tight).unwrap();
+    assert!(
+        report.blocks.iter().all(|b| b.before == b.after),
+        "{report}"
+    );
+    assert_same_meaning(&p, &q, &[3], "hetal_head_fast with no time");
 }

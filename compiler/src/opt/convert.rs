@@ -19,7 +19,9 @@ use super::extract::{Choice, Extractor};
 use super::konst::Konst;
 use super::lang::{reg_of, reg_symbol, Ckks, Lit};
 use crate::ir::ckks::RegFacts;
-use blindtune_runtime::plan::{BlockShape, Inst, Op, PlainFn, PolySpec, Reg, RegInfo, RegKind, ScalarOp};
+use blindtune_runtime::plan::{
+    BlockShape, Inst, Op, PlainFn, PolySpec, Reg, RegInfo, RegKind, ScalarOp,
+};
 use egg::{EGraph, Id, Language};
 use std::collections::{HashMap, HashSet};
 
@@ -532,14 +534,25 @@ impl Emitter<'_> {
                 };
                 let scalar = |r: Reg| ctx.regs[r as usize].kind == RegKind::Scalar;
                 if scalar(k[0]) && scalar(k[1]) {
-                    Op::ScalarBin { op, a: k[0], b: k[1] }
+                    Op::ScalarBin {
+                        op,
+                        a: k[0],
+                        b: k[1],
+                    }
                 } else {
-                    Op::PlainBin { op, a: k[0], b: k[1] }
+                    Op::PlainBin {
+                        op,
+                        a: k[0],
+                        b: k[1],
+                    }
                 }
             }
-            Ckks::Sym(_) | Ckks::RotP(_) | Ckks::Num(_) | Ckks::Lit(_) | Ckks::K(_) | Ckks::F(_) => {
-                return Err(EmitError(format!("cannot emit {n:?} without its rule")))
-            }
+            Ckks::Sym(_)
+            | Ckks::RotP(_)
+            | Ckks::Num(_)
+            | Ckks::Lit(_)
+            | Ckks::K(_)
+            | Ckks::F(_) => return Err(EmitError(format!("cannot emit {n:?} without its rule"))),
         };
         let r = self.alloc(ctx, id);
         if let Op::ScalarBin { .. } = op {
@@ -663,13 +676,12 @@ impl Counts {
         let mut c = Counts::default();
         let mut depth: HashMap<Reg, usize> = HashMap::new();
         for i in insts {
-            let d_in = i
-                .op
-                .operands()
-                .iter()
-                .map(|r| depth.get(r).copied().unwrap_or(0))
-                .max()
-                .unwrap_or(0);
+            let d_in =
+                i.op.operands()
+                    .iter()
+                    .map(|r| depth.get(r).copied().unwrap_or(0))
+                    .max()
+                    .unwrap_or(0);
             let own = match &i.op {
                 Op::Mul { .. } | Op::MulPlain { .. } => 1,
                 Op::Poly { poly, .. } => blindtune_runtime::plan::validate::poly_depth(poly),
@@ -717,6 +729,7 @@ impl Counts {
         self.additions += o.additions;
         self.instructions += o.instructions;
         self.depth = self.depth.max(o.depth);
-        self.rotation_amounts.extend(o.rotation_amounts.iter().copied());
+        self.rotation_amounts
+            .extend(o.rotation_amounts.iter().copied());
     }
 }

@@ -106,11 +106,18 @@ impl Prices {
 
     /// The seconds of one e-node (its children excluded); `None` for a node that cannot be
     /// emitted (a run-time plaintext rotated).
-    pub fn node(&self, egraph: &EGraph<Ckks, CkksAnalysis>, class_grid: &Grid, n: &Ckks) -> Option<f64> {
+    pub fn node(
+        &self,
+        egraph: &EGraph<Ckks, CkksAnalysis>,
+        class_grid: &Grid,
+        n: &Ckks,
+    ) -> Option<f64> {
         let plain = |id: &egg::Id| egraph[*id].data.kind == Kind::Plain;
         let b = self.blocks(class_grid);
         let per_block = match n {
-            Ckks::Num(_) | Ckks::Lit(_) | Ckks::K(_) | Ckks::F(_) | Ckks::Sym(_) => return Some(0.0),
+            Ckks::Num(_) | Ckks::Lit(_) | Ckks::K(_) | Ckks::F(_) | Ckks::Sym(_) => {
+                return Some(0.0)
+            }
             Ckks::Add(_) | Ckks::Sub(_) => self.add,
             Ckks::Neg(_) => self.neg,
             Ckks::AddPlain([_, p]) | Ckks::SubPlain([_, p]) | Ckks::RSubPlain([_, p]) => {
@@ -157,6 +164,8 @@ impl Prices {
 fn poly_degree(p: &blindtune_runtime::plan::PolySpec) -> usize {
     match p {
         blindtune_runtime::plan::PolySpec::Chebyshev { coeffs, .. }
-        | blindtune_runtime::plan::PolySpec::Power { coeffs } => coeffs.len().saturating_sub(1).max(1),
+        | blindtune_runtime::plan::PolySpec::Power { coeffs } => {
+            coeffs.len().saturating_sub(1).max(1)
+        }
     }
 }

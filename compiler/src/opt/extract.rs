@@ -82,7 +82,8 @@ impl<'a> Extractor<'a> {
     }
 
     fn node_seconds(&self, class: Id, n: &Ckks) -> Option<f64> {
-        self.prices.node(self.egraph, &self.egraph[class].data.grid, n)
+        self.prices
+            .node(self.egraph, &self.egraph[class].data.grid, n)
     }
 
     /// Prices a selection; `None` if it misses a class, has a cycle or an unemittable node.
@@ -102,7 +103,11 @@ impl<'a> Extractor<'a> {
             let n = choice.get(&id)?;
             if done {
                 let d = self.own_depth(n)
-                    + n.children().iter().map(|c| depth[&self.egraph.find(*c)]).max().unwrap_or(0);
+                    + n.children()
+                        .iter()
+                        .map(|c| depth[&self.egraph.find(*c)])
+                        .max()
+                        .unwrap_or(0);
                 depth.insert(id, d);
                 on_stack.insert(id, false);
                 match n {
@@ -182,7 +187,7 @@ impl<'a> Extractor<'a> {
         let mut steps = 0usize;
         while let Some((cid, i)) = queue.pop_front() {
             steps += 1;
-            if steps % 1024 == 0 && Instant::now() > self.deadline {
+            if steps.is_multiple_of(1024) && Instant::now() > self.deadline {
                 return None;
             }
             if self.terminal(cid) {

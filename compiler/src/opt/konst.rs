@@ -47,11 +47,7 @@ impl Konst {
 
     /// Rotated like a ciphertext (`slot j ← slot j + steps`); scalars do not move.
     pub fn rotate(&self, steps: i64, block: BlockShape) -> Konst {
-        let masks = self
-            .masks
-            .iter()
-            .map(|m| m.rotated(steps, block))
-            .collect();
+        let masks = self.masks.iter().map(|m| m.rotated(steps, block)).collect();
         Konst::normalized(self.scale, masks)
     }
 

@@ -90,21 +90,22 @@ impl std::fmt::Display for OptReport {
             "{:<22} {:>13} {:>11} {:>11} {:>11} {:>9} {:>11} {:>8}  e-graph",
             "block", "rotations", "keyswitch", "ct mults", "pt mults", "depth", "rot amts", "insts"
         )?;
-        let row = |f: &mut std::fmt::Formatter<'_>, name: &str, b: &Counts, a: &Counts, tail: &str| {
-            writeln!(
-                f,
-                "{:<22} {:>13} {:>11} {:>11} {:>11} {:>9} {:>11} {:>8}  {}",
-                name,
-                format!("{}→{}", b.rotations, a.rotations),
-                format!("{}→{}", b.key_switches, a.key_switches),
-                format!("{}→{}", b.ct_mults, a.ct_mults),
-                format!("{}→{}", b.plain_mults, a.plain_mults),
-                format!("{}→{}", b.depth, a.depth),
-                format!("{}→{}", b.rotation_amounts.len(), a.rotation_amounts.len()),
-                format!("{}→{}", b.instructions, a.instructions),
-                tail
-            )
-        };
+        let row =
+            |f: &mut std::fmt::Formatter<'_>, name: &str, b: &Counts, a: &Counts, tail: &str| {
+                writeln!(
+                    f,
+                    "{:<22} {:>13} {:>11} {:>11} {:>11} {:>9} {:>11} {:>8}  {}",
+                    name,
+                    format!("{}→{}", b.rotations, a.rotations),
+                    format!("{}→{}", b.key_switches, a.key_switches),
+                    format!("{}→{}", b.ct_mults, a.ct_mults),
+                    format!("{}→{}", b.plain_mults, a.plain_mults),
+                    format!("{}→{}", b.depth, a.depth),
+                    format!("{}→{}", b.rotation_amounts.len(), a.rotation_amounts.len()),
+                    format!("{}→{}", b.instructions, a.instructions),
+                    tail
+                )
+            };
         for b in &self.blocks {
             let tail = format!(
                 "{} nodes, {} classes, {} iters, {}; {}",
@@ -229,7 +230,7 @@ fn assumed_rows(prog: &CkksProgram) -> std::collections::BTreeMap<String, usize>
 fn block(
     ctx: &mut Ctx,
     insts: Vec<Inst>,
-    yields: &mut Vec<Reg>,
+    yields: &mut [Reg],
     path: &str,
     env: &Env,
     report: &mut OptReport,
@@ -319,7 +320,11 @@ fn one_block(
         .into_iter()
         .filter_map(|(n, c)| ex.evaluate(&c).map(|p| (n, c, p)))
         .collect();
-    let Some(orig) = priced.iter().find(|p| p.0 == "original").map(|p| p.2.clone()) else {
+    let Some(orig) = priced
+        .iter()
+        .find(|p| p.0 == "original")
+        .map(|p| p.2.clone())
+    else {
         keep(rep, report, "the block as written does not price (kept)");
         return (insts, HashMap::new());
     };

@@ -93,7 +93,10 @@ pub(crate) fn is_scalar(v: &'static str) -> impl Fn(&mut Graph, Id, &Subst) -> b
 }
 
 /// `depth(a) != depth(b)`.
-pub(crate) fn depths_differ(a: &'static str, b: &'static str) -> impl Fn(&mut Graph, Id, &Subst) -> bool {
+pub(crate) fn depths_differ(
+    a: &'static str,
+    b: &'static str,
+) -> impl Fn(&mut Graph, Id, &Subst) -> bool {
     let (a, b) = (var(a), var(b));
     move |g, _, s| g[s[a]].data.depth != g[s[b]].data.depth
 }
