@@ -695,3 +695,116 @@ fn the_time_budget_bounds_the_call() {
     );
     assert_same_meaning(&p, &q, &[3], "hetal_head_fast with no time");
 }
+
+// ---- small programs with a known best form -----------------------------------------------------
+
+/// A top-level program: one secret input `%0` (1 × 1 grid), the given constants and
+/// instructions (registers numbered in order after the input), outputs of `outs`.
+fn small(consts: Vec<Op>, insts: Vec<Op>, outs: &[Reg]) -> CkksProgram {
+    let block = BlockShape { s0: 4, s1: 8 };
+    let mut regs = Vec::new();
+    let mut body = Vec::new();
+    let info = |kind| RegInfo {
+        kind,
+        rows: GridDim::Fixed(1),
+        cols: 1,
+        level: None,
+        name: None,
+        tensor: None,
+    };
+    regs.push(info(RegKind::Cipher));
+    body.push(Inst {
+        results: vec![0],
+        op: Op::Input { name: "x".into() },
+    });
+    for op in consts.into_iter().chain(insts) {
+        let kind = match op {
+            Op::Const(_) => RegKind::Scalar,
+            Op::Mask(_) | Op::Fill { .. } => RegKind::Plain,
+            _ => RegKind::Cipher,
+        };
+        body.push(Inst {
+            results: vec![regs.len() as Reg],
+            op,
+        });
+        regs.push(info(kind));
+    }
+    for (k, &r) in outs.iter().enumerate() {
+        body.push(Inst {
+            results: vec![],
+            op: Op::Output {
+                name: format!("y{k}"),
+                value: r,
+            },
+        });
+    }
+    let facts = vec![RegFacts::default(); regs.len()];
+    CkksProgram {
+        slots: block.slots(),
+        block,
+        regs,
+        facts,
+        body,
+        inputs: vec![],
+        outputs: vec![],
+        assumed_dims: Default::default(),
+    }
+}
+
+fn ops(p: &CkksProgram) -> Vec<&Op> {
+    p.body.iter().map(|i| &i.op).collect()
+}
+
+#[test]
+fn rotations_around_a_mask_become_one_with_a_rotated_mask() {
+    let m = Mask::Window {
+        row_mod: 1,
+        row_lo: 0,
+        row_hi: 1,
+        col_mod: 8,
+        col_lo: 1,
+        col_hi: 6,
+    };
+    // %1 = mask; %2 = rot(x, 3); %3 = %2 · m; %4 = rot(%3, 5)
+    let p = small(
+        vec![Op::Mask(m)],
+        vec![
+            Op::Rotate { a: 0, steps: 3 },
+            Op::MulPlain { a: 2, p: 1 },
+            Op::Rotate { a: 3, steps: 5 },
+        ],
+        &[4],
+    );
+    let (q, report) = opt::optimize(&p, &opts()).unwrap();
+    println!("{q}\n{report}");
+    assert_eq!(report.after.rotations, 1);
+    // either rot(x, 8)·rot(m, 5) or rot(x·rot(m, −3), 8): one rotation and a rotated mask
+    assert!(ops(&q)
+        .iter()
+        .any(|o| matches!(o, Op::Mask(Mask::Rotated { .. }))));
+    assert_same_meaning(&p, &q, &[1, 2], "rotated mask");
+}
+
+#[test]
+fn rotations_of_one_value_are_hoisted_and_plaintext_products_fold() {
+    // %1 = 0.5, %2 = 4.0 (an integer: no level), %3 = rot(x, 1), %4 = rot(x, 2),
+    // %5 = %3 + %4, %6 = %5 · 0.5, %7 = %6 · 4.0
+    let p = small(
+        vec![Op::Const(0.5), Op::Const(4.0)],
+        vec![
+            Op::Rotate { a: 0, steps: 1 },
+            Op::Rotate { a: 0, steps: 2 },
+            Op::Add { a: 3, b: 4 },
+            Op::MulPlain { a: 5, p: 1 },
+            Op::MulPlain { a: 6, p: 2 },
+        ],
+        &[7],
+    );
+    let (q, report) = opt::optimize(&p, &opts()).unwrap();
+    println!("{q}\n{report}");
+    assert_eq!(report.before.depth, 2);
+    assert_eq!(report.after.depth, 0, "0.5 · 4 = 2 is a mul_int");
+    assert_eq!(report.after.plain_mults, 0);
+    assert_eq!(report.after.hoisted_groups, 1);
+    assert_same_meaning(&p, &q, &[4], "hoisting and folding");
+}
