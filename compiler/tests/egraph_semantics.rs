@@ -660,6 +660,22 @@ fn hetal_head_fast_keeps_its_meaning_and_gets_cheaper() {
     for (k, f) in p.facts.iter().enumerate() {
         assert_eq!(&q.facts[k], f);
     }
+    // ciphertexts made from public values read plaintexts (fills), as the lowering writes them
+    fn trivials(insts: &[Inst], out: &mut Vec<Reg>) {
+        for i in insts {
+            match &i.op {
+                Op::Trivial { a } => out.push(*a),
+                Op::Loop { body, .. } => trivials(body, out),
+                _ => {}
+            }
+        }
+    }
+    let mut ts = Vec::new();
+    trivials(&q.body, &mut ts);
+    assert!(!ts.is_empty());
+    assert!(ts
+        .iter()
+        .all(|&a| q.regs[a as usize].kind == RegKind::Plain));
 }
 
 #[test]

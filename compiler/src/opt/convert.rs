@@ -490,7 +490,19 @@ impl Emitter<'_> {
             Ckks::Neg(_) => Op::Neg { a: k[0] },
             Ckks::MulI(_) => Op::MulI { a: k[0] },
             Ckks::Conj(_) => Op::Conjugate { a: k[0] },
-            Ckks::Trivial(_) => Op::Trivial { a: k[0] },
+            Ckks::Trivial(_) => {
+                // a compile-time scalar made a ciphertext: a fill, as the lowering writes it
+                let c = eg.find(ch[0]);
+                let a = match eg[c].data.konst.map(|i| eg.analysis.konst(i).as_scalar()) {
+                    Some(Some(v)) => ctx.hoist(
+                        format!("fill|{}", Konst::scalar(v).key()),
+                        RegKind::Plain,
+                        Op::Fill { value: v },
+                    ),
+                    _ => k[0],
+                };
+                Op::Trivial { a }
+            }
             Ckks::MulPlain(_) => Op::MulPlain { a: k[0], p: k[1] },
             Ckks::AddPlain(_) => Op::AddPlain { a: k[0], p: k[1] },
             Ckks::SubPlain(_) => Op::SubPlain {
