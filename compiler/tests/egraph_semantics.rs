@@ -824,3 +824,11 @@ fn rotations_of_one_value_are_hoisted_and_plaintext_products_fold() {
     assert_eq!(report.after.hoisted_groups, 1);
     assert_same_meaning(&p, &q, &[4], "hoisting and folding");
 }
+
+#[test]
+fn optimizing_is_deterministic() {
+    let p = ckks_of("hetal_head", 1 << 11);
+    let a = opt::optimize(&p, &opts()).unwrap().0.to_string();
+    let b = opt::optimize(&p, &opts()).unwrap().0.to_string();
+    assert_eq!(a, b);
+}

@@ -134,6 +134,8 @@ impl<'a> Extractor<'a> {
                 }
             }
         }
+        let mut rots: Vec<(Id, usize)> = rots.into_iter().collect();
+        rots.sort_unstable();
         for (x, count) in rots {
             let b = self.prices.blocks(&self.egraph[x].data.grid);
             seconds += b * if count >= 2 {
@@ -179,9 +181,12 @@ impl<'a> Extractor<'a> {
                 }
             }
         }
-        for (&id, _) in best.clone().iter() {
-            for &p in parents.get(&id).map(|v| v.as_slice()).unwrap_or(&[]) {
-                queue.push_back(p);
+        // (in the e-graph's class order: the result does not depend on hashing)
+        for class in eg.classes() {
+            if best.contains_key(&class.id) {
+                for &p in parents.get(&class.id).map(|v| v.as_slice()).unwrap_or(&[]) {
+                    queue.push_back(p);
+                }
             }
         }
         let mut steps = 0usize;
