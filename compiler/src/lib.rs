@@ -9,6 +9,7 @@
 pub mod diagnostics;
 pub mod interp;
 pub mod ir;
+pub mod opt;
 pub mod pipeline;
 pub mod plan;
 pub mod sched;

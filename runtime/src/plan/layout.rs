@@ -206,6 +206,14 @@ pub enum Mask {
         im: f64,
         second: Box<Mask>,
     },
+    /// `mask` rotated like a ciphertext by `steps` over a `block`: position `j = p·s1 + q`
+    /// holds the mask's position `(j + steps) mod slots` (the plaintext of a rotation moved
+    /// through a product, `rot(x·m, k) = rot(x, k)·rot(m, k)`; made by the optimizer)
+    Rotated {
+        mask: Box<Mask>,
+        steps: i64,
+        block: BlockShape,
+    },
 }
 
 impl Mask {
@@ -246,6 +254,33 @@ impl Mask {
                 im,
                 second,
             } => first.value(p, q) * *re + C::new(0.0, *im) * second.value(p, q),
+            Mask::Rotated { mask, steps, block } => {
+                let n = block.slots() as i64;
+                let j = ((p * block.s1 + q) as i64 + steps).rem_euclid(n) as usize;
+                mask.value(j / block.s1, j % block.s1)
+            }
+        }
+    }
+
+    /// This mask rotated by `steps` over `block` (a rotation of a rotation is one rotation;
+    /// a whole turn is the mask itself).
+    pub fn rotated(&self, steps: i64, block: BlockShape) -> Mask {
+        let n = block.slots() as i64;
+        let (inner, total) = match self {
+            Mask::Rotated {
+                mask,
+                steps: s,
+                block: b,
+            } if *b == block => (mask.as_ref(), s + steps),
+            m => (m, steps),
+        };
+        match total.rem_euclid(n) {
+            0 => inner.clone(),
+            k => Mask::Rotated {
+                mask: Box::new(inner.clone()),
+                steps: k,
+                block,
+            },
         }
     }
 
@@ -258,5 +293,40 @@ impl Mask {
             }
         }
         v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rotated_mask_moves_like_a_rotated_ciphertext() {
+        let block = BlockShape { s0: 4, s1: 8 };
+        let m = Mask::Diagonal {
+            a: 1,
+            b: -1,
+            offset: 1,
+            modulus: 4,
+            col_mod: 4,
+            col_hi: 3,
+        };
+        let base = m.slots(block);
+        let n = block.slots();
+        for k in [1i64, 5, 8, 31, -3] {
+            let r = m.rotated(k, block);
+            let got = r.slots(block);
+            for j in 0..n {
+                // rotation by k: slot j <- slot j + k (cyclic)
+                assert_eq!(got[j], base[(j as i64 + k).rem_euclid(n as i64) as usize]);
+            }
+        }
+        // composition and a whole turn
+        assert_eq!(m.rotated(3, block).rotated(-3, block), m);
+        assert_eq!(
+            m.rotated(3, block).rotated(4, block),
+            m.rotated(7, block)
+        );
+        assert_eq!(m.rotated(n as i64, block), m);
     }
 }
