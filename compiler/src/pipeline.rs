@@ -135,6 +135,7 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
         None => vec!["n16".into(), "n16-boot".into()],
     };
     let mut last_err = None;
+    let mut optimized_stage: Option<CkksProgram> = None;
     for name in &candidates {
         let pp = resolve(name, opts.allow_insecure).map_err(PipelineError::Params)?;
         let slots = pp.params.n() / 2;
@@ -145,7 +146,18 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
         for (k, v) in &opts.assume_dims {
             ckks.assumed_dims.insert(k.clone(), *v);
         }
-        let optimized = ckks.clone();
+        // candidates: the CKKS stage as lowered and (optimized mode) as the e-graph rewrote it,
+        // each with the placement strategies of the mode; the cheapest estimate ships
+        let mut stages = vec![ckks.clone()];
+        if opts.mode == Mode::Optimized {
+            match crate::opt::optimize(&ckks, &crate::opt::OptOptions::default()) {
+                Ok((p, report)) => {
+                    tracing::debug!(?report, "e-graph optimizer");
+                    stages.push(p);
+                }
+                Err(e) => tracing::warn!("the e-graph optimizer gave up ({e}); compiling without it"),
+            }
+        }
         let target = target_for(&pp, opts.default_bound);
         let strategies: &[Strategy] = match opts.mode {
             Mode::Naive => &[Strategy::Naive],
@@ -154,36 +166,38 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
         };
         let source = SourceInfo {
             name: opts.source_name.clone(),
-            blake3: blake3::hash(opts.source_text.as_bytes())
-                .to_hex()
-                .to_string(),
+            blake3: blake3::hash(opts.source_text.as_bytes()).to_hex().to_string(),
             params: opts.param_values.clone(),
             mode: opts.mode.name().into(),
         };
-        let mut best: Option<(ScheduledProgram, Plan)> = None;
-        for &s in strategies {
-            match crate::sched::schedule(&optimized, &target, s) {
-                Ok(sched) => {
-                    let plan = crate::plan::build(
-                        &sched,
-                        &pp,
-                        name,
-                        source.clone(),
-                        opts.seed,
-                        opts.threads,
-                    );
-                    let better = best.as_ref().is_none_or(|(bs, bp)| {
-                        plan.estimate.total_ms < bp.estimate.total_ms
-                            || (plan.estimate.total_ms == bp.estimate.total_ms
-                                && sched.bootstraps < bs.bootstraps)
-                    });
-                    if better {
-                        best = Some((sched, plan));
+        let mut pricer = crate::plan::price::Pricer::new(
+            &pp.params,
+            pp.bootstrapping.as_ref(),
+            blindtune_runtime::backend::CostModel::shipped(name, opts.threads),
+        );
+        let mut best: Option<(ScheduledProgram, Plan, CkksProgram)> = None;
+        for stage in &stages {
+            for &s in strategies {
+                match crate::sched::schedule(stage, &target, s) {
+                    Ok(sched) => {
+                        let plan = crate::plan::build_with(&sched, &pp, name, source.clone(), opts.seed, &mut pricer);
+                        let better = best.as_ref().is_none_or(|(bs, bp, _)| {
+                            plan.estimate.total_ms < bp.estimate.total_ms
+                                || (plan.estimate.total_ms == bp.estimate.total_ms && sched.bootstraps < bs.bootstraps)
+                        });
+                        tracing::debug!(strategy = s.name(), est_ms = plan.estimate.total_ms, "candidate schedule");
+                        if better {
+                            best = Some((sched, plan, stage.clone()));
+                        }
                     }
+                    Err(e) => last_err = Some(PipelineError::Schedule(e.to_string())),
                 }
-                Err(e) => last_err = Some(PipelineError::Schedule(e.to_string())),
             }
         }
+        let best = best.map(|(s, p, o)| {
+            optimized_stage = Some(o);
+            (s, p)
+        });
         if let Some((scheduled, plan)) = best {
             plan.validate().map_err(|e| {
                 PipelineError::Schedule(format!(
@@ -194,7 +208,7 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
                 tensor,
                 layout,
                 ckks,
-                optimized,
+                optimized: optimized_stage.take().expect("the winner's stage"),
                 scheduled,
                 plan,
                 params: name.clone(),

@@ -24,12 +24,24 @@ pub fn build(
 ) -> Plan {
     let model = CostModel::shipped(set_name, threads);
     let mut pricer = Pricer::new(&pp.params, pp.bootstrapping.as_ref(), model);
+    build_with(sched, pp, set_name, source, seed, &mut pricer)
+}
+
+/// [`build`] with a shared [`Pricer`] (its traces are memoized across plans).
+pub fn build_with(
+    sched: &ScheduledProgram,
+    pp: &PlanParams,
+    set_name: &str,
+    source: SourceInfo,
+    seed: u64,
+    pricer: &mut Pricer,
+) -> Plan {
     let mut est = Estimate {
         assumed_dims: sched.assumed_dims.clone(),
         ..Default::default()
     };
     let mut keys = KeyManifest::default();
-    let per_run = walk(sched, &sched.body, "top", &mut pricer, &mut est, &mut keys);
+    let per_run = walk(sched, &sched.body, "top", pricer, &mut est, &mut keys);
     est.total_ms = per_run * 1e3;
     est.peak_live_ciphertexts = peak_live(sched);
     Plan {
