@@ -155,7 +155,9 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
                     tracing::debug!(?report, "e-graph optimizer");
                     stages.push(p);
                 }
-                Err(e) => tracing::warn!("the e-graph optimizer gave up ({e}); compiling without it"),
+                Err(e) => {
+                    tracing::warn!("the e-graph optimizer gave up ({e}); compiling without it")
+                }
             }
         }
         let target = target_for(&pp, opts.default_bound);
@@ -166,7 +168,9 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
         };
         let source = SourceInfo {
             name: opts.source_name.clone(),
-            blake3: blake3::hash(opts.source_text.as_bytes()).to_hex().to_string(),
+            blake3: blake3::hash(opts.source_text.as_bytes())
+                .to_hex()
+                .to_string(),
             params: opts.param_values.clone(),
             mode: opts.mode.name().into(),
         };
@@ -180,12 +184,24 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
             for &s in strategies {
                 match crate::sched::schedule(stage, &target, s) {
                     Ok(sched) => {
-                        let plan = crate::plan::build_with(&sched, &pp, name, source.clone(), opts.seed, &mut pricer);
+                        let plan = crate::plan::build_with(
+                            &sched,
+                            &pp,
+                            name,
+                            source.clone(),
+                            opts.seed,
+                            &mut pricer,
+                        );
                         let better = best.as_ref().is_none_or(|(bs, bp, _)| {
                             plan.estimate.total_ms < bp.estimate.total_ms
-                                || (plan.estimate.total_ms == bp.estimate.total_ms && sched.bootstraps < bs.bootstraps)
+                                || (plan.estimate.total_ms == bp.estimate.total_ms
+                                    && sched.bootstraps < bs.bootstraps)
                         });
-                        tracing::debug!(strategy = s.name(), est_ms = plan.estimate.total_ms, "candidate schedule");
+                        tracing::debug!(
+                            strategy = s.name(),
+                            est_ms = plan.estimate.total_ms,
+                            "candidate schedule"
+                        );
                         if better {
                             best = Some((sched, plan, stage.clone()));
                         }

@@ -12,7 +12,7 @@ use std::time::Instant;
 use blindtune_client::dataset::load_data;
 use blindtune_client::encrypt::{encrypt, EncryptOptions};
 use blindtune_client::evaluate::{labels_of, score_logits};
-use blindtune_client::owner::{decrypt, keygen};
+use blindtune_client::owner::decrypt;
 use blindtune_client::plot::{plot_training_curve, Curve};
 use blindtune_compiler::interp::{DataSet, Tensor};
 use blindtune_compiler::pipeline::{compile, CompileOptions, Mode};
@@ -71,18 +71,16 @@ fn rows_of(t: &Tensor, n: usize) -> Tensor {
     }
 }
 
-fn peak_rss_mib() -> f64 {
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    u.ru_maxrss as f64 / 1024.0
-}
-
 pub fn run(args: Args) -> miette::Result<()> {
     let started = Instant::now();
     let file = match args.dataset.as_str() {
         "fmnist" => "data/deit-fmnist/fmnist_features.safetensors",
         "mnist5k" => "data/deit-fmnist/mnist5k_features.safetensors",
-        other => return Err(miette!("--dataset {other}: the bundled sets are `fmnist` and `mnist5k`")),
+        other => {
+            return Err(miette!(
+                "--dataset {other}: the bundled sets are `fmnist` and `mnist5k`"
+            ))
+        }
     };
     let all = load_data(&[file.to_string()]).map_err(|e| miette!("{e}"))?;
     let total = all.get("train_x").map(|t| t.data.shape()[0]).unwrap_or(0);
@@ -126,9 +124,17 @@ pub fn run(args: Args) -> miette::Result<()> {
         params: Some(args.params.clone()),
         allow_insecure: args.allow_insecure,
         mode: Mode::Optimized,
-        source_name: args.program.file_name().map(|f| f.to_string_lossy().into_owned()).unwrap_or_default(),
+        source_name: args
+            .program
+            .file_name()
+            .map(|f| f.to_string_lossy().into_owned())
+            .unwrap_or_default(),
         source_text: text,
-        param_values: params.iter().filter_map(|p| p.split_once('=')).map(|(k, v)| (k.into(), v.into())).collect(),
+        param_values: params
+            .iter()
+            .filter_map(|p| p.split_once('='))
+            .map(|(k, v)| (k.into(), v.into()))
+            .collect(),
         ..Default::default()
     };
     opts.assume_dims = BTreeMap::from([("N".to_string(), rows), ("T".to_string(), test_rows)]);
@@ -170,7 +176,10 @@ pub fn run(args: Args) -> miette::Result<()> {
         let t = Instant::now();
         let (sim, _) = simulate::simulate(&plan, &data, true, 1, args.quiet)?;
         let rows = simulate::compare(&plan, &sim, &reference, &data);
-        println!("simulator ({:.1} s): predicted precision and accuracy", t.elapsed().as_secs_f64());
+        println!(
+            "simulator ({:.1} s): predicted precision and accuracy",
+            t.elapsed().as_secs_f64()
+        );
         simulate::print_compare(&rows);
         Some(rows)
     } else {
@@ -178,42 +187,105 @@ pub fn run(args: Args) -> miette::Result<()> {
     };
 
     // 4. data owner: keys and encryption
+    // The owner's key generation and the cloud's training run as separate processes, as they
+    // would on separate machines (and so the memory of one is not held by the other).
+    let exe = std::env::current_exe().into_diagnostic()?;
+    let child = |what: &str, args: &[&std::ffi::OsStr]| -> miette::Result<()> {
+        let status = std::process::Command::new(&exe)
+            .args(args)
+            .status()
+            .into_diagnostic()?;
+        if !status.success() {
+            return Err(miette!("`blindtune {what}` failed ({status})"));
+        }
+        Ok(())
+    };
     let keys = args.out.join("keys");
     let _ = std::fs::remove_dir_all(&keys);
     let t = Instant::now();
-    let k = keygen(&plan, &keys).map_err(|e| miette!("{e}"))?;
+    child(
+        "keygen",
+        &[
+            "keygen".as_ref(),
+            "--plan".as_ref(),
+            plan_path.as_os_str(),
+            "--out".as_ref(),
+            keys.as_os_str(),
+        ],
+    )?;
     println!(
-        "keygen {:.1} s: evaluation bundle {} for the cloud ({} rotation keys{}), secret key stays in {}",
+        "keygen {:.1} s (secret key stays in {}; the cloud gets {} only)",
         t.elapsed().as_secs_f64(),
-        super::human_bytes(k.eval_bundle.bytes),
-        k.galois_keys,
-        if k.bootstrapping { " + bootstrapping keys" } else { "" },
-        keys.display()
+        keys.display(),
+        keys.join("eval.bin").display()
     );
     let enc = args.out.join("enc");
     let t = Instant::now();
-    let e = encrypt(&plan, &keys, &data, &enc, &EncryptOptions { progress: !args.quiet, force: true })
-        .map_err(|e| miette!("{e}"))?;
-    println!("encrypt {:.1} s: {} ciphertexts in {}", t.elapsed().as_secs_f64(), e.ciphertexts, enc.display());
+    let e = encrypt(
+        &plan,
+        &keys,
+        &data,
+        &enc,
+        &EncryptOptions {
+            progress: !args.quiet,
+            force: true,
+        },
+    )
+    .map_err(|e| miette!("{e}"))?;
+    println!(
+        "encrypt {:.1} s: {} ciphertexts in {}",
+        t.elapsed().as_secs_f64(),
+        e.ciphertexts,
+        enc.display()
+    );
 
     // 5. cloud: training with the evaluation bundle only
     let model = args.out.join("model");
-    let tr = super::train::train(&super::train::Args {
-        plan: plan_path.clone(),
-        eval_keys: keys.join("eval.bin"),
-        data: enc.clone(),
-        out: model.clone(),
-        force: true,
-        quiet: args.quiet,
-    })?;
+    let report_path = args.out.join("train-report.json");
+    let mut targs: Vec<&std::ffi::OsStr> = vec![
+        "train".as_ref(),
+        "--plan".as_ref(),
+        plan_path.as_os_str(),
+        "--eval-keys".as_ref(),
+    ];
+    let eval = keys.join("eval.bin");
+    targs.push(eval.as_os_str());
+    targs.extend([
+        "--data".as_ref(),
+        enc.as_os_str(),
+        "--out".as_ref(),
+        model.as_os_str(),
+        "--force".as_ref(),
+    ]);
+    targs.extend(["--report".as_ref(), report_path.as_os_str()]);
+    if args.quiet {
+        targs.push("--quiet".as_ref());
+    }
+    child("train", &targs)?;
+    let tr: super::train::TrainReport =
+        serde_json::from_slice(&std::fs::read(&report_path).into_diagnostic()?)
+            .map_err(|e| miette!("{}: {e}", report_path.display()))?;
 
     // 6. data owner: decrypt and score
     let head = args.out.join("head.safetensors");
     let d = decrypt(&plan, &keys, &model, &head).map_err(|e| miette!("{e}"))?;
-    let test_y = data.get("test_y").ok_or_else(|| miette!("no test_y in {file}"))?;
-    let mut enc_curve = Curve { name: "encrypted".into(), loss: vec![], accuracy: vec![] };
-    let mut pla_curve = Curve { name: "plaintext".into(), loss: vec![], accuracy: vec![] };
-    let val = plan.outputs.iter().find(|o| o.repeated && o.against.as_deref() == Some("test_y"));
+    let test_y = data
+        .get("test_y")
+        .ok_or_else(|| miette!("no test_y in {file}"))?;
+    let mut enc_curve = Curve {
+        name: "encrypted".into(),
+        loss: vec![],
+        accuracy: vec![],
+    };
+    let mut pla_curve = Curve {
+        name: "plaintext".into(),
+        loss: vec![],
+        accuracy: vec![],
+    };
+    let val = plan
+        .outputs
+        .iter()
+        .find(|o| o.repeated && o.against.as_deref() == Some("test_y"));
     if let Some(v) = val {
         let want = reference.get(&v.name).cloned().unwrap_or_default();
         for (g, w) in d.outputs.trips(&v.name).iter().zip(&want) {
@@ -252,9 +324,17 @@ pub fn run(args: Args) -> miette::Result<()> {
     let weights_err = reference
         .get("weights")
         .zip(d.outputs.get("weights"))
-        .map(|(w, g)| w[0].iter().zip(&g.data).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max));
+        .map(|(w, g)| {
+            w[0].iter()
+                .zip(&g.data)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f64::max)
+        });
     if let Some(e) = weights_err {
-        println!("weights: max |encrypted − plaintext| = {e:.2e} ({:.1} bits)", -e.log2());
+        println!(
+            "weights: max |encrypted − plaintext| = {e:.2e} ({:.1} bits)",
+            -e.log2()
+        );
     }
     println!(
         "time per iteration: measured {:.1} s (this machine, {} threads) vs plan estimate {:.1} s (1 thread); {} bootstraps per iteration",
@@ -264,14 +344,18 @@ pub fn run(args: Args) -> miette::Result<()> {
         boots_per_iter
     );
     println!(
-        "training {:.1} s, peak memory {:.0} MiB, whole demo {:.1} s",
+        "training {:.1} s, peak memory of `train` {:.0} MiB, whole demo {:.1} s",
         tr.seconds,
-        peak_rss_mib(),
+        tr.peak_rss_mib,
         started.elapsed().as_secs_f64()
     );
-    let mut phases: Vec<(&&str, &f64)> = tr.phases.iter().collect();
+    let mut phases: Vec<(&String, &f64)> = tr.phases.iter().collect();
     phases.sort_by(|a, b| b.1.total_cmp(a.1));
-    let top: Vec<String> = phases.iter().take(6).map(|(k, v)| format!("{k} {v:.1} s")).collect();
+    let top: Vec<String> = phases
+        .iter()
+        .take(6)
+        .map(|(k, v)| format!("{k} {v:.1} s"))
+        .collect();
     println!("time by operation: {}", top.join(", "));
     match plotted {
         Ok(()) => println!("training curve: {}", plot.display()),

@@ -18,9 +18,9 @@ pub mod fmt;
 pub mod keygen;
 pub mod params;
 pub mod progress;
+pub mod run;
 pub mod simulate;
 pub mod train;
-pub mod run;
 
 /// Writes `bytes` to `path` atomically (the runtime's file writer: temporary file, fsync,
 /// rename).

@@ -53,12 +53,18 @@ impl<B: Backend> Observer<B> for Progress {
     fn on_trip(&mut self, path: &str, trip: u64, trips: u64) {
         let d = Self::depth(path);
         self.innermost = self.innermost.max(d);
-        let name = self.names.get(d).cloned().unwrap_or_else(|| format!("loop {d}"));
+        let name = self
+            .names
+            .get(d)
+            .cloned()
+            .unwrap_or_else(|| format!("loop {d}"));
         let bar = self.bars.entry(d).or_insert_with(|| {
             let b = self.multi.add(ProgressBar::new(trips));
             b.set_style(
-                ProgressStyle::with_template("{prefix:>8} {bar:30} {pos}/{len} [{elapsed_precise}, ETA {eta}] {msg}")
-                    .unwrap(),
+                ProgressStyle::with_template(
+                    "{prefix:>8} {bar:30} {pos}/{len} [{elapsed_precise}, ETA {eta}] {msg}",
+                )
+                .unwrap(),
             );
             b.set_prefix(name);
             b.enable_steady_tick(Duration::from_millis(500));
@@ -94,7 +100,11 @@ impl<B: Backend> Observer<B> for Progress {
         if b.is_outermost() {
             let mut phases: Vec<(&&str, &f64)> = self.seconds.iter().collect();
             phases.sort_by(|a, b| b.1.total_cmp(a.1));
-            let top: Vec<String> = phases.iter().take(6).map(|(k, v)| format!("{k} {v:.1}s")).collect();
+            let top: Vec<String> = phases
+                .iter()
+                .take(6)
+                .map(|(k, v)| format!("{k} {v:.1}s"))
+                .collect();
             tracing::info!(trip = b.completed(), phases = top.join(", "), "trip done");
         }
         Ok(())

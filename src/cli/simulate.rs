@@ -46,7 +46,13 @@ pub struct Args {
 }
 
 /// Runs `plan` on the simulator over `data`; returns the decrypted outputs and the run time.
-pub fn simulate(plan: &Plan, data: &DataSet, noise: bool, seed: u64, quiet: bool) -> miette::Result<(Decrypted, f64)> {
+pub fn simulate(
+    plan: &Plan,
+    data: &DataSet,
+    noise: bool,
+    seed: u64,
+    quiet: bool,
+) -> miette::Result<(Decrypted, f64)> {
     let pp = resolve(&plan.params, plan.insecure).map_err(|e| miette!("{e}"))?;
     let sim = SimBackend::new(
         pp.params.clone(),
@@ -61,19 +67,31 @@ pub fn simulate(plan: &Plan, data: &DataSet, noise: bool, seed: u64, quiet: bool
     let mut sink = MemorySink::default();
     let mut progress = Progress::new(&["epoch", "batch"], quiet);
     let (secs, decrypted) = if plan.bootstrapping {
-        let cfg = pp.bootstrapping.clone().ok_or_else(|| miette!("`{}` cannot bootstrap", plan.params))?;
+        let cfg = pp
+            .bootstrapping
+            .clone()
+            .ok_or_else(|| miette!("`{}` cannot bootstrap", plan.params))?;
         let boot = Bootstrapper::with_backend(sim, cfg).map_err(|e| miette!("{e}"))?;
-        let mut ex = Executor::new(plan, boot.backend(), Some(&boot)).map_err(|e| miette!("{e}"))?;
-        let r = ex.run_with(&mut source, &mut sink, &mut progress).map_err(|e| miette!("{e}"))?;
+        let mut ex =
+            Executor::new(plan, boot.backend(), Some(&boot)).map_err(|e| miette!("{e}"))?;
+        let r = ex
+            .run_with(&mut source, &mut sink, &mut progress)
+            .map_err(|e| miette!("{e}"))?;
         let d = sink
-            .decrypt_with(plan, &dims, |ct| boot.backend().decrypt(ct).iter().map(|z| z.re).collect())
+            .decrypt_with(plan, &dims, |ct| {
+                boot.backend().decrypt(ct).iter().map(|z| z.re).collect()
+            })
             .map_err(|e| miette!("{e}"))?;
         (r.seconds, d)
     } else {
         let mut ex = Executor::new(plan, &sim, None).map_err(|e| miette!("{e}"))?;
-        let r = ex.run_with(&mut source, &mut sink, &mut progress).map_err(|e| miette!("{e}"))?;
+        let r = ex
+            .run_with(&mut source, &mut sink, &mut progress)
+            .map_err(|e| miette!("{e}"))?;
         let d = sink
-            .decrypt_with(plan, &dims, |ct| sim.decrypt(ct).iter().map(|z| z.re).collect())
+            .decrypt_with(plan, &dims, |ct| {
+                sim.decrypt(ct).iter().map(|z| z.re).collect()
+            })
             .map_err(|e| miette!("{e}"))?;
         (r.seconds, d)
     };
@@ -83,8 +101,17 @@ pub fn simulate(plan: &Plan, data: &DataSet, noise: bool, seed: u64, quiet: bool
 
 /// The reference interpreter's outputs for the program a plan came from (with the plan's
 /// `param` values and seed).
-pub fn reference(program: &Path, plan: &Plan, data: &DataSet) -> miette::Result<BTreeMap<String, Vec<Vec<f64>>>> {
-    let params: Vec<String> = plan.source.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
+pub fn reference(
+    program: &Path,
+    plan: &Plan,
+    data: &DataSet,
+) -> miette::Result<BTreeMap<String, Vec<Vec<f64>>>> {
+    let params: Vec<String> = plan
+        .source
+        .params
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
     let cp = super::check::compile(&program.to_path_buf(), &params, false)?;
     let r = blindtune_compiler::interp::run(
         &cp,
@@ -98,7 +125,15 @@ pub fn reference(program: &Path, plan: &Plan, data: &DataSet) -> miette::Result<
     .map_err(|e| miette!("{}: {e}", program.display()))?;
     Ok(r.outputs
         .into_iter()
-        .map(|o| (o.name, o.values.into_iter().map(|a| a.iter().copied().collect()).collect()))
+        .map(|o| {
+            (
+                o.name,
+                o.values
+                    .into_iter()
+                    .map(|a| a.iter().copied().collect())
+                    .collect(),
+            )
+        })
         .collect())
 }
 
@@ -112,10 +147,17 @@ pub struct OutputCompare {
     pub accuracy: Vec<(f64, f64)>,
 }
 
-pub fn compare(plan: &Plan, got: &Decrypted, want: &BTreeMap<String, Vec<Vec<f64>>>, data: &DataSet) -> Vec<OutputCompare> {
+pub fn compare(
+    plan: &Plan,
+    got: &Decrypted,
+    want: &BTreeMap<String, Vec<Vec<f64>>>,
+    data: &DataSet,
+) -> Vec<OutputCompare> {
     let mut out = Vec::new();
     for spec in &plan.outputs {
-        let Some(w) = want.get(&spec.name) else { continue };
+        let Some(w) = want.get(&spec.name) else {
+            continue;
+        };
         let g: Vec<&blindtune_client::tensors::OutputTensor> = if spec.repeated {
             got.trips(&spec.name)
         } else {
@@ -153,10 +195,23 @@ pub fn compare(plan: &Plan, got: &Decrypted, want: &BTreeMap<String, Vec<Vec<f64
 }
 
 pub fn print_compare(rows: &[OutputCompare]) {
-    println!("{:<14} {:>10} {:>10}  accuracy per trip (encrypted / plaintext)", "output", "min bits", "mean bits");
+    println!(
+        "{:<14} {:>10} {:>10}  accuracy per trip (encrypted / plaintext)",
+        "output", "min bits", "mean bits"
+    );
     for r in rows {
-        let acc: Vec<String> = r.accuracy.iter().map(|(e, p)| format!("{:.2}/{:.2}", 100.0 * e, 100.0 * p)).collect();
-        println!("{:<14} {:>10.1} {:>10.1}  {}", r.name, r.min_bits, r.mean_bits, acc.join(" "));
+        let acc: Vec<String> = r
+            .accuracy
+            .iter()
+            .map(|(e, p)| format!("{:.2}/{:.2}", 100.0 * e, 100.0 * p))
+            .collect();
+        println!(
+            "{:<14} {:>10.1} {:>10.1}  {}",
+            r.name,
+            r.min_bits,
+            r.mean_bits,
+            acc.join(" ")
+        );
     }
 }
 
@@ -164,7 +219,10 @@ pub fn run(args: Args) -> miette::Result<()> {
     let plan = load_plan(&args.plan)?;
     let data = load_data(&args.data).map_err(|e| miette!("{e}"))?;
     let (got, secs) = simulate(&plan, &data, !args.exact, args.seed, args.quiet)?;
-    eprintln!("simulated in {secs:.1} s ({} noise)", if args.exact { "no" } else { "modelled" });
+    eprintln!(
+        "simulated in {secs:.1} s ({} noise)",
+        if args.exact { "no" } else { "modelled" }
+    );
     if let Some(p) = &args.program {
         let want = reference(p, &plan, &data)?;
         let rows = compare(&plan, &got, &want, &data);

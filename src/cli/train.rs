@@ -35,15 +35,29 @@ pub struct Args {
     /// Hide progress bars.
     #[arg(long)]
     pub quiet: bool,
+    /// Write what the run measured (time per trip and per operation, bootstraps, peak
+    /// memory) as JSON.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
 }
 
 /// What a training run measured.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct TrainReport {
     pub seconds: f64,
     pub trip_seconds: Vec<f64>,
     pub bootstraps: u64,
     pub peak_live: usize,
-    pub phases: std::collections::BTreeMap<&'static str, f64>,
+    pub phases: std::collections::BTreeMap<String, f64>,
+    pub peak_rss_mib: f64,
+}
+
+/// Peak resident memory of this process so far.
+pub fn peak_rss_mib() -> f64 {
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: getrusage fills the struct it is given
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    u.ru_maxrss as f64 / 1024.0
 }
 
 pub fn train(args: &Args) -> miette::Result<TrainReport> {
@@ -53,12 +67,19 @@ pub fn train(args: &Args) -> miette::Result<TrainReport> {
     let pp = resolve(&plan.params, plan.insecure).map_err(|e| miette!("{e}"))?;
     let mut source = EncryptedDirSource::open(&plan, &args.data).map_err(|e| miette!("{e}"))?;
     let dims = source.dims().clone();
-    let mut sink = ModelDirSink::create(&plan, &args.out, dims, args.force).map_err(|e| miette!("{e}"))?;
+    let mut sink =
+        ModelDirSink::create(&plan, &args.out, dims, args.force).map_err(|e| miette!("{e}"))?;
     let boot = match (&pp.bootstrapping, plan.bootstrapping) {
         (Some(cfg), true) => Some(
-            Bootstrapper::with_backend(backend, cfg.clone()).map_err(|e| miette!("bootstrapping: {e}"))?,
+            Bootstrapper::with_backend(backend, cfg.clone())
+                .map_err(|e| miette!("bootstrapping: {e}"))?,
         ),
-        (None, true) => return Err(miette!("the plan bootstraps but its parameter set `{}` cannot", plan.params)),
+        (None, true) => {
+            return Err(miette!(
+                "the plan bootstraps but its parameter set `{}` cannot",
+                plan.params
+            ))
+        }
         _ => None,
     };
     let plain_backend;
@@ -81,12 +102,20 @@ pub fn train(args: &Args) -> miette::Result<TrainReport> {
         trip_seconds: progress.trip_seconds,
         bootstraps: report.bootstraps,
         peak_live: report.peak_live_ciphertexts,
-        phases: progress.seconds,
+        phases: progress
+            .seconds
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        peak_rss_mib: peak_rss_mib(),
     })
 }
 
 pub fn run(args: Args) -> miette::Result<()> {
     let r = train(&args)?;
+    if let Some(path) = &args.report {
+        super::write_atomic(path, serde_json::to_string_pretty(&r).unwrap().as_bytes())?;
+    }
     eprintln!(
         "trained in {:.1} s: {} bootstraps, peak {} live ciphertexts; model in {}",
         r.seconds,

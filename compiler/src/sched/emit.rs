@@ -265,6 +265,16 @@ impl Emitter<'_> {
                     });
                     x = y;
                 }
+                // every bootstrap starts from level 0 at its canonical scale: one prepared
+                // circuit serves them all (the runtime prepares one per input scale)
+                if self.level(x) > 0 {
+                    let z = self.new_reg(r, RegKind::Cipher, Some(0), RegFacts::default());
+                    out.push(Inst {
+                        results: vec![z],
+                        op: Op::LevelDown { a: x },
+                    });
+                    x = z;
+                }
                 let top = self.target.max_level;
                 let b = self.new_reg(r, RegKind::Cipher, Some(top), RegFacts::default());
                 out.push(Inst {

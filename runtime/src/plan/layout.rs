@@ -323,10 +323,7 @@ mod tests {
         }
         // composition and a whole turn
         assert_eq!(m.rotated(3, block).rotated(-3, block), m);
-        assert_eq!(
-            m.rotated(3, block).rotated(4, block),
-            m.rotated(7, block)
-        );
+        assert_eq!(m.rotated(3, block).rotated(4, block), m.rotated(7, block));
         assert_eq!(m.rotated(n as i64, block), m);
     }
 }
