@@ -26,6 +26,18 @@ pub enum PlanError {
     Invalid(String),
 }
 
+/// A decoding error; the nesting bound's message when that is what stopped it.
+fn malformed(e: String) -> PlanError {
+    if super::ops::nesting::take_exceeded() {
+        PlanError::Malformed(format!(
+            "loops nested deeper than {} ({e})",
+            super::ops::MAX_LOOP_DEPTH
+        ))
+    } else {
+        PlanError::Malformed(e)
+    }
+}
+
 fn check_header(format: &str, version: u32) -> Result<(), PlanError> {
     if format != FORMAT_NAME {
         return Err(PlanError::NotAPlan(format!(
@@ -62,8 +74,8 @@ impl Plan {
             ));
         };
         check_header(&format, version)?;
-        let plan: Plan =
-            serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
+        super::ops::nesting::take_exceeded();
+        let plan: Plan = serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
         plan.validate()
             .map_err(|e| PlanError::Invalid(e.to_string()))?;
         Ok(plan)
@@ -98,8 +110,8 @@ impl Plan {
         if blake3::hash(payload).as_bytes() != sum {
             return Err(PlanError::Checksum);
         }
-        let plan: Plan =
-            postcard::from_bytes(payload).map_err(|e| PlanError::Malformed(e.to_string()))?;
+        super::ops::nesting::take_exceeded();
+        let plan: Plan = postcard::from_bytes(payload).map_err(|e| malformed(e.to_string()))?;
         check_header(&plan.format, plan.version)?;
         plan.validate()
             .map_err(|e| PlanError::Invalid(e.to_string()))?;
