@@ -12,6 +12,7 @@ pub mod compile;
 pub mod decrypt;
 pub mod encrypt;
 pub mod evaluate;
+pub mod explain;
 pub mod features;
 pub mod fmt;
 pub mod keygen;
