@@ -763,7 +763,7 @@ fn secs(ms: f64) -> String {
 }
 
 fn numeric(s: &str) -> bool {
-    s.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '-' || c == '@')
+    (s.len() > 1 && s.starts_with('-')) || s.starts_with(|c: char| c.is_ascii_digit() || c == '@')
 }
 
 /// A plain-text table: columns whose cells are all numbers are right-aligned, others left.
@@ -785,7 +785,12 @@ fn table(out: &mut String, indent: &str, rows: &[Vec<String>]) {
                     .iter()
                     .skip(1)
                     .filter_map(|r| r.get(c))
-                    .all(|s| numeric(s))
+                    .all(|s| numeric(s) || s == "-" || s == ".")
+                && rows
+                    .iter()
+                    .skip(1)
+                    .filter_map(|r| r.get(c))
+                    .any(|s| numeric(s))
         })
         .collect();
     for r in rows {
@@ -815,8 +820,8 @@ impl Explanation {
         let s = &self.source;
         let _ = writeln!(
             o,
-            "plan {} ({} v{}), compiled from {} in {} mode",
-            s.name, self.format, self.version, s.name, s.mode
+            "plan of {} ({} v{}, {} mode)",
+            s.name, self.format, self.version, s.mode
         );
         if !s.params.is_empty() {
             let kv: Vec<String> = s.params.iter().map(|(k, v)| format!("{k}={v}")).collect();
