@@ -112,8 +112,10 @@ fn golden_plans_load_and_reserialize_byte_for_byte() {
             "{f} missing: bless with BLINDTUNE_BLESS=1 cargo test -p blindtune-compiler --test plan_format"
         )
     };
-    let json = std::fs::read_to_string(golden(GOLDEN_JSON)).expect(&missing(GOLDEN_JSON));
-    let bin = std::fs::read(golden(GOLDEN_BIN)).expect(&missing(GOLDEN_BIN));
+    let json = std::fs::read_to_string(golden(GOLDEN_JSON))
+        .unwrap_or_else(|_| panic!("{}", missing(GOLDEN_JSON)));
+    let bin =
+        std::fs::read(golden(GOLDEN_BIN)).unwrap_or_else(|_| panic!("{}", missing(GOLDEN_BIN)));
     let p = Plan::from_json(&json).unwrap_or_else(|e| panic!("{GOLDEN_JSON}: {e}"));
     assert_eq!(p.to_json(), json, "{GOLDEN_JSON} re-serializes differently");
     let q = Plan::from_binary(&bin).unwrap_or_else(|e| panic!("{GOLDEN_BIN}: {e}"));
