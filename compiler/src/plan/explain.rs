@@ -1070,7 +1070,9 @@ impl Explanation {
                 .into(),
             ]);
         }
-        table(&mut o, "    ", &rows);
+        if !k.galois.is_empty() {
+            table(&mut o, "    ", &rows);
+        }
         let t = |x: &KeyTotals| {
             format!(
                 "{} Galois keys{}: {} / {}",
