@@ -29,6 +29,9 @@ enum Command {
     Check(cli::check::Args),
     /// Compile a blindtune program: `compile FILE.bt --emit tensor` prints the tensor IR.
     Compile(cli::compile::Args),
+    /// Explain a compiled plan: parameters, layouts, op counts per loop trip, bootstraps,
+    /// keys and their sizes, estimated time, peak memory (`--dot`: the dataflow graph).
+    Explain(cli::explain::Args),
     /// Pretty-print a blindtune program in the canonical layout.
     Fmt(cli::fmt::Args),
     /// Run a blindtune program: `run --plaintext FILE --data FILE.safetensors`.
@@ -65,6 +68,7 @@ fn main() -> miette::Result<()> {
         Command::Params(args) => cli::params::run(args),
         Command::Check(args) => cli::check::run(args),
         Command::Compile(args) => cli::compile::run(args),
+        Command::Explain(args) => cli::explain::run(args),
         Command::Fmt(args) => cli::fmt::run(args),
         Command::Run(args) => cli::run::run(args),
         Command::Bench(cmd) => cli::bench::run(cmd),

@@ -13,6 +13,7 @@ pub mod decrypt;
 pub mod demo;
 pub mod encrypt;
 pub mod evaluate;
+pub mod explain;
 pub mod features;
 pub mod fmt;
 pub mod keygen;

@@ -1,6 +1,7 @@
 //! The last stage: a scheduled program becomes a [`Plan`] with its parameters, exact key
 //! manifest and cost estimate.
 
+pub mod explain;
 pub mod price;
 
 use crate::sched::ScheduledProgram;

@@ -20,8 +20,24 @@ pub struct Pricer {
     rec: Recorder<MetaBackend>,
     boot: Option<Bootstrapper<Recorder<MetaBackend>>>,
     model: Option<CostModel>,
-    cache: HashMap<String, (f64, KeyManifest)>,
+    cache: HashMap<String, Priced>,
     slots: usize,
+}
+
+/// What one instruction costs on one block, read off its counted trace.
+#[derive(Clone, Debug, Default)]
+pub struct Priced {
+    /// seconds under the cost model (0 without one)
+    pub secs: f64,
+    /// the keys it uses, with the levels it uses them at
+    pub keys: KeyManifest,
+    /// inner products with a switching key (rotations, relinearizations, conjugations,
+    /// and those inside polynomials and bootstraps)
+    pub key_switches: usize,
+    /// decompositions (ModUp): hoisted rotations share one
+    pub decompositions: usize,
+    /// ciphertext × ciphertext tensor products (a `mul`, and those inside a polynomial)
+    pub products: usize,
 }
 
 impl Pricer {
@@ -54,6 +70,12 @@ impl Pricer {
         regs: &[RegInfo],
         out_level: Option<usize>,
     ) -> (f64, KeyManifest) {
+        let p = self.price_full(op, regs, out_level);
+        (p.secs, p.keys)
+    }
+
+    /// [`Pricer::price`] with the trace's key switches, decompositions and products.
+    pub fn price_full(&mut self, op: &Op, regs: &[RegInfo], out_level: Option<usize>) -> Priced {
         let level_of = |r: u32| regs[r as usize].level.unwrap_or(0);
         let kind_of = |r: u32| regs[r as usize].kind;
         let key = match op {
@@ -79,7 +101,17 @@ impl Pricer {
             .as_ref()
             .map(|m| m.estimate(&trace))
             .unwrap_or(0.0);
-        let v = (secs, trace.key_manifest());
+        let v = Priced {
+            secs,
+            keys: trace.key_manifest(),
+            key_switches: trace.key_switches(),
+            decompositions: trace.decompositions(),
+            products: trace
+                .ops
+                .iter()
+                .filter(|o| o.kind == blindtune_runtime::backend::trace::OpKind::Tensor)
+                .count(),
+        };
         self.cache.insert(key, v.clone());
         v
     }

@@ -184,7 +184,7 @@ impl GaloisKey {
 
 /// Which evaluation keys a computation needs (and a key set provides). Circuits declare
 /// their needs with it; the key generator fulfils them.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 pub struct KeyManifest {
     pub relinearization: bool,
     /// Galois elements, ordered.
@@ -192,8 +192,26 @@ pub struct KeyManifest {
     /// Highest level each key is used at, when known (from a counted trace): keys are then
     /// generated only up to it. Absent: the top level. Galois elements by element; the
     /// relinearization key under element 0.
-    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[serde(default)]
     pub max_levels: BTreeMap<u64, usize>,
+}
+
+/// JSON leaves an empty `max_levels` out; a binary (not self-describing) form always writes it,
+/// or every later field would be misread.
+impl Serialize for KeyManifest {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let every_field = !s.is_human_readable();
+        let mut st = s.serialize_struct("KeyManifest", 3)?;
+        st.serialize_field("relinearization", &self.relinearization)?;
+        st.serialize_field("galois_elements", &self.galois_elements)?;
+        if every_field || !self.max_levels.is_empty() {
+            st.serialize_field("max_levels", &self.max_levels)?;
+        } else {
+            st.skip_field("max_levels")?;
+        }
+        st.end()
+    }
 }
 
 /// The `max_levels` entry of the relinearization key.

@@ -1,5 +1,5 @@
 //! Reading and writing plans: JSON (readable) and a compact binary form (magic, version,
-//! length, CBOR payload, BLAKE3). Both refuse other formats and versions with a message
+//! length, postcard payload, BLAKE3). Both refuse other formats and versions with a message
 //! saying which, and both validate before returning.
 
 use super::{Plan, FORMAT_NAME, FORMAT_VERSION};
@@ -24,6 +24,18 @@ pub enum PlanError {
     Checksum,
     #[error("invalid plan: {0}")]
     Invalid(String),
+}
+
+/// A decoding error; the nesting bound's message when that is what stopped it.
+fn malformed(e: String) -> PlanError {
+    if super::ops::nesting::take_exceeded() {
+        PlanError::Malformed(format!(
+            "loops nested deeper than {} ({e})",
+            super::ops::MAX_LOOP_DEPTH
+        ))
+    } else {
+        PlanError::Malformed(e)
+    }
 }
 
 fn check_header(format: &str, version: u32) -> Result<(), PlanError> {
@@ -62,16 +74,15 @@ impl Plan {
             ));
         };
         check_header(&format, version)?;
-        let plan: Plan =
-            serde_json::from_str(text).map_err(|e| PlanError::Malformed(e.to_string()))?;
+        super::ops::nesting::take_exceeded();
+        let plan: Plan = serde_json::from_str(text).map_err(|e| malformed(e.to_string()))?;
         plan.validate()
             .map_err(|e| PlanError::Invalid(e.to_string()))?;
         Ok(plan)
     }
 
     pub fn to_binary(&self) -> Vec<u8> {
-        let mut payload = Vec::new();
-        ciborium::into_writer(self, &mut payload).expect("a plan always serializes");
+        let payload = postcard::to_allocvec(self).expect("a plan always serializes");
         let mut out = Vec::with_capacity(payload.len() + 52);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
@@ -99,8 +110,8 @@ impl Plan {
         if blake3::hash(payload).as_bytes() != sum {
             return Err(PlanError::Checksum);
         }
-        let plan: Plan =
-            ciborium::from_reader(payload).map_err(|e| PlanError::Malformed(e.to_string()))?;
+        super::ops::nesting::take_exceeded();
+        let plan: Plan = postcard::from_bytes(payload).map_err(|e| malformed(e.to_string()))?;
         check_header(&plan.format, plan.version)?;
         plan.validate()
             .map_err(|e| PlanError::Invalid(e.to_string()))?;

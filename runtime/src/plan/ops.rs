@@ -33,7 +33,7 @@ pub enum GridDim {
     Rows(String),
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Deserialize)]
 pub struct RegInfo {
     pub kind: RegKind,
     /// row blocks, column blocks (scalars: 1 × 1)
@@ -42,12 +42,38 @@ pub struct RegInfo {
     /// the level of every ciphertext in the grid (`Cipher` only)
     pub level: Option<usize>,
     /// the source name, for the printer and error messages
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub name: Option<String>,
     /// for a plain register holding a tensor: its layout and `[rows, cols]`, so the executor
     /// knows which slots are padding (a public `1/std` is infinite there and is zeroed)
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub tensor: Option<(super::layout::Layout, [super::DimSpec; 2])>,
+}
+
+/// JSON leaves `name` and `tensor` out when absent. The binary form always writes them: it is
+/// not self-describing, so a skipped field would shift every later one (`skip_serializing_if`
+/// made every binary plan unreadable).
+impl Serialize for RegInfo {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let every_field = !s.is_human_readable();
+        let mut st = s.serialize_struct("RegInfo", 6)?;
+        st.serialize_field("kind", &self.kind)?;
+        st.serialize_field("rows", &self.rows)?;
+        st.serialize_field("cols", &self.cols)?;
+        st.serialize_field("level", &self.level)?;
+        if every_field || self.name.is_some() {
+            st.serialize_field("name", &self.name)?;
+        } else {
+            st.skip_field("name")?;
+        }
+        if every_field || self.tensor.is_some() {
+            st.serialize_field("tensor", &self.tensor)?;
+        } else {
+            st.skip_field("tensor")?;
+        }
+        st.end()
+    }
 }
 
 /// Public scalar arithmetic, evaluated by the executor in f64.
@@ -228,6 +254,7 @@ pub enum Op {
         trips: Trips,
         args: Vec<Reg>,
         inits: Vec<Reg>,
+        #[serde(deserialize_with = "nesting::body")]
         body: Vec<Inst>,
         yields: Vec<Reg>,
     },
@@ -295,5 +322,51 @@ impl Op {
             Loop { .. } => "loop",
             Output { .. } => "output",
         }
+    }
+}
+
+/// Loops nest at most [`MAX_LOOP_DEPTH`] deep in a plan read from a file. Decoding (and
+/// validating, executing, dropping) a plan recurses once per nested loop, so without a bound a
+/// small crafted file of loops nested a hundred thousand deep would overflow the stack instead
+/// of being refused. Compiled plans nest a few loops deep.
+pub const MAX_LOOP_DEPTH: usize = 64;
+
+pub(crate) mod nesting {
+    use super::{Inst, MAX_LOOP_DEPTH};
+    use serde::{Deserialize, Deserializer};
+    use std::cell::Cell;
+
+    thread_local! {
+        static DEPTH: Cell<usize> = const { Cell::new(0) };
+        static EXCEEDED: Cell<bool> = const { Cell::new(false) };
+    }
+
+    struct Level;
+    impl Drop for Level {
+        fn drop(&mut self) {
+            DEPTH.with(|d| d.set(d.get().saturating_sub(1)));
+        }
+    }
+
+    /// A loop body, refused past [`MAX_LOOP_DEPTH`] nested loops.
+    pub fn body<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Inst>, D::Error> {
+        let depth = DEPTH.with(|x| {
+            x.set(x.get() + 1);
+            x.get()
+        });
+        let _level = Level;
+        if depth > MAX_LOOP_DEPTH {
+            EXCEEDED.with(|e| e.set(true));
+            return Err(serde::de::Error::custom(format!(
+                "loops nested deeper than {MAX_LOOP_DEPTH}"
+            )));
+        }
+        Vec::<Inst>::deserialize(d)
+    }
+
+    /// Whether the last decoding on this thread stopped at the nesting bound (and forgets it):
+    /// postcard's errors do not carry the message.
+    pub fn take_exceeded() -> bool {
+        EXCEEDED.with(|e| e.replace(false))
     }
 }
