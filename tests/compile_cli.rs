@@ -1,5 +1,5 @@
-//! `blindtune compile FILE --emit tensor` prints the tensor IR; the later stages are refused
-//! with a clear error (non-zero exit, never a panic).
+//! `blindtune compile FILE --emit STAGE` prints every stage; `-o` writes a plan that loads;
+//! without either, a clear error (non-zero exit, never a panic).
 
 use std::process::Command;
 
@@ -31,18 +31,33 @@ fn emit_tensor_prints_the_ir_with_rolled_loops() {
 }
 
 #[test]
-fn later_stages_are_refused_clearly() {
-    for stage in [
-        None,
-        Some("layout"),
-        Some("ckks"),
-        Some("scheduled"),
-        Some("plan"),
+fn every_stage_prints_and_a_plan_is_written() {
+    for (stage, head) in [
+        ("layout", "layout_program {"),
+        ("ckks", "ckks_program {"),
+        ("scheduled", "scheduled_program {"),
+        ("plan", "{"),
     ] {
-        let args: Vec<&str> = stage.map(|s| vec!["--emit", s]).unwrap_or_default();
-        let (ok, _, err) = compile(&args);
-        assert!(!ok, "{stage:?}");
-        assert!(err.contains("not implemented yet"), "{stage:?}: {err}");
-        assert!(!err.contains("panicked"), "{stage:?}: {err}");
+        let (ok, out, err) = compile(&["--emit", stage, "--param", "EPOCHS=2"]);
+        assert!(ok, "{stage}: {err}");
+        assert!(
+            out.starts_with(head),
+            "{stage}: {}",
+            &out[..out.len().min(200)]
+        );
     }
+    let dir = tempfile::tempdir().unwrap();
+    let plan = dir.path().join("plan.bin");
+    let (ok, _, err) = compile(&["--param", "EPOCHS=2", "-o", plan.to_str().unwrap()]);
+    assert!(ok, "{err}");
+    let loaded = blindtune_runtime::plan::Plan::load(&plan).unwrap();
+    assert!(loaded.bootstrapping);
+}
+
+#[test]
+fn without_an_output_the_plan_is_refused_clearly() {
+    let (ok, _, err) = compile(&[]);
+    assert!(!ok);
+    assert!(err.contains("-o plan.json"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
 }

@@ -4,15 +4,13 @@
 //! (the plan reorders sums; polynomials are the same coefficients).
 
 mod common;
+use common::data::random_inputs;
 
-use blindtune_compiler::interp::Tensor;
 use blindtune_compiler::ir::tensor::{self, interp as tinterp};
 use blindtune_compiler::pipeline::{compile, CompileOptions};
-use blindtune_compiler::types::ty::{Dim, Elem};
 use blindtune_compiler::CheckedProgram;
 use common::slots::SlotEval;
-use ndarray::{ArrayD, IxDyn};
-use rand::{Rng, SeedableRng};
+use ndarray::ArrayD;
 use std::collections::BTreeMap;
 
 fn checked(name: &str, overrides: &[(&str, f64)]) -> CheckedProgram {
@@ -25,48 +23,6 @@ fn checked(name: &str, overrides: &[(&str, f64)]) -> CheckedProgram {
     let c = blindtune_compiler::check_file(&path, ov).unwrap();
     let diags = c.rendered_diagnostics();
     c.program.unwrap_or_else(|| panic!("{name}: {diags}"))
-}
-
-fn random_inputs(
-    p: &CheckedProgram,
-    dims: &BTreeMap<&str, usize>,
-    seed: u64,
-) -> BTreeMap<String, Tensor> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut out = BTreeMap::new();
-    for inp in &p.inputs {
-        let t = inp.ty.tensor().expect("tensor input");
-        let shape: Vec<usize> = t
-            .shape
-            .iter()
-            .map(|d| match d {
-                Dim::Const(n) => *n as usize,
-                Dim::Sym(s) => *dims.get(s.as_str()).unwrap_or(&3),
-            })
-            .collect();
-        let n: usize = shape.iter().product();
-        let (lo, hi) = t.range.map(|r| (r.lo, r.hi)).unwrap_or((-1.0, 1.0));
-        let mut data: Vec<f64> = (0..n).map(|_| rng.gen_range(lo..=hi)).collect();
-        if t.elem == Elem::I64 {
-            data = (0..n).map(|_| rng.gen_range(0..10) as f64).collect();
-        } else if inp.name.ends_with("_y") && shape.len() == 2 {
-            let c = shape[1];
-            data = vec![0.0; n];
-            for row in 0..shape[0] {
-                data[row * c + rng.gen_range(0..c)] = 1.0;
-            }
-        } else if inp.name.ends_with("_std") {
-            data = (0..n).map(|_| rng.gen_range(0.5..2.0)).collect();
-        }
-        out.insert(
-            inp.name.clone(),
-            Tensor {
-                data: ArrayD::from_shape_vec(IxDyn(&shape), data).unwrap(),
-                integer: false,
-            },
-        );
-    }
-    out
 }
 
 fn two_axes(a: &ArrayD<f64>) -> [usize; 2] {

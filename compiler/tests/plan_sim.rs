@@ -5,11 +5,10 @@
 //! test set with nine levels between bootstraps, as `n16-boot`.
 
 mod common;
+use common::data::random_inputs;
 
-use blindtune_compiler::interp::Tensor;
 use blindtune_compiler::ir::tensor::{self, interp as tinterp};
 use blindtune_compiler::pipeline::{compile, CompileOptions};
-use blindtune_compiler::types::ty::{Dim, Elem};
 use blindtune_compiler::CheckedProgram;
 use blindtune_runtime::backend::{Backend, SimBackend, SimOptions};
 use blindtune_runtime::circuits::bootstrapping::Bootstrapper;
@@ -18,9 +17,8 @@ use blindtune_runtime::plan::layout::{gather, scatter};
 use blindtune_runtime::plan::params::resolve;
 use blindtune_runtime::plan::{DimSpec, GridDim, Plan};
 use common::streams::{streams, Queues};
-use ndarray::{ArrayD, IxDyn};
+use ndarray::ArrayD;
 use num_complex::Complex64;
-use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, HashMap};
 
 struct Source<'a> {
@@ -138,45 +136,6 @@ fn checked(name: &str, overrides: &[(&str, f64)]) -> CheckedProgram {
     c.program.unwrap_or_else(|| panic!("{name}: {diags}"))
 }
 
-fn random_inputs(
-    p: &CheckedProgram,
-    dims: &BTreeMap<&str, usize>,
-    seed: u64,
-) -> BTreeMap<String, ArrayD<f64>> {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut out = BTreeMap::new();
-    for inp in &p.inputs {
-        let t = inp.ty.tensor().expect("tensor input");
-        let shape: Vec<usize> = t
-            .shape
-            .iter()
-            .map(|d| match d {
-                Dim::Const(n) => *n as usize,
-                Dim::Sym(s) => dims[s.as_str()],
-            })
-            .collect();
-        let n: usize = shape.iter().product();
-        let (lo, hi) = t.range.map(|r| (r.lo, r.hi)).unwrap_or((-1.0, 1.0));
-        let mut data: Vec<f64> = (0..n).map(|_| rng.gen_range(lo..=hi)).collect();
-        if t.elem == Elem::I64 {
-            data = (0..n).map(|_| rng.gen_range(0..10) as f64).collect();
-        } else if inp.name.ends_with("_y") && shape.len() == 2 {
-            let c = shape[1];
-            data = vec![0.0; n];
-            for row in 0..shape[0] {
-                data[row * c + rng.gen_range(0..c)] = 1.0;
-            }
-        } else if inp.name.ends_with("_std") {
-            data = (0..n).map(|_| rng.gen_range(0.5..2.0)).collect();
-        }
-        out.insert(
-            inp.name.clone(),
-            ArrayD::from_shape_vec(IxDyn(&shape), data).unwrap(),
-        );
-    }
-    out
-}
-
 /// Runs `name` compiled for `test-boot9-insecure` on the simulator; returns the worst absolute
 /// error in bits (−log2) over all outputs.
 fn run_on_sim(
@@ -196,7 +155,10 @@ fn run_on_sim(
     let compiled = compile(&cp, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
     let plan = &compiled.plan;
     let dims: BTreeMap<&str, usize> = dims.iter().cloned().collect();
-    let arrays = random_inputs(&cp, &dims, seed);
+    let arrays: BTreeMap<String, ArrayD<f64>> = random_inputs(&cp, &dims, seed)
+        .into_iter()
+        .map(|(k, t)| (k, t.data))
+        .collect();
     let tp = tensor::lower(&cp).unwrap();
     let want = tinterp::run(&tp, &arrays, seed).unwrap();
     let pp = resolve(&plan.params, true).unwrap();

@@ -5,9 +5,8 @@
 mod common;
 use blindtune_compiler::interp::{self, Options};
 use blindtune_compiler::ir::tensor::{self, interp as tinterp, print, Op, TensorProgram};
-use blindtune_compiler::types::{self, ty::Dim, ty::Elem, CheckedProgram};
-use ndarray::{ArrayD, IxDyn};
-use rand::{Rng, SeedableRng};
+use blindtune_compiler::types::{self, CheckedProgram};
+use common::data::random_inputs;
 use std::collections::BTreeMap;
 
 fn checked(name: &str, overrides: &[(&str, f64)]) -> CheckedProgram {
@@ -190,44 +189,6 @@ fn verifier_refuses_a_value_defined_twice() {
 
 /// Small random inputs of the declared shapes (symbolic dims from `dims`), inside declared
 /// ranges; one-hot rows for label matrices, positive scales for `*_std`.
-fn random_inputs(p: &CheckedProgram, dims: &BTreeMap<&str, usize>, seed: u64) -> interp::DataSet {
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut out = BTreeMap::new();
-    for inp in &p.inputs {
-        let t = inp.ty.tensor().expect("tensor input");
-        let shape: Vec<usize> = t
-            .shape
-            .iter()
-            .map(|d| match d {
-                Dim::Const(n) => *n as usize,
-                Dim::Sym(s) => *dims.get(s.as_str()).unwrap_or(&3),
-            })
-            .collect();
-        let n: usize = shape.iter().product();
-        let (lo, hi) = t.range.map(|r| (r.lo, r.hi)).unwrap_or((-1.0, 1.0));
-        let mut data: Vec<f64> = (0..n).map(|_| rng.gen_range(lo..=hi)).collect();
-        if t.elem == Elem::I64 {
-            let c = 10;
-            data = (0..n).map(|_| rng.gen_range(0..c) as f64).collect();
-        } else if inp.name.ends_with("_y") && shape.len() == 2 {
-            let c = shape[1];
-            data = vec![0.0; n];
-            for row in 0..shape[0] {
-                data[row * c + rng.gen_range(0..c)] = 1.0;
-            }
-        } else if inp.name.ends_with("_std") {
-            data = (0..n).map(|_| rng.gen_range(0.5..2.0)).collect();
-        }
-        out.insert(
-            inp.name.clone(),
-            interp::Tensor {
-                data: ArrayD::from_shape_vec(IxDyn(&shape), data).unwrap(),
-                integer: false,
-            },
-        );
-    }
-    out
-}
 
 fn close(a: f64, b: f64) -> bool {
     a == b || (a - b).abs() <= 1e-9 * a.abs().max(b.abs())

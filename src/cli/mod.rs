@@ -32,18 +32,7 @@ pub fn write_atomic(path: &std::path::Path, bytes: &[u8]) -> miette::Result<()> 
 
 /// A byte count for people (`1.5 GiB`).
 pub fn human_bytes(b: u64) -> String {
-    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = b as f64;
-    let mut u = 0;
-    while v >= 1024.0 && u + 1 < UNITS.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{b} B")
-    } else {
-        format!("{v:.1} {}", UNITS[u])
-    }
+    blindtune_compiler::plan::explain::human_bytes(b)
 }
 
 /// Loads a compiled plan (JSON or binary). The workflow commands (`keygen`, `encrypt`,

@@ -9,7 +9,6 @@ use blindtune_runtime::plan::{GridDim, Inst, Op, PolySpec, Reg, RegInfo, RegKind
 use std::collections::{BTreeSet, HashMap};
 
 struct Emitter<'a> {
-    prog: &'a CkksProgram,
     target: &'a Target,
     flat: &'a Flat,
     boots: &'a BTreeSet<Reg>,
@@ -36,7 +35,6 @@ pub fn emit(
     })?;
     let raw: Vec<usize> = lv.raw.iter().map(|&l| l.max(0) as usize).collect();
     let mut e = Emitter {
-        prog,
         target,
         flat: &flat,
         boots,
@@ -205,16 +203,7 @@ impl Emitter<'_> {
                 Op::Poly { a, poly } => {
                     Some(self.level(*a) - blindtune_runtime::plan::validate::poly_depth(poly))
                 }
-                Op::AddPlain { a, .. }
-                | Op::SubPlain { a, .. }
-                | Op::Neg { a }
-                | Op::MulInteger { a, .. }
-                | Op::MulI { a }
-                | Op::Conjugate { a }
-                | Op::Rotate { a, .. }
-                | Op::RotateHoisted { a, .. }
-                | Op::SumBlocks { a, .. } => Some(self.level(*a)),
-                _ => None,
+                other => other.level_preserving_operand().map(|a| self.level(a)),
             };
             if let Some(l) = lvl {
                 for &r in &inst.results {

@@ -213,17 +213,7 @@ fn sim_block(
                 need(lv, *a, d, &poly_name(poly));
                 Some(e(lv, *a) - d)
             }
-            Op::AddPlain { a, .. }
-            | Op::SubPlain { a, .. }
-            | Op::Neg { a }
-            | Op::MulInteger { a, .. }
-            | Op::MulI { a }
-            | Op::Conjugate { a }
-            | Op::Rotate { a, .. }
-            | Op::RotateHoisted { a, .. }
-            | Op::SumBlocks { a, .. }
-            | Op::LevelDown { a }
-            | Op::Bootstrap { a } => Some(e(lv, *a)),
+            Op::LevelDown { a } | Op::Bootstrap { a } => Some(e(lv, *a)),
             Op::Loop {
                 args,
                 inits,
@@ -260,7 +250,7 @@ fn sim_block(
                 }
                 None
             }
-            _ => None,
+            other => other.level_preserving_operand().map(|a| e(lv, a)),
         };
         if let Some(l) = level {
             for &r in &inst.results {

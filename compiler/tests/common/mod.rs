@@ -56,5 +56,6 @@ pub fn tree(m: &blindtune_compiler::syntax::ast::Module) -> serde_json::Value {
     strip_spans(&mut v);
     v
 }
+pub mod data;
 pub mod slots;
 pub mod streams;

@@ -288,6 +288,24 @@ impl Op {
         }
     }
 
+    /// For an operation whose ciphertext result keeps its operand's level (no rescale, no
+    /// level change): that operand. The one list the scheduler and the validator share.
+    pub fn level_preserving_operand(&self) -> Option<Reg> {
+        use Op::*;
+        match self {
+            AddPlain { a, .. }
+            | SubPlain { a, .. }
+            | Neg { a }
+            | MulInteger { a, .. }
+            | MulI { a }
+            | Conjugate { a }
+            | Rotate { a, .. }
+            | RotateHoisted { a, .. }
+            | SumBlocks { a, .. } => Some(*a),
+            _ => None,
+        }
+    }
+
     /// A short name for counts and messages.
     pub fn mnemonic(&self) -> &'static str {
         use Op::*;

@@ -61,7 +61,7 @@ enum LVal {
         id: usize,
     },
     /// a transpose, consumed by a matrix product
-    Transposed(ValueId),
+    Transposed,
     /// not materialized (stream-only values, unused inputs)
     Skipped,
 }
@@ -354,7 +354,7 @@ impl<'p> Lowerer<'p> {
                 }
                 s => s,
             },
-            TOp::Transpose(a) => LVal::Transposed(*a),
+            TOp::Transpose(_) => LVal::Transposed,
             TOp::MatMul(a, b) => self.matmul(res.unwrap(), *a, *b)?,
             TOp::Builtin(bi, args) => self.builtin(res.unwrap(), *bi, args)?,
             TOp::Approx(name, a) => self.approx(res.unwrap(), name, *a)?,
