@@ -7,9 +7,7 @@
 
 use blindtune_runtime::circuits::polynomial::{ChebyshevSeries, PowerSeries};
 use blindtune_runtime::plan::layout::{gather, scatter};
-use blindtune_runtime::plan::{
-    DimSpec, GridDim, Inst, Op, PlainFn, Plan, PolySpec, RegKind, ScalarOp, Trips,
-};
+use blindtune_runtime::plan::{DimSpec, GridDim, Inst, Op, Plan, PolySpec, RegKind, Trips};
 use num_complex::Complex64 as C;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 
@@ -26,18 +24,6 @@ pub struct SlotEval<'p> {
     inputs: BTreeMap<String, (Vec<f64>, [usize; 2])>,
     queues: HashMap<String, VecDeque<(Vec<f64>, usize)>>,
     pub outputs: BTreeMap<String, Vec<Vec<f64>>>,
-}
-
-fn bin(op: ScalarOp, a: f64, b: f64) -> f64 {
-    match op {
-        ScalarOp::Add => a + b,
-        ScalarOp::Sub => a - b,
-        ScalarOp::Mul => a * b,
-        ScalarOp::Div => a / b,
-        ScalarOp::Pow => a.powf(b),
-        ScalarOp::Min => a.min(b),
-        ScalarOp::Max => a.max(b),
-    }
 }
 
 impl<'p> SlotEval<'p> {
@@ -191,7 +177,7 @@ impl<'p> SlotEval<'p> {
                 self.set(r0.unwrap(), Val::Scalar(v as f64))
             }
             Op::ScalarBin { op, a, b } => {
-                let v = bin(*op, self.scalar(*a), self.scalar(*b));
+                let v = op.apply(self.scalar(*a), self.scalar(*b));
                 self.set(r0.unwrap(), Val::Scalar(v))
             }
             Op::Fill { value } => self.set(
@@ -208,7 +194,7 @@ impl<'p> SlotEval<'p> {
             }
             Op::PlainBin { op, a, b } => {
                 let op = *op;
-                let mut g = self.zip(*a, *b, |x, y| C::new(bin(op, x.re, y.re), 0.0));
+                let mut g = self.zip(*a, *b, |x, y| C::new(op.apply(x.re, y.re), 0.0));
                 // padding of public tensors is zeroed (as the executor does)
                 if let Some((layout, shape)) = &self.plan.regs[r0.unwrap() as usize].tensor {
                     zero_padding(&mut g, layout, shape, &self.dims, block);
@@ -218,21 +204,7 @@ impl<'p> SlotEval<'p> {
             Op::PlainUnary { f, a } => {
                 let f = *f;
                 let mut g = self.map(*a, |b| {
-                    b.iter()
-                        .map(|x| {
-                            C::new(
-                                match f {
-                                    PlainFn::Neg => -x.re,
-                                    PlainFn::Recip => 1.0 / x.re,
-                                    PlainFn::Sqrt => x.re.sqrt(),
-                                    PlainFn::Exp => x.re.exp(),
-                                    PlainFn::Log => x.re.ln(),
-                                    PlainFn::Abs => x.re.abs(),
-                                },
-                                0.0,
-                            )
-                        })
-                        .collect()
+                    b.iter().map(|x| C::new(f.apply(x.re), 0.0)).collect()
                 });
                 if let Some((layout, shape)) = &self.plan.regs[r0.unwrap() as usize].tensor {
                     zero_padding(&mut g, layout, shape, &self.dims, block);

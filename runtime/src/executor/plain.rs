@@ -11,19 +11,6 @@ use crate::plan::{PlainFn, ScalarOp};
 
 const ZERO: Complex64 = Complex64::new(0.0, 0.0);
 
-/// `a op b` on numbers.
-pub(crate) fn scalar_op(op: ScalarOp, a: f64, b: f64) -> f64 {
-    match op {
-        ScalarOp::Add => a + b,
-        ScalarOp::Sub => a - b,
-        ScalarOp::Mul => a * b,
-        ScalarOp::Div => a / b,
-        ScalarOp::Pow => a.powf(b),
-        ScalarOp::Min => a.min(b),
-        ScalarOp::Max => a.max(b),
-    }
-}
-
 /// `a op b` on slot values; `None` when the operation is only defined on reals and an operand
 /// is complex.
 pub(crate) fn slot_op(op: ScalarOp, a: Complex64, b: Complex64) -> Option<Complex64> {
@@ -33,7 +20,7 @@ pub(crate) fn slot_op(op: ScalarOp, a: Complex64, b: Complex64) -> Option<Comple
         ScalarOp::Mul => Some(a * b),
         ScalarOp::Div if b.im == 0.0 => Some(a / b.re),
         ScalarOp::Div => Some(a / b),
-        _ if a.im == 0.0 && b.im == 0.0 => Some(Complex64::new(scalar_op(op, a.re, b.re), 0.0)),
+        _ if a.im == 0.0 && b.im == 0.0 => Some(Complex64::new(op.apply(a.re, b.re), 0.0)),
         _ => None,
     }
 }

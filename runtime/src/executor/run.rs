@@ -11,7 +11,7 @@ use super::error::{run_err, At, ExecError};
 use super::io::{Grid, InputSource, OutputSink};
 use super::liveness::BlockLive;
 use super::observer::{Checkpoint, LoopPos, Observer, RunReport, TripBoundary};
-use super::plain::{clean, scalar_op, slot_fn, slot_op};
+use super::plain::{clean, slot_fn, slot_op};
 use super::value::{broadcasts, build, cols, is_rectangular, pick, rows, PlainGrid, RegValue};
 use super::Executor;
 use crate::backend::{Backend, CiphertextMeta};
@@ -536,8 +536,7 @@ impl<'r, 'p, B: Backend> Machine<'r, 'p, B> {
             }
             Op::ScalarBin { op, a, b } => {
                 let (x, y) = (self.scalar(*a, at)?, self.scalar(*b, at)?);
-                self.define_scalar(res(), scalar_op(*op, x, y), at)
-                    .map(|_| 1)
+                self.define_scalar(res(), op.apply(x, y), at).map(|_| 1)
             }
             Op::Fill { value } => {
                 let slots = ex.plan.block.slots();

@@ -88,6 +88,22 @@ pub enum ScalarOp {
     Max,
 }
 
+impl ScalarOp {
+    /// `a op b` on public numbers: the one definition the executor and every plaintext
+    /// evaluation of a plan use.
+    pub fn apply(self, a: f64, b: f64) -> f64 {
+        match self {
+            ScalarOp::Add => a + b,
+            ScalarOp::Sub => a - b,
+            ScalarOp::Mul => a * b,
+            ScalarOp::Div => a / b,
+            ScalarOp::Pow => a.powf(b),
+            ScalarOp::Min => a.min(b),
+            ScalarOp::Max => a.max(b),
+        }
+    }
+}
+
 /// Public elementwise functions on plain registers and scalars.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum PlainFn {
@@ -97,6 +113,20 @@ pub enum PlainFn {
     Exp,
     Log,
     Abs,
+}
+
+impl PlainFn {
+    /// `f(a)` on a real public number.
+    pub fn apply(self, a: f64) -> f64 {
+        match self {
+            PlainFn::Neg => -a,
+            PlainFn::Recip => 1.0 / a,
+            PlainFn::Sqrt => a.sqrt(),
+            PlainFn::Exp => a.exp(),
+            PlainFn::Log => a.ln(),
+            PlainFn::Abs => a.abs(),
+        }
+    }
 }
 
 /// A polynomial approximation evaluated by the runtime's `PolynomialEvaluator`.

@@ -27,6 +27,11 @@ pub fn poly_depth(poly: &PolySpec) -> usize {
     }
 }
 
+/// A loop's carried register keeps its kind, level and grid around the back edge.
+fn same_register_type(a: &super::RegInfo, b: &super::RegInfo) -> bool {
+    a.kind == b.kind && a.level == b.level && a.rows == b.rows && a.cols == b.cols
+}
+
 struct Checker<'p> {
     plan: &'p Plan,
     defined: Vec<bool>,
@@ -408,11 +413,7 @@ impl Checker<'_> {
                 for (k, (&arg, &init)) in args[1..].iter().zip(inits).enumerate() {
                     let (ai, ii) = (self.info(arg, at)?.clone(), self.info(init, at)?.clone());
                     self.read(init, &[ii.kind], at)?;
-                    if ai.kind != ii.kind
-                        || ai.level != ii.level
-                        || ai.cols != ii.cols
-                        || ai.rows != ii.rows
-                    {
+                    if !same_register_type(&ai, &ii) {
                         return Err(self.err(at, format!(
                             "carried value {k}: entry r{init} ({:?}, level {:?}) differs from the header r{arg} ({:?}, level {:?})",
                             ii.kind, ii.level, ai.kind, ai.level
@@ -427,11 +428,7 @@ impl Checker<'_> {
                 for (k, (&y, &arg)) in yields.iter().zip(&args[1..]).enumerate() {
                     let (yi, ai) = (self.info(y, at)?.clone(), self.info(arg, at)?.clone());
                     self.read(y, &[yi.kind], at)?;
-                    if yi.kind != ai.kind
-                        || yi.level != ai.level
-                        || yi.rows != ai.rows
-                        || yi.cols != ai.cols
-                    {
+                    if !same_register_type(&yi, &ai) {
                         return Err(self.err(at, format!(
                             "carried value {k}: the back edge r{y} (level {:?}) differs from the header r{arg} (level {:?})",
                             yi.level, ai.level
