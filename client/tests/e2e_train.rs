@@ -23,7 +23,7 @@ fn root() -> PathBuf {
 
 fn random_data(seed: u64, n: usize, t: usize, d: usize, c: usize) -> DataSet {
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
-    let mut m = |shape: &[usize], f: &mut dyn FnMut() -> f64| Tensor {
+    let m = |shape: &[usize], f: &mut dyn FnMut() -> f64| Tensor {
         data: ArrayD::from_shape_vec(
             IxDyn(shape),
             (0..shape.iter().product::<usize>()).map(|_| f()).collect(),
