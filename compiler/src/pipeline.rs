@@ -15,9 +15,10 @@ use std::collections::BTreeMap;
 pub enum Mode {
     /// every optimization; the cheaper of the placement strategies is kept
     Optimized,
-    /// the DaCapo/HALO-style baseline: lookahead placement, hoisting, no e-graph
+    /// the DaCapo/HALO-style baseline: lookahead placement, carried values packed, hoisting,
+    /// no e-graph
     Halo,
-    /// eager rescale, bootstrap when levels run out, no hoisting, no optimizer
+    /// eager rescale, bootstrap when levels run out, no hoisting, no packing, no optimizer
     Naive,
 }
 
@@ -146,11 +147,19 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
         for (k, v) in &opts.assume_dims {
             ckks.assumed_dims.insert(k.clone(), *v);
         }
-        // candidates: the CKKS stage as lowered and (optimized mode) as the e-graph rewrote it,
-        // each with the placement strategies of the mode; the cheapest estimate ships
+        // candidates: the CKKS stage as lowered, with its loop-carried values packed (not in
+        // naive mode) and (optimized mode) that as the e-graph rewrote it, each with the
+        // placement strategies of the mode; the cheapest estimate ships
         let mut stages = vec![ckks.clone()];
+        if opts.mode != Mode::Naive {
+            if let Some((p, report)) = crate::opt::pack::pack_carried(&ckks, opts.default_bound) {
+                tracing::debug!(?report, "carried values packed");
+                stages.push(p);
+            }
+        }
         if opts.mode == Mode::Optimized {
-            match crate::opt::optimize(&ckks, &crate::opt::OptOptions::default()) {
+            let last = stages.last().expect("the lowered stage").clone();
+            match crate::opt::optimize(&last, &crate::opt::OptOptions::default()) {
                 Ok((p, report)) => {
                     tracing::debug!(?report, "e-graph optimizer");
                     stages.push(p);

@@ -1,5 +1,6 @@
 //! The optimizer: equality saturation (`egg`) over the CKKS stage, one straight-line block at
-//! a time.
+//! a time; and, beside it, the packing of loop-carried values into one ciphertext ([`pack`],
+//! HALO's technique, so that one bootstrap refreshes a loop's whole state).
 //!
 //! [`optimize`] walks the program's blocks (the top level, then each loop body, recursively;
 //! loops stay rolled). In each block the ciphertext operations go into an e-graph
@@ -23,6 +24,7 @@ pub mod cost;
 pub mod extract;
 pub mod konst;
 pub mod lang;
+pub mod pack;
 pub mod rules;
 
 use crate::ir::ckks::CkksProgram;

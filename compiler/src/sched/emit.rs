@@ -20,6 +20,8 @@ struct Emitter<'a> {
     consts: HashMap<u64, Reg>,
     hoisted_consts: Vec<Inst>,
     raw: Vec<usize>,
+    /// demanded levels ([`super::demand`]); `None` for the naive strategy (eager levels)
+    want: Option<Vec<Option<usize>>>,
 }
 
 pub fn emit(
@@ -34,6 +36,8 @@ pub fn emit(
         why: "the placement left a shortfall (internal error)".into(),
     })?;
     let raw: Vec<usize> = lv.raw.iter().map(|&l| l.max(0) as usize).collect();
+    let want = (strategy != Strategy::Naive)
+        .then(|| super::demand::demanded(prog, target.max_level, &flat, boots, &raw));
     let mut e = Emitter {
         target,
         flat: &flat,
@@ -46,6 +50,7 @@ pub fn emit(
         consts: HashMap::new(),
         hoisted_consts: Vec::new(),
         raw,
+        want,
     };
     for (r, info) in e.regs.iter_mut().enumerate() {
         if info.kind == RegKind::Cipher {
@@ -150,12 +155,53 @@ impl Emitter<'_> {
             let mut op = inst.op.clone();
             rename_operands(&mut op, &self.rename);
             let is_ct = |e: &Self, r: Reg| e.regs[r as usize].kind == RegKind::Cipher;
+            // the level the operands are demanded at: the result's, plus what the op consumes
+            let demanded = self.want.as_ref().and_then(|w| {
+                let res = inst.results.iter().filter_map(|&r| w[r as usize]).max()?;
+                let consumed = match &op {
+                    Op::Mul { .. } | Op::MulPlain { .. } => 1,
+                    Op::Poly { poly, .. } => blindtune_runtime::plan::validate::poly_depth(poly),
+                    Op::Add { .. }
+                    | Op::Sub { .. }
+                    | Op::AddPlain { .. }
+                    | Op::SubPlain { .. }
+                    | Op::Neg { .. }
+                    | Op::MulInteger { .. }
+                    | Op::MulI { .. }
+                    | Op::Conjugate { .. }
+                    | Op::Rotate { .. }
+                    | Op::RotateHoisted { .. }
+                    | Op::SumBlocks { .. } => 0,
+                    _ => return None,
+                };
+                Some(res + consumed)
+            });
             match &mut op {
                 Op::Add { a, b } | Op::Sub { a, b } | Op::Mul { a, b } => {
                     if is_ct(self, *a) && is_ct(self, *b) {
-                        let m = self.level(*a).min(self.level(*b));
+                        let mut m = self.level(*a).min(self.level(*b));
+                        if let Some(d) = demanded {
+                            m = m.min(d);
+                        }
                         *a = self.down(&mut out, *a, m);
                         *b = self.down(&mut out, *b, m);
+                    }
+                }
+                Op::AddPlain { a, .. }
+                | Op::SubPlain { a, .. }
+                | Op::MulPlain { a, .. }
+                | Op::Poly { a, .. }
+                | Op::Neg { a }
+                | Op::MulInteger { a, .. }
+                | Op::MulI { a }
+                | Op::Conjugate { a }
+                | Op::Rotate { a, .. }
+                | Op::RotateHoisted { a, .. }
+                | Op::SumBlocks { a, .. } => {
+                    if let Some(d) = demanded {
+                        if is_ct(self, *a) {
+                            *a = self.down(&mut out, *a, d);
+                        }
                     }
                 }
                 Op::Loop {

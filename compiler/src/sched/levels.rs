@@ -21,6 +21,7 @@ pub struct Flat {
     /// whether that factor folds into the producing instruction (no level)
     pub foldable: Vec<bool>,
     pub is_cipher: Vec<bool>,
+    /// a whole tensor, or a packing of carried tensors: every slot bounded, so a cut point
     pub is_tensor: Vec<bool>,
 }
 
@@ -39,7 +40,11 @@ impl Flat {
                 .iter()
                 .map(|r| r.kind == RegKind::Cipher)
                 .collect(),
-            is_tensor: prog.facts.iter().map(|x| x.tensor.is_some()).collect(),
+            is_tensor: prog
+                .facts
+                .iter()
+                .map(|x| x.tensor.is_some() || x.packed)
+                .collect(),
         };
         let mut counter = 0;
         walk(prog, &prog.body, 1.0, &mut counter, &mut f);

@@ -8,8 +8,10 @@
 //! kernel's temporaries, and with the value brought into bootstrapping's `|z| ≤ 1` by a
 //! power-of-two factor folded into the producing polynomial or plaintext product when it can
 //! be); [`emit`] writes the scheduled program with `LevelDown`, `Bootstrap` and the scale
-//! factors. Loop-carried ciphertexts enter every trip at the top level and the back edge is
-//! brought back to it (HALO's type-matched loop headers), so loops stay rolled.
+//! factors, computing each value at the level its uses demand ([`demand`]; not for the naive
+//! strategy), so that operations run as low, and as cheaply, as the schedule allows.
+//! Loop-carried ciphertexts enter every trip at the top level and the back edge is brought
+//! back to it (HALO's type-matched loop headers), so loops stay rolled.
 //!
 //! Strategies ([`Strategy`]): `Naive` bootstraps a value when the next operation finds it out
 //! of levels; `Lookahead` (the DaCapo-style baseline) weighs, at every point where levels run
@@ -17,6 +19,7 @@
 //! (bootstraps weighted by the trips of their loops, the level factors they need), and keeps
 //! the cheapest.
 
+pub mod demand;
 pub mod emit;
 pub mod levels;
 pub mod place;

@@ -8,6 +8,8 @@ use std::collections::{BTreeSet, HashSet};
 
 /// How many earlier cut points the lookahead strategy weighs at each shortfall.
 const LOOKAHEAD_CANDIDATES: usize = 6;
+/// Bound on the local search's accepted improvements.
+const IMPROVE_ROUNDS: usize = 16;
 
 /// Cut points among `x` and its ancestors, latest first.
 fn candidates(flat: &Flat, x: Reg, boots: &BTreeSet<Reg>) -> Vec<Reg> {
@@ -132,36 +134,86 @@ pub fn place(
     match strategy {
         Strategy::Naive => greedy(prog, target, &flat, BTreeSet::new()).map_err(explain),
         Strategy::Lookahead => {
-            let mut boots = BTreeSet::new();
-            loop {
-                let (deficit, first) = state(prog, target, &flat, &boots);
-                let Some(f) = first else { return Ok(boots) };
-                let mut best: Option<(f64, Reg)> = None;
-                let mut tried = 0;
-                for c in feasible(prog, target, &flat, &boots, f.reg) {
-                    let mut b = boots.clone();
-                    b.insert(c);
-                    if state(prog, target, &flat, &b).0 >= deficit {
-                        continue;
-                    }
-                    tried += 1;
-                    if let Ok(done) = greedy(prog, target, &flat, b) {
-                        let cost = price(&flat, &done);
-                        if best.is_none_or(|(bc, _)| cost < bc - 1e-9) {
-                            best = Some((cost, c));
-                        }
-                    }
-                    if tried >= LOOKAHEAD_CANDIDATES {
-                        break;
-                    }
+            let first = lookahead(prog, target, &flat, BTreeSet::new()).map_err(explain)?;
+            Ok(improve(prog, target, &flat, first))
+        }
+    }
+}
+
+/// Completes `boots` by lookahead: at each shortfall, every feasible cut point (up to
+/// [`LOOKAHEAD_CANDIDATES`]) is tried, the schedule completed greedily from it and priced, and
+/// the cheapest is kept.
+fn lookahead(
+    prog: &CkksProgram,
+    target: &Target,
+    flat: &Flat,
+    mut boots: BTreeSet<Reg>,
+) -> Result<BTreeSet<Reg>, Failure> {
+    loop {
+        let (deficit, first) = state(prog, target, flat, &boots);
+        let Some(f) = first else { return Ok(boots) };
+        let mut best: Option<(f64, Reg)> = None;
+        let mut tried = 0;
+        for c in feasible(prog, target, flat, &boots, f.reg) {
+            let mut b = boots.clone();
+            b.insert(c);
+            if state(prog, target, flat, &b).0 >= deficit {
+                continue;
+            }
+            tried += 1;
+            if let Ok(done) = greedy(prog, target, flat, b) {
+                let cost = price(flat, &done);
+                if best.is_none_or(|(bc, _)| cost < bc - 1e-9) {
+                    best = Some((cost, c));
                 }
-                match best {
-                    Some((_, c)) => {
-                        boots.insert(c);
-                    }
-                    None => return Err(explain(f)),
+            }
+            if tried >= LOOKAHEAD_CANDIDATES {
+                break;
+            }
+        }
+        match best {
+            Some((_, c)) => {
+                boots.insert(c);
+            }
+            None => return Err(f),
+        }
+    }
+}
+
+/// Local search on a complete placement: the lookahead decides shortfalls in program order,
+/// so an early choice can force extra bootstraps later. Drop one or two bootstraps, complete
+/// the placement again by lookahead, and keep the result while it is cheaper.
+fn improve(
+    prog: &CkksProgram,
+    target: &Target,
+    flat: &Flat,
+    mut boots: BTreeSet<Reg>,
+) -> BTreeSet<Reg> {
+    let mut cost = price(flat, &boots);
+    'search: for _ in 0..IMPROVE_ROUNDS {
+        let list: Vec<Reg> = boots.iter().copied().collect();
+        // single drops first, then pairs (a choice and the extra bootstrap it forced)
+        let drops = (0..list.len())
+            .map(|i| vec![list[i]])
+            .chain((0..list.len()).flat_map(|i| {
+                let list = &list;
+                (i + 1..list.len()).map(move |j| vec![list[i], list[j]])
+            }));
+        for d in drops {
+            let mut t = boots.clone();
+            for b in &d {
+                t.remove(b);
+            }
+            if let Ok(done) = lookahead(prog, target, flat, t) {
+                let c = price(flat, &done);
+                if c < cost - 1e-9 {
+                    boots = done;
+                    cost = c;
+                    continue 'search;
                 }
             }
         }
+        break;
     }
+    boots
 }

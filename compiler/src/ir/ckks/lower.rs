@@ -234,6 +234,7 @@ impl<'p> Lowerer<'p> {
                 clean,
             }),
             bound,
+            packed: false,
         };
         let reg = self.b.reg(kind, rows, cols, facts);
         if let Some(n) = &self.lp.tensor.values[v as usize].name {
@@ -500,6 +501,7 @@ impl<'p> Lowerer<'p> {
                         clean: t.clean,
                     }),
                     bound: t.bound,
+                    packed: false,
                 },
             );
             let one = self.b.konst(1.0);
@@ -823,6 +825,7 @@ impl<'p> Lowerer<'p> {
                 clean: [true, true],
             }),
             bound: t.bound,
+            packed: false,
         };
         let reg = self.b.cipher(
             t.reg,
@@ -1319,6 +1322,7 @@ impl<'p> Lowerer<'p> {
                         clean: [true, true],
                     }),
                     bound,
+                    packed: false,
                 };
                 let reg = self.b.reg(
                     RegKind::Cipher,

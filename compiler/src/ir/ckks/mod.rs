@@ -26,6 +26,9 @@ pub struct RegFacts {
     pub tensor: Option<TensorFacts>,
     /// `max |value|` over every slot, when known
     pub bound: Option<f64>,
+    /// a packing of several loop-carried tensors into one ciphertext ([`crate::opt::pack`]):
+    /// not a tensor, but every slot is defined and bounded, so it may be bootstrapped
+    pub packed: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
