@@ -62,7 +62,7 @@ impl Item {
         }
         (0..2).all(|a| match self.layout.axis(a) {
             AxisLayout::Replicated => true,
-            AxisLayout::Tiled { period } => self.offset[a] % period == 0,
+            AxisLayout::Tiled { period } => self.offset[a].is_multiple_of(period),
             AxisLayout::Blocked => self.offset[a] == 0,
         })
     }
@@ -288,7 +288,7 @@ impl Packer<'_> {
                         let e = regions[i][axis];
                         if c.1.axis(axis) == AxisLayout::Blocked
                             || 2 * e > s_axis
-                            || s_axis % (2 * e) != 0
+                            || !s_axis.is_multiple_of(2 * e)
                         {
                             continue;
                         }
@@ -631,7 +631,7 @@ fn footprint(layout: Layout, shape: &[DimSpec; 2], s: [usize; 2]) -> Option<[usi
     let axis = |a: usize| -> Option<usize> {
         match layout.axis(a) {
             AxisLayout::Replicated => Some(1),
-            AxisLayout::Tiled { period } => (period > 0 && s[a] % period == 0).then_some(period),
+            AxisLayout::Tiled { period } => (period > 0 && s[a].is_multiple_of(period)).then_some(period),
             AxisLayout::Blocked => match &shape[a] {
                 DimSpec::Fixed(n) if *n >= 1 && *n <= s[a] => Some(*n),
                 _ => None,
