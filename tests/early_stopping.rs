@@ -132,7 +132,11 @@ fn write_data(path: &Path, ds: &DataSet) {
                 OwnedTensor {
                     dtype: safetensors::Dtype::I64,
                     shape,
-                    data: t.data.iter().flat_map(|&v| (v as i64).to_le_bytes()).collect(),
+                    data: t
+                        .data
+                        .iter()
+                        .flat_map(|&v| (v as i64).to_le_bytes())
+                        .collect(),
                 }
             } else {
                 OwnedTensor {
@@ -336,8 +340,16 @@ fn the_owner_stops_encrypted_training_after_k_epochs() {
         "seed {seed}: validate's loss {loss} vs evaluate's {}",
         e.loss
     );
-    assert_eq!(last["accuracy"].as_f64().unwrap(), e.accuracy, "seed {seed}");
-    assert_eq!(last["confusion"], serde_json::json!(e.confusion), "seed {seed}");
+    assert_eq!(
+        last["accuracy"].as_f64().unwrap(),
+        e.accuracy,
+        "seed {seed}"
+    );
+    assert_eq!(
+        last["confusion"],
+        serde_json::json!(e.confusion),
+        "seed {seed}"
+    );
 }
 
 #[test]

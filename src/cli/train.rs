@@ -166,7 +166,7 @@ pub fn run(args: Args) -> miette::Result<()> {
         super::write_atomic(path, serde_json::to_string_pretty(&r).unwrap().as_bytes())?;
     }
     if let Some(e) = r.stopped_after_epochs {
-        eprintln!("stopped early after {e} epoch(s): the data owner's decision");
+        eprintln!("stopped early after {e} epoch(s), as the data holder decided");
     }
     eprintln!(
         "trained in {:.1} s: {} bootstraps, peak {} live ciphertexts; model in {}",

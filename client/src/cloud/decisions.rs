@@ -128,7 +128,7 @@ impl AwaitDecisions {
                 return Err(ClientError::Decision {
                     path,
                     message: format!(
-                        "no early-stopping decision for epoch {} after {:.0} s (the data owner \
+                        "no early-stopping decision for epoch {} after {:.0} s (the data holder \
                          writes it with `blindtune validate`; raise --decision-timeout to wait \
                          longer)",
                         trips.last().copied().unwrap_or(0),
@@ -137,7 +137,7 @@ impl AwaitDecisions {
                 });
             }
             if !logged {
-                tracing::info!(file = %path.display(), "waiting for the owner's decision");
+                tracing::info!(file = %path.display(), "waiting for the decision file");
                 logged = true;
             }
             std::thread::sleep(self.poll.min(self.timeout - waited));
