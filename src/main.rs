@@ -52,6 +52,9 @@ enum Command {
     Decrypt(cli::decrypt::Args),
     /// Score a decrypted head on plaintext features: accuracy, loss, confusion matrix.
     Evaluate(cli::evaluate::Args),
+    /// Decrypt and score each epoch's validation logits, and write the early-stopping
+    /// decision the cloud reads before the next epoch (data owner).
+    Validate(cli::validate::Args),
     /// Benchmarks that print tables (`blindtune bench ckks`).
     #[command(subcommand)]
     Bench(cli::bench::BenchCommand),
@@ -80,5 +83,6 @@ fn main() -> miette::Result<()> {
         Command::Simulate(args) => cli::simulate::run(args),
         Command::Decrypt(args) => cli::decrypt::run(args),
         Command::Evaluate(args) => cli::evaluate::run(args),
+        Command::Validate(args) => cli::validate::run(args),
     }
 }

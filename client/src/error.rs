@@ -34,6 +34,9 @@ pub enum ClientError {
     Refused { path: PathBuf, message: String },
     #[error("{0}")]
     Ckks(#[from] blindtune_runtime::ckks::CkksError),
+    /// An early-stopping decision file that is malformed, or that did not come in time.
+    #[error("{path}: {message}")]
+    Decision { path: PathBuf, message: String },
     #[error("plot {path}: {message}")]
     Plot { path: PathBuf, message: String },
 }

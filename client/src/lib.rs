@@ -4,10 +4,12 @@
 //! [`encrypt::encrypt`] (an encrypted dataset directory, public key only),
 //! [`owner::decrypt`] (the trained head from the cloud's model directory),
 //! [`evaluate::evaluate`] (accuracy, loss and confusion of a head), [`plot`] (training
-//! curves).
+//! curves), [`owner::validate`] (early stopping: each epoch's encrypted validation logits
+//! decrypted and scored, [`early_stopping`]'s rule, a [`decision`] file for the cloud).
 //!
 //! Cloud: [`cloud`] (the evaluation bundle, the executor's input source over an encrypted
-//! dataset and its output sink into a model directory). In memory, for the simulator and
+//! dataset and its output sink into a model directory, the owner's early-stopping decisions
+//! awaited between epochs). In memory, for the simulator and
 //! tests: [`memory`] with the encryptors of [`cipher`].
 //!
 //! **Roles.** Everything that touches `secret.key` is in [`owner`]; [`cloud`] never imports
@@ -18,6 +20,8 @@
 pub mod cipher;
 pub mod cloud;
 pub mod dataset;
+pub mod decision;
+pub mod early_stopping;
 pub mod encrypt;
 pub mod error;
 pub mod evaluate;

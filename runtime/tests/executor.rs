@@ -17,7 +17,7 @@ use blindtune_runtime::ckks::testing::{random_complex, random_real};
 use blindtune_runtime::ckks::*;
 use blindtune_runtime::executor::{
     fingerprint_hex, CanonicalScales, Checkpoint, ExecError, Executor, Grid, InputSource, IoError,
-    LoopPos, NoObserver, Observer, OutputSink, TripBoundary,
+    LoopPos, NoObserver, Observer, OutputSink, TripBoundary, TripControl,
 };
 use blindtune_runtime::plan::layout::scatter;
 use blindtune_runtime::plan::validate::poly_depth;
@@ -1049,6 +1049,190 @@ fn batch_loop_binds_dimensions_and_resumes_from_a_checkpoint() {
         .check_inputs(&no_n)
         .unwrap_err();
     assert!(err.to_string().contains("`N`"), "{err}");
+}
+
+// ---------------------------------------------------------------------------------- early stop
+
+/// Epochs over a batch stream, as a training program has them: an outer loop of `epochs` trips
+/// around a batch loop over `N` rows in batches of 4 (`acc += b·x_batch`, `b` the batch's
+/// rows), a repeated output per epoch and a final output after the epochs.
+fn epochs_plan(params: &Params, epochs: u64) -> Plan {
+    let mut b = Builder::new(params, BLOCK, 5);
+    b.plan.inputs.push(InputSpec {
+        name: "xb".into(),
+        secret: true,
+        shape: [DimSpec::Named("N".into()), DimSpec::Fixed(4)],
+        rank: 2,
+        layout: Layout::ROW_MAJOR,
+        level: Some(5),
+        stream: Some(StreamSpec {
+            batch: 4,
+            order: 0,
+            shuffle: false,
+            entries: epochs,
+        }),
+    });
+    let zero = b.plain((1, 1), Op::Fill { value: 0.0 });
+    let acc0 = b.ct(4, (1, 1), Op::Trivial { a: zero });
+    let (_, outer) = b.begin_loop(&[acc0]);
+    let (_, inner) = b.begin_loop(&[outer[0]]);
+    let xb = b.reg(RegKind::Cipher, GridDim::Rows("b".into()), 1, Some(5));
+    b.emit(
+        vec![xb],
+        Op::BatchInput {
+            name: "xb".into(),
+            dim: Some("b".into()),
+        },
+    );
+    let nb = b.scalar(Op::DimValue("b".into()));
+    let t = b.ct(4, (1, 1), Op::MulPlain { a: xb, p: nb });
+    let acc = b.ct(4, (1, 1), Op::Add { a: inner[0], b: t });
+    let r = b.end_loop(
+        Trips::Batches {
+            rows: "N".into(),
+            size: 4,
+        },
+        &[acc],
+    );
+    let val = b.ct(4, (1, 1), Op::Rotate { a: r[0], steps: 1 });
+    b.output("val", val);
+    let f = b.end_loop(Trips::Fixed(epochs), &[r[0]]);
+    b.output("final", f[0]);
+    b.finish()
+}
+
+/// Stops the loop at `path` after `after` trips; records every boundary it is asked about.
+struct Stopper {
+    path: &'static str,
+    after: u64,
+    asked: Vec<(String, u64)>,
+}
+
+impl<B: Backend> Observer<B> for Stopper {
+    fn after_trip(
+        &mut self,
+        boundary: &TripBoundary<'_, B>,
+    ) -> Result<TripControl, Box<dyn std::error::Error + Send + Sync>> {
+        assert!(!boundary.is_last(), "asked after the last trip");
+        self.asked
+            .push((boundary.path.to_string(), boundary.completed()));
+        Ok(
+            if boundary.path == self.path && boundary.completed() == self.after {
+                TripControl::Break
+            } else {
+                TripControl::Continue
+            },
+        )
+    }
+}
+
+#[test]
+fn a_loop_stopped_after_k_trips_ends_as_if_it_had_k_trips() {
+    let params = test_params();
+    let sim = SimBackend::exact(params.clone());
+    let n = 10; // 3 batches per epoch (4, 4 and 2 rows), the same ones each epoch
+    let data = batches(n);
+    let per_epoch: Vec<(Blocks, usize)> = (0..4).flat_map(|_| data.iter().cloned()).collect();
+    let run = |plan: &Plan, observer: &mut dyn Observer<SimBackend>| {
+        let mut ex = Executor::new(plan, &sim, None).unwrap();
+        let (enc, dec) = sim_client();
+        let mut inp = batch_input(enc, ex.scales().clone(), &per_epoch, n);
+        let mut out = MemOutput::new(dec);
+        let report = ex.run_with(&mut inp, &mut out, observer).unwrap();
+        (out.got, report)
+    };
+
+    // EPOCHS = 4 stopped after 2 epochs = EPOCHS = 2, bit for bit (exact simulator).
+    let (want, _) = run(&epochs_plan(&params, 2), &mut NoObserver);
+    let mut stopper = Stopper {
+        path: "body[2]",
+        after: 2,
+        asked: vec![],
+    };
+    let (got, report) = run(&epochs_plan(&params, 4), &mut stopper);
+    assert_eq!(
+        got.keys().collect::<Vec<_>>(),
+        want.keys().collect::<Vec<_>>()
+    );
+    assert_eq!(got, want);
+    assert_eq!(report.trips["body[2]"], 2);
+    assert_eq!(report.trips["body[2].loop[0]"], 6);
+    // asked between trips only: inner boundaries 1, 2 per epoch, then outer boundary 1, 2
+    let at = |path: &str, done: u64| (path.to_string(), done);
+    let batch = "body[2].loop[0]";
+    let expect = vec![
+        at(batch, 1),
+        at(batch, 2),
+        at("body[2]", 1),
+        at(batch, 1),
+        at(batch, 2),
+        at("body[2]", 2),
+    ];
+    assert_eq!(stopper.asked, expect);
+
+    // A checkpoint taken at that boundary (before the decision) resumes into the decision
+    // again: the resumed run stops there too and writes the final output of 2 epochs.
+    let plan4 = epochs_plan(&params, 4);
+    let mut ex = Executor::new(&plan4, &sim, None).unwrap();
+    let mut saver = Saver {
+        path: "body[2]",
+        after: 2,
+        saved: None,
+        trips_seen: vec![],
+    };
+    let (enc, dec) = sim_client();
+    let mut inp = batch_input(enc, ex.scales().clone(), &per_epoch, n);
+    let mut full = MemOutput::new(dec);
+    ex.run_with(&mut inp, &mut full, &mut saver).unwrap();
+    assert_ne!(
+        full.get("final", &[]),
+        &want[&("final".to_string(), vec![])]
+    );
+    let checkpoint = saver.saved.expect("a checkpoint after 2 epochs");
+    let (enc, dec) = sim_client();
+    let mut rest = batch_input(enc, ex.scales().clone(), &per_epoch[6..], n);
+    let mut resumed = MemOutput::new(dec);
+    let mut stopper = Stopper {
+        path: "body[2]",
+        after: 2,
+        asked: vec![],
+    };
+    // (a pair of observers: the first one never stops, so the second decides)
+    ex.resume(
+        &mut rest,
+        &mut resumed,
+        &mut (NoObserver, &mut stopper),
+        checkpoint,
+    )
+    .unwrap();
+    assert_eq!(stopper.asked, vec![("body[2]".to_string(), 2)]);
+    assert_eq!(
+        resumed.get("final", &[]),
+        &want[&("final".to_string(), vec![])]
+    );
+    assert_eq!(
+        rest.batches["xb"].len(),
+        per_epoch.len() - 6,
+        "no batch read"
+    );
+
+    // The batch loop cannot stop: the next epoch would read the batches it leaves.
+    let mut ex = Executor::new(&plan4, &sim, None).unwrap();
+    let (enc, dec) = sim_client();
+    let mut inp = batch_input(enc, ex.scales().clone(), &per_epoch, n);
+    let mut stopper = Stopper {
+        path: "body[2].loop[0]",
+        after: 1,
+        asked: vec![],
+    };
+    let err = ex
+        .run_with(&mut inp, &mut MemOutput::new(dec), &mut stopper)
+        .unwrap_err();
+    let msg = err.to_string();
+    assert!(
+        msg.starts_with("body[2].loop[0] trip 0:") && msg.contains("`xb`"),
+        "{msg}"
+    );
 }
 
 #[test]

@@ -317,6 +317,24 @@ pub fn run(args: Args) -> miette::Result<()> {
             pla_curve.loss.last().unwrap()
         );
     }
+    if !enc_curve.accuracy.is_empty() {
+        println!("validation per epoch (decrypted logits vs the plaintext reference):");
+        println!("  epoch  encrypted acc  plaintext acc  encrypted loss  plaintext loss");
+        for (i, (ea, pa)) in enc_curve
+            .accuracy
+            .iter()
+            .zip(&pla_curve.accuracy)
+            .enumerate()
+        {
+            println!(
+                "  {i:>5}  {:>12.2}%  {:>12.2}%  {:>14.4}  {:>14.4}",
+                100.0 * ea,
+                100.0 * pa,
+                enc_curve.loss[i],
+                pla_curve.loss[i]
+            );
+        }
+    }
     if let Some(rows) = &predicted {
         if let Some(r) = rows.iter().find(|r| !r.accuracy.is_empty()) {
             let (pe, _) = r.accuracy.last().unwrap();

@@ -22,6 +22,7 @@ pub mod progress;
 pub mod run;
 pub mod simulate;
 pub mod train;
+pub mod validate;
 
 /// Writes `bytes` to `path` atomically (the runtime's file writer: temporary file, fsync,
 /// rename).

@@ -3,13 +3,19 @@
 //! way to open a secret key: it takes one file, loaded by the bundle loader, which accepts only
 //! the evaluation-bundle kind and refuses any file with the secret flag; nothing under the
 //! owner's key directory is read. Work: `blindtune_client::cloud` and the runtime executor.
+//! `--early-stopping`: after each epoch the run waits for the owner's decision file
+//! (`blindtune_client::cloud::AwaitDecisions`) and ends the epoch loop on `stop`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
-use blindtune_client::cloud::{cpu_backend, load_eval_bundle, EncryptedDirSource, ModelDirSink};
+use blindtune_client::cloud::{
+    cpu_backend, load_eval_bundle, AwaitDecisions, EncryptedDirSource, ModelDirSink,
+};
 use blindtune_runtime::circuits::bootstrapping::Bootstrapper;
 use blindtune_runtime::executor::Executor;
 use blindtune_runtime::plan::params::resolve;
+use blindtune_runtime::plan::Plan;
 use miette::miette;
 
 use super::load_plan;
@@ -39,6 +45,13 @@ pub struct Args {
     /// memory) as JSON.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// After each epoch, wait for the data owner's decision (`blindtune validate`) in
+    /// OUT/decisions/ and stop training when it says stop.
+    #[arg(long)]
+    pub early_stopping: bool,
+    /// How long to wait for each decision, in seconds.
+    #[arg(long, default_value_t = 3600.0, requires = "early_stopping")]
+    pub decision_timeout: f64,
 }
 
 /// What a training run measured.
@@ -50,6 +63,9 @@ pub struct TrainReport {
     pub peak_live: usize,
     pub phases: std::collections::BTreeMap<String, f64>,
     pub peak_rss_mib: f64,
+    /// the epochs run when the owner's decision stopped training early
+    #[serde(default)]
+    pub stopped_after_epochs: Option<u64>,
 }
 
 /// Peak resident memory of this process so far.
@@ -93,8 +109,13 @@ pub fn train(args: &Args) -> miette::Result<TrainReport> {
     let mut ex = Executor::new(&plan, be, bt).map_err(|e| miette!("{e}"))?;
     ex.check_inputs(&source).map_err(|e| miette!("{e}"))?;
     let mut progress = Progress::new(&["epoch", "batch"], args.quiet);
+    let mut decisions = early_stopping(&plan, args)?;
     let report = ex
-        .run_with(&mut source, &mut sink, &mut progress)
+        .run_with(
+            &mut source,
+            &mut sink,
+            &mut (&mut progress, decisions.as_mut()),
+        )
         .map_err(|e| miette!("{}: {e}", args.plan.display()))?;
     progress.finish();
     Ok(TrainReport {
@@ -108,13 +129,44 @@ pub fn train(args: &Args) -> miette::Result<TrainReport> {
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
         peak_rss_mib: peak_rss_mib(),
+        stopped_after_epochs: decisions
+            .and_then(|d| d.stopped_after)
+            .and_then(|t| t.last().map(|e| e + 1)),
     })
+}
+
+/// With `--early-stopping`: the observer that awaits the owner's decision after each epoch.
+fn early_stopping(plan: &Plan, args: &Args) -> miette::Result<Option<AwaitDecisions>> {
+    if !args.early_stopping {
+        return Ok(None);
+    }
+    if !(args.decision_timeout.is_finite() && args.decision_timeout >= 0.0) {
+        return Err(miette!(
+            "--decision-timeout {} is not a number of seconds",
+            args.decision_timeout
+        ));
+    }
+    let d = AwaitDecisions::new(
+        plan,
+        &args.out,
+        Duration::from_secs_f64(args.decision_timeout),
+    )
+    .map_err(|e| miette!("--early-stopping: {e}"))?;
+    eprintln!(
+        "early stopping: after each epoch of {} the run waits for {}/decisions/epoch-NNNNN.json",
+        d.validation().path,
+        args.out.display()
+    );
+    Ok(Some(d))
 }
 
 pub fn run(args: Args) -> miette::Result<()> {
     let r = train(&args)?;
     if let Some(path) = &args.report {
         super::write_atomic(path, serde_json::to_string_pretty(&r).unwrap().as_bytes())?;
+    }
+    if let Some(e) = r.stopped_after_epochs {
+        eprintln!("stopped early after {e} epoch(s), as the data holder decided");
     }
     eprintln!(
         "trained in {:.1} s: {} bootstraps, peak {} live ciphertexts; model in {}",

@@ -11,8 +11,11 @@
 //! * [`load_eval_bundle`], [`cpu_backend`]: the bundle of a plan, and the CPU backend over it
 //!   (with bootstrapping keys when the plan bootstraps);
 //! * [`source::EncryptedDirSource`]: the executor's inputs from an encrypted dataset directory;
-//! * [`sink::ModelDirSink`]: the executor's outputs into a model directory.
+//! * [`sink::ModelDirSink`]: the executor's outputs into a model directory;
+//! * [`decisions::AwaitDecisions`]: early stopping, the owner's decision awaited after each
+//!   epoch.
 
+pub mod decisions;
 pub mod sink;
 pub mod source;
 
@@ -27,6 +30,7 @@ use blindtune_runtime::plan::Plan;
 use crate::error::{ClientError, Result};
 use crate::params::{plan_context, required_keys};
 
+pub use decisions::{validation_loop, AwaitDecisions, ValidationLoop};
 pub use sink::ModelDirSink;
 pub use source::EncryptedDirSource;
 

@@ -11,9 +11,9 @@ use blindtune_runtime::ckks::{Context, Decryptor, Encoder, SecretKey};
 use blindtune_runtime::plan::Plan;
 
 use crate::error::{ClientError, Result};
-use crate::format::ModelManifest;
+use crate::format::{ModelManifest, ModelOutput};
 use crate::owner::keys::load_secret_key;
-use crate::tensors::{gather_output, write_safetensors, Decrypted};
+use crate::tensors::{gather_output, write_safetensors, Decrypted, OutputTensor};
 
 #[derive(Clone, Debug)]
 pub struct DecryptSummary {
@@ -82,28 +82,10 @@ pub fn decrypt_model(
 ) -> Result<Decrypted> {
     let manifest = ModelManifest::load(model_dir)?;
     manifest.check(plan, model_dir)?;
-    let dec = Decryptor::new(ctx.clone(), sk)?;
-    let encoder = Encoder::new(ctx.clone());
+    let dec = ModelDecryptor::new(ctx, sk)?;
     let mut out = Decrypted::default();
     for o in &manifest.outputs {
-        let spec = plan
-            .outputs
-            .iter()
-            .find(|s| s.name == o.name)
-            .expect("checked against the plan");
-        let bytes = o.file.read(model_dir)?;
-        let path = o.file.full_path(model_dir);
-        let grid = CiphertextGrid::from_bytes(ctx, &bytes).map_err(|e| e.in_file(&path))?;
-        let blocks: Vec<Vec<Vec<f64>>> = grid
-            .0
-            .iter()
-            .map(|row| {
-                row.iter()
-                    .map(|ct| encoder.decode(&dec.decrypt(ct)))
-                    .collect()
-            })
-            .collect();
-        let t = gather_output(spec, &manifest.dims, manifest.block, &o.trips, &blocks)?;
+        let t = dec.value(plan, &manifest, model_dir, o)?;
         if o.trips.is_empty() {
             out.finals.push(t);
         } else {
@@ -111,4 +93,56 @@ pub fn decrypt_model(
         }
     }
     Ok(out)
+}
+
+/// Decrypts the values of a model directory one at a time (`validate` decrypts each epoch's
+/// logits as they arrive).
+pub struct ModelDecryptor {
+    ctx: std::sync::Arc<Context>,
+    dec: Decryptor,
+    encoder: Encoder,
+}
+
+impl ModelDecryptor {
+    pub fn new(ctx: &std::sync::Arc<Context>, sk: &SecretKey) -> Result<Self> {
+        Ok(ModelDecryptor {
+            ctx: ctx.clone(),
+            dec: Decryptor::new(ctx.clone(), sk)?,
+            encoder: Encoder::new(ctx.clone()),
+        })
+    }
+
+    /// One value `o` of `manifest` (already checked against `plan`): its file read against the
+    /// manifest's hash, decrypted, and laid out in the program's shape.
+    pub fn value(
+        &self,
+        plan: &Plan,
+        manifest: &ModelManifest,
+        model_dir: &Path,
+        o: &ModelOutput,
+    ) -> Result<OutputTensor> {
+        let spec = plan
+            .outputs
+            .iter()
+            .find(|s| s.name == o.name)
+            .ok_or_else(|| {
+                ClientError::manifest(
+                    &model_dir.join(crate::format::MANIFEST_FILE),
+                    format!("output `{}` is not in the plan", o.name),
+                )
+            })?;
+        let bytes = o.file.read(model_dir)?;
+        let path = o.file.full_path(model_dir);
+        let grid = CiphertextGrid::from_bytes(&self.ctx, &bytes).map_err(|e| e.in_file(&path))?;
+        let blocks: Vec<Vec<Vec<f64>>> = grid
+            .0
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|ct| self.encoder.decode(&self.dec.decrypt(ct)))
+                    .collect()
+            })
+            .collect();
+        gather_output(spec, &manifest.dims, manifest.block, &o.trips, &blocks)
+    }
 }

@@ -5,7 +5,9 @@
 //!   numbers) and blockwise broadcasting.
 //! * [`liveness`]: last uses per block, so registers are dropped as soon as they are dead.
 //! * [`plain`]: public arithmetic and the padding rule.
-//! * [`observer`]: progress hooks, the [`RunReport`], checkpoints and resuming.
+//! * [`observer`]: progress hooks, the [`RunReport`], checkpoints and resuming, stopping a loop
+//!   early ([`TripControl`]).
+//! * `stop`: when a loop may stop early (batch streams).
 //! * [`io`]: where inputs come from and outputs go ([`InputSource`], [`OutputSink`]).
 //! * `run`: the interpreter.
 //!
@@ -22,7 +24,8 @@
 //! * Rolled loops: a loop's body runs once per trip from the same instructions (never
 //!   unrolled); its carried registers are rebound at each trip, moved rather than copied
 //!   where the plan allows. Trip counts are fixed or `ceil(rows / batch)` of a dimension the
-//!   data bind.
+//!   data bind. An observer may end a loop after any trip but the last
+//!   ([`TripControl::Break`]); it then ends as if it had that many trips.
 //! * Encoded plaintexts are cached per (register, level, scale) and evicted when their
 //!   register dies, so a mask defined outside a loop is encoded once for all its trips.
 //! * Errors name the instruction by its path, as validation does (`body[5].loop[3] mul: …`).
@@ -34,11 +37,14 @@ pub mod observer;
 pub mod plain;
 mod run;
 pub mod scales;
+mod stop;
 pub mod value;
 
 pub use error::ExecError;
 pub use io::{Grid, InputSource, IoError, OutputSink};
-pub use observer::{Checkpoint, LoopPos, NoObserver, Observer, OpStat, RunReport, TripBoundary};
+pub use observer::{
+    Checkpoint, LoopPos, NoObserver, Observer, OpStat, RunReport, TripBoundary, TripControl,
+};
 pub use scales::CanonicalScales;
 pub use value::{PlainGrid, RegValue};
 

@@ -12,6 +12,17 @@
 //! as the uninterrupted run would (tested). A boundary of an inner loop works the same way
 //! (the enclosing trips are resumed in the middle).
 //!
+//! # Stopping a loop early
+//!
+//! Between two trips of a loop (never after its last one) the executor asks
+//! [`Observer::after_trip`] whether to go on ([`TripControl`]). On
+//! [`TripControl::Break`] after trip `t` the loop ends there, exactly as if it had been declared
+//! with `t + 1` trips: its results are the values trip `t` yielded and the run continues after
+//! it (final outputs included). This is how the cloud stops training when the data owner's
+//! validation says so. A run resumed at a trip boundary asks again before the next trip, so a
+//! checkpoint taken before the decision resumes into the same decision. Loops that read batch
+//! streams may stop only where the unread batches go nowhere (see `stop.rs`).
+//!
 //! What the executor does not hold is the input stream's position: on resume, the
 //! [`super::InputSource`] must hand out the batches that follow those the checkpointed run
 //! consumed (the CLI's encrypted batch files are indexed, so it skips them), and the outputs
@@ -46,6 +57,107 @@ pub trait Observer<B: Backend> {
         let _ = boundary;
         Ok(())
     }
+    /// Between two trips of a loop (after [`Observer::on_trip_end`], never after the last
+    /// trip, and again when a run resumes at this boundary): whether the loop goes on. On
+    /// [`TripControl::Break`] the loop ends as if it had `boundary.completed()` trips; the
+    /// executor refuses the break (an error) when the loop reads a batch stream that
+    /// something after it reads again. An error stops the run.
+    fn after_trip(
+        &mut self,
+        boundary: &TripBoundary<'_, B>,
+    ) -> Result<TripControl, Box<dyn std::error::Error + Send + Sync>> {
+        let _ = boundary;
+        Ok(TripControl::Continue)
+    }
+}
+
+/// A borrowed observer watches as the observer itself.
+impl<B: Backend, O: Observer<B> + ?Sized> Observer<B> for &mut O {
+    fn on_trip(&mut self, path: &str, trip: u64, trips: u64) {
+        (**self).on_trip(path, trip, trips)
+    }
+    fn on_op(&mut self, mnemonic: &'static str, elapsed: Duration) {
+        (**self).on_op(mnemonic, elapsed)
+    }
+    fn on_trip_end(
+        &mut self,
+        boundary: &TripBoundary<'_, B>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        (**self).on_trip_end(boundary)
+    }
+    fn after_trip(
+        &mut self,
+        boundary: &TripBoundary<'_, B>,
+    ) -> Result<TripControl, Box<dyn std::error::Error + Send + Sync>> {
+        (**self).after_trip(boundary)
+    }
+}
+
+/// An absent observer watches nothing.
+impl<B: Backend, O: Observer<B>> Observer<B> for Option<O> {
+    fn on_trip(&mut self, path: &str, trip: u64, trips: u64) {
+        if let Some(o) = self {
+            o.on_trip(path, trip, trips)
+        }
+    }
+    fn on_op(&mut self, mnemonic: &'static str, elapsed: Duration) {
+        if let Some(o) = self {
+            o.on_op(mnemonic, elapsed)
+        }
+    }
+    fn on_trip_end(
+        &mut self,
+        boundary: &TripBoundary<'_, B>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.as_mut().map_or(Ok(()), |o| o.on_trip_end(boundary))
+    }
+    fn after_trip(
+        &mut self,
+        boundary: &TripBoundary<'_, B>,
+    ) -> Result<TripControl, Box<dyn std::error::Error + Send + Sync>> {
+        self.as_mut()
+            .map_or(Ok(TripControl::Continue), |o| o.after_trip(boundary))
+    }
+}
+
+/// Two observers watching one run: each hook goes to the first, then to the second (the
+/// first error wins); a loop stops when the first says so (the second is not asked) or when
+/// the second does.
+impl<B: Backend, P: Observer<B>, Q: Observer<B>> Observer<B> for (P, Q) {
+    fn on_trip(&mut self, path: &str, trip: u64, trips: u64) {
+        self.0.on_trip(path, trip, trips);
+        self.1.on_trip(path, trip, trips);
+    }
+    fn on_op(&mut self, mnemonic: &'static str, elapsed: Duration) {
+        self.0.on_op(mnemonic, elapsed);
+        self.1.on_op(mnemonic, elapsed);
+    }
+    fn on_trip_end(
+        &mut self,
+        boundary: &TripBoundary<'_, B>,
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        self.0.on_trip_end(boundary)?;
+        self.1.on_trip_end(boundary)
+    }
+    fn after_trip(
+        &mut self,
+        boundary: &TripBoundary<'_, B>,
+    ) -> Result<TripControl, Box<dyn std::error::Error + Send + Sync>> {
+        match self.0.after_trip(boundary)? {
+            TripControl::Break => Ok(TripControl::Break),
+            TripControl::Continue => self.1.after_trip(boundary),
+        }
+    }
+}
+
+/// Whether a loop goes on after a trip ([`Observer::after_trip`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum TripControl {
+    /// run the next trip
+    #[default]
+    Continue,
+    /// end the loop now: its results are the values the trip just done yielded
+    Break,
 }
 
 /// The observer that watches nothing.

@@ -10,8 +10,9 @@ use num_complex::Complex64;
 use super::error::{run_err, At, ExecError};
 use super::io::{Grid, InputSource, OutputSink};
 use super::liveness::BlockLive;
-use super::observer::{Checkpoint, LoopPos, Observer, RunReport, TripBoundary};
+use super::observer::{Checkpoint, LoopPos, Observer, RunReport, TripBoundary, TripControl};
 use super::plain::{clean, slot_fn, slot_op};
+use super::stop::stop_refused;
 use super::value::{broadcasts, build, cols, is_rectangular, pick, rows, PlainGrid, RegValue};
 use super::Executor;
 use crate::backend::{Backend, CiphertextMeta};
@@ -431,6 +432,14 @@ impl<'r, 'p, B: Backend> Machine<'r, 'p, B> {
                     .resume_carried
                     .take()
                     .ok_or_else(|| ExecError::Resume("no carried values".into()))?;
+                // Passing this boundary again: the observer decides again whether to go on.
+                if pos.trip > 0
+                    && pos.trip < n
+                    && self.stop_after(k, &loop_path, n, pos.trip, &c)?
+                {
+                    self.define_results(inst, c, &loop_path, at)?;
+                    return Ok(());
+                }
                 (pos.trip, c, None)
             }
             Some([pos, rest @ ..]) => {
@@ -492,7 +501,21 @@ impl<'r, 'p, B: Backend> Machine<'r, 'p, B> {
                 at: format!("{loop_path} trip {trip}"),
                 source,
             })?;
+            if trip + 1 < n && self.stop_after(k, &loop_path, n, trip + 1, &carried)? {
+                break;
+            }
         }
+        self.define_results(inst, carried, &loop_path, at)
+    }
+
+    /// A loop's results: the values its last trip yielded.
+    fn define_results(
+        &mut self,
+        inst: &Inst,
+        carried: Vec<RegValue<B>>,
+        loop_path: &str,
+        at: &str,
+    ) -> Result<(), ExecError> {
         if carried.len() != inst.results.len() {
             return Err(ExecError::Resume(format!(
                 "{loop_path}: {} carried values for {} results",
@@ -504,6 +527,55 @@ impl<'r, 'p, B: Backend> Machine<'r, 'p, B> {
             self.define(r, v, at)?;
         }
         Ok(())
+    }
+
+    /// Asks the observer, at the boundary after `done` of the `n` trips of the loop
+    /// (instruction `k` of its block), whether the loop stops there; refuses a stop that
+    /// would leave a batch stream's position wrong (see `stop.rs`).
+    fn stop_after(
+        &mut self,
+        k: usize,
+        loop_path: &str,
+        n: u64,
+        done: u64,
+        carried: &[RegValue<B>],
+    ) -> Result<bool, ExecError> {
+        self.position.push(LoopPos {
+            inst: k,
+            trip: done,
+        });
+        let boundary = TripBoundary {
+            path: loop_path,
+            position: &self.position,
+            trips: n,
+            carried,
+            regs: &self.regs,
+            dims: &self.dims,
+            plan_id: &self.ex.plan_id,
+        };
+        let control = self.observer.after_trip(&boundary);
+        let refused = match control {
+            Ok(TripControl::Break) => stop_refused(self.ex.plan, &self.position),
+            _ => None,
+        };
+        self.position.pop();
+        let at = format!("{loop_path} trip {}", done - 1);
+        match control {
+            Err(source) => Err(ExecError::Observer { at, source }),
+            Ok(TripControl::Continue) => Ok(false),
+            Ok(TripControl::Break) => match refused {
+                Some(why) => Err(run_err(
+                    &at,
+                    format!(
+                        "the observer asked to stop the loop here, but it cannot stop early: {why}"
+                    ),
+                )),
+                None => {
+                    tracing::info!(path = loop_path, trips = done, of = n, "loop stopped early");
+                    Ok(true)
+                }
+            },
+        }
     }
 
     // ------------------------------------------------------------------ instructions
