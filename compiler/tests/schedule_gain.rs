@@ -57,7 +57,11 @@ fn hetal_head_is_one_and_a_half_times_cheaper_than_naive() {
         n / 1e3,
         n / o
     );
-    assert!(n / o >= 1.5, "optimized {o} ms vs naive {n} ms: {:.3}×", n / o);
+    assert!(
+        n / o >= 1.5,
+        "optimized {o} ms vs naive {n} ms: {:.3}×",
+        n / o
+    );
     assert!(ob < nb, "bootstraps per trip: optimized {ob}, naive {nb}");
 }
 
@@ -80,7 +84,12 @@ fn the_batch_loop_carries_one_packed_ciphertext() {
 
 #[test]
 fn the_default_mode_wins_or_ties_on_every_example() {
-    for name in ["logreg", "hetal_head", "hetal_head_fast", "select_and_ranges"] {
+    for name in [
+        "logreg",
+        "hetal_head",
+        "hetal_head_fast",
+        "select_and_ranges",
+    ] {
         let o = plan(name, Mode::Optimized).estimate.total_ms;
         let h = plan(name, Mode::Halo).estimate.total_ms;
         let n = plan(name, Mode::Naive).estimate.total_ms;

@@ -12,6 +12,9 @@ pub enum BenchCommand {
     Features(super::bench_features::Args),
     /// Max and mean error of each stdlib softmax against the exact one, and its depth.
     Softmax(super::bench_softmax::Args),
+    /// One encrypted training iteration per compiler mode (optimized, naive), measured beside
+    /// the plan's estimate, by operation.
+    Train(super::bench_train::Args),
 }
 
 pub fn run(cmd: BenchCommand) -> miette::Result<()> {
@@ -20,6 +23,7 @@ pub fn run(cmd: BenchCommand) -> miette::Result<()> {
         BenchCommand::Bootstrap(args) => bench_bootstrap::run(args),
         BenchCommand::Features(args) => super::bench_features::run(args),
         BenchCommand::Softmax(args) => super::bench_softmax::run(args),
+        BenchCommand::Train(args) => super::bench_train::run(args),
     }
 }
 

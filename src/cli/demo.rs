@@ -63,7 +63,43 @@ pub struct Args {
     pub quiet: bool,
 }
 
-fn rows_of(t: &Tensor, n: usize) -> Tensor {
+/// The plan's estimate per trip of its batch loop (a loop two deep, as in the HETAL heads) in
+/// milliseconds, and its bootstraps per trip.
+pub fn batch_loop_estimate(plan: &blindtune_runtime::plan::Plan) -> (f64, u64) {
+    let e = &plan.estimate;
+    let ms = e
+        .per_trip_ms
+        .iter()
+        .filter(|(k, _)| k.matches("loop").count() == 2)
+        .map(|(_, v)| *v)
+        .next()
+        .unwrap_or(0.0);
+    let boots = e
+        .bootstraps
+        .iter()
+        .filter(|(k, _)| k.matches("loop").count() == 2)
+        .map(|(_, v)| *v)
+        .next()
+        .unwrap_or(0);
+    (ms, boots)
+}
+
+/// Runs `blindtune ARGS` as a child process (the owner's key generation and the cloud's
+/// training run apart, as they would on separate machines, so the memory of one is not held
+/// by the other).
+pub fn run_child(what: &str, args: &[&std::ffi::OsStr]) -> miette::Result<()> {
+    let exe = std::env::current_exe().into_diagnostic()?;
+    let status = std::process::Command::new(&exe)
+        .args(args)
+        .status()
+        .into_diagnostic()?;
+    if !status.success() {
+        return Err(miette!("`blindtune {what}` failed ({status})"));
+    }
+    Ok(())
+}
+
+pub fn rows_of(t: &Tensor, n: usize) -> Tensor {
     let n = n.min(t.data.shape()[0]);
     Tensor {
         data: t.data.slice_axis(Axis(0), Slice::from(0..n)).to_owned(),
@@ -145,22 +181,7 @@ pub fn run(args: Args) -> miette::Result<()> {
     let plan = compiled.plan;
     let plan_path = args.out.join("plan.bin");
     plan.save(&plan_path).map_err(|e| miette!("{e}"))?;
-    let batch_loop = plan
-        .estimate
-        .per_trip_ms
-        .iter()
-        .filter(|(k, _)| k.matches("loop").count() == 2)
-        .map(|(_, v)| *v)
-        .next()
-        .unwrap_or(0.0);
-    let boots_per_iter = plan
-        .estimate
-        .bootstraps
-        .iter()
-        .filter(|(k, _)| k.matches("loop").count() == 2)
-        .map(|(_, v)| *v)
-        .next()
-        .unwrap_or(0);
+    let (batch_loop, boots_per_iter) = batch_loop_estimate(&plan);
     println!(
         "compiled in {:.2} s: {} bootstraps per iteration, {} rotation keys, estimate {:.0} s per iteration (1 thread), {:.0} s in all",
         t.elapsed().as_secs_f64(),
@@ -191,21 +212,10 @@ pub fn run(args: Args) -> miette::Result<()> {
     // 4. data owner: keys and encryption
     // The owner's key generation and the cloud's training run as separate processes, as they
     // would on separate machines (and so the memory of one is not held by the other).
-    let exe = std::env::current_exe().into_diagnostic()?;
-    let child = |what: &str, args: &[&std::ffi::OsStr]| -> miette::Result<()> {
-        let status = std::process::Command::new(&exe)
-            .args(args)
-            .status()
-            .into_diagnostic()?;
-        if !status.success() {
-            return Err(miette!("`blindtune {what}` failed ({status})"));
-        }
-        Ok(())
-    };
     let keys = args.out.join("keys");
     let _ = std::fs::remove_dir_all(&keys);
     let t = Instant::now();
-    child(
+    run_child(
         "keygen",
         &[
             "keygen".as_ref(),
@@ -263,7 +273,7 @@ pub fn run(args: Args) -> miette::Result<()> {
     if args.quiet {
         targs.push("--quiet".as_ref());
     }
-    child("train", &targs)?;
+    run_child("train", &targs)?;
     let tr: super::train::TrainReport =
         serde_json::from_slice(&std::fs::read(&report_path).into_diagnostic()?)
             .map_err(|e| miette!("{}: {e}", report_path.display()))?;

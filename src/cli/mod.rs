@@ -7,6 +7,7 @@ pub mod bench_calibrate;
 pub mod bench_ckks;
 pub mod bench_features;
 pub mod bench_softmax;
+pub mod bench_train;
 pub mod check;
 pub mod compile;
 pub mod decrypt;

@@ -631,7 +631,9 @@ fn footprint(layout: Layout, shape: &[DimSpec; 2], s: [usize; 2]) -> Option<[usi
     let axis = |a: usize| -> Option<usize> {
         match layout.axis(a) {
             AxisLayout::Replicated => Some(1),
-            AxisLayout::Tiled { period } => (period > 0 && s[a].is_multiple_of(period)).then_some(period),
+            AxisLayout::Tiled { period } => {
+                (period > 0 && s[a].is_multiple_of(period)).then_some(period)
+            }
             AxisLayout::Blocked => match &shape[a] {
                 DimSpec::Fixed(n) if *n >= 1 && *n <= s[a] => Some(*n),
                 _ => None,
