@@ -34,6 +34,14 @@ pub enum ClientError {
     Refused { path: PathBuf, message: String },
     #[error("{0}")]
     Ckks(#[from] blindtune_runtime::ckks::CkksError),
+    /// A training checkpoint that is missing, damaged, or does not belong to this run (the
+    /// field at fault: `plan`, `dataset`, `register r7`, …).
+    #[error("{path}: checkpoint field `{field}`: {message}")]
+    Checkpoint {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
     #[error("plot {path}: {message}")]
     Plot { path: PathBuf, message: String },
 }

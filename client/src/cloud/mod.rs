@@ -11,8 +11,12 @@
 //! * [`load_eval_bundle`], [`cpu_backend`]: the bundle of a plan, and the CPU backend over it
 //!   (with bootstrapping keys when the plan bootstraps);
 //! * [`source::EncryptedDirSource`]: the executor's inputs from an encrypted dataset directory;
-//! * [`sink::ModelDirSink`]: the executor's outputs into a model directory.
+//! * [`sink::ModelDirSink`]: the executor's outputs into a model directory;
+//! * [`checkpoint::TrainCheckpoint`]: the checkpoint file a run can be resumed from, and
+//!   [`checkpointer::Checkpointer`], the observer that writes it every K innermost trips.
 
+pub mod checkpoint;
+pub mod checkpointer;
 pub mod sink;
 pub mod source;
 
@@ -27,6 +31,8 @@ use blindtune_runtime::plan::Plan;
 use crate::error::{ClientError, Result};
 use crate::params::{plan_context, required_keys};
 
+pub use checkpoint::{checkpoint_path, TrainCheckpoint, CHECKPOINT_FILE};
+pub use checkpointer::Checkpointer;
 pub use sink::ModelDirSink;
 pub use source::EncryptedDirSource;
 
