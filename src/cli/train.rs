@@ -14,12 +14,12 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 
 use blindtune_client::cloud::{
-    checkpoint_path, cpu_backend, load_eval_bundle, Checkpointer, EncryptedDirSource,
-    ModelDirSink, TrainCheckpoint,
+    checkpoint_path, cpu_backend, load_eval_bundle, Checkpointer, EncryptedDirSource, ModelDirSink,
+    TrainCheckpoint,
 };
 use blindtune_runtime::backend::CpuBackend;
 use blindtune_runtime::circuits::bootstrapping::Bootstrapper;
-use blindtune_runtime::executor::{ExecError, Executor, Observer};
+use blindtune_runtime::executor::{plan_id, ExecError, Executor, Observer};
 use blindtune_runtime::plan::params::resolve;
 use miette::miette;
 
@@ -98,6 +98,22 @@ pub fn train(args: &Args) -> miette::Result<TrainReport> {
     let pp = resolve(&plan.params, plan.insecure).map_err(|e| miette!("{e}"))?;
     let mut source = EncryptedDirSource::open(&plan, &args.data).map_err(|e| miette!("{e}"))?;
     let dims = source.dims().clone();
+    // The checkpoint is checked before the bootstrapper is built and before the model
+    // directory is touched.
+    let resumed = if args.resume {
+        let c = TrainCheckpoint::load(
+            &ctx,
+            &ckpt,
+            &plan,
+            &plan_id(&plan),
+            source.manifest_blake3(),
+        )
+        .map_err(|e| miette!("{e}"))?;
+        source.seek(&c.cursors, &ckpt).map_err(|e| miette!("{e}"))?;
+        Some(c)
+    } else {
+        None
+    };
     let boot = match (&pp.bootstrapping, plan.bootstrapping) {
         (Some(cfg), true) => Some(
             Bootstrapper::with_backend(backend, cfg.clone())
@@ -121,31 +137,12 @@ pub fn train(args: &Args) -> miette::Result<TrainReport> {
     };
     let mut ex = Executor::new(&plan, be, bt).map_err(|e| miette!("{e}"))?;
     ex.check_inputs(&source).map_err(|e| miette!("{e}"))?;
-    // Everything is checked before the model directory is touched.
-    let resumed = if args.resume {
-        let c = TrainCheckpoint::load(
-            be.context(),
-            &ckpt,
-            &plan,
-            ex.plan_id(),
-            source.manifest_blake3(),
-        )
-        .map_err(|e| miette!("{e}"))?;
-        source
-            .seek(&c.cursors, &ckpt)
-            .map_err(|e| miette!("{e}"))?;
-        Some(c)
-    } else {
-        None
-    };
     let sink = match &resumed {
         Some(c) => ModelDirSink::reopen(&plan, &args.out, dims, &c.outputs, &ckpt),
         None => ModelDirSink::create(&plan, &args.out, dims, args.force),
     }
     .map_err(|e| miette!("{e}"))?;
-    let every = args
-        .checkpoint_every
-        .or(resumed.as_ref().map(|c| c.every));
+    let every = args.checkpoint_every.or(resumed.as_ref().map(|c| c.every));
     let trips_done = resumed.as_ref().map_or(0, |c| c.trips);
 
     let source = RefCell::new(source);
@@ -170,7 +167,10 @@ pub fn train(args: &Args) -> miette::Result<TrainReport> {
             Some(c) => ex.resume(&mut src, &mut snk, observer, c.state),
             None => ex.run_with(&mut src, &mut snk, observer),
         };
-        (result, checkpointer.map_or(0, |c: Checkpointer| c.written()))
+        (
+            result,
+            checkpointer.map_or(0, |c: Checkpointer| c.written()),
+        )
     };
     let report = result.map_err(|e| match e {
         ExecError::Resume(_) => miette!("{}: {e}", ckpt.display()),

@@ -55,6 +55,7 @@ const TAG_SCALAR: u8 = 3;
 
 /// A training run's state at a trip boundary: the executor's [`Checkpoint`] and where the
 /// input stream and the model directory stood.
+#[derive(Debug)]
 pub struct TrainCheckpoint {
     /// registers, carried values, loop position and dimension scopes
     pub state: Checkpoint<CpuBackend>,
@@ -188,13 +189,12 @@ impl Serializable for TrainCheckpoint {
                 ),
             });
         }
-        let meta: Meta =
-            serde_json::from_slice(r.bytes("checkpoint state")?).map_err(|e| {
-                FormatError::Malformed {
-                    field: "checkpoint state",
-                    reason: e.to_string(),
-                }
-            })?;
+        let meta: Meta = serde_json::from_slice(r.bytes("checkpoint state")?).map_err(|e| {
+            FormatError::Malformed {
+                field: "checkpoint state",
+                reason: e.to_string(),
+            }
+        })?;
         let carried = (0..r.u32("carried values")?)
             .map(|_| read_value(ctx, r))
             .collect::<Result<Vec<_>, _>>()?;

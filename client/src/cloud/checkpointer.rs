@@ -109,11 +109,7 @@ impl Observer<CpuBackend> for Checkpointer<'_> {
         };
         checkpoint.save(self.ctx, sink.dir())?;
         self.written += 1;
-        tracing::debug!(
-            trips = self.trips,
-            at = boundary.path,
-            "checkpoint written"
-        );
+        tracing::debug!(trips = self.trips, at = boundary.path, "checkpoint written");
         Ok(())
     }
 }
