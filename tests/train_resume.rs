@@ -302,6 +302,12 @@ fn killed_training_resumes_to_a_bit_identical_model() {
         seed,
     );
     std::fs::write(&ckpt, &good).unwrap();
+    refused(
+        train("run", &["--checkpoint-every", "1"]).output().unwrap(),
+        "checkpoint.bin",
+        "--resume",
+        seed,
+    );
     assert_eq!(
         snapshot(&run),
         before,

@@ -86,6 +86,13 @@ pub fn peak_rss_mib() -> f64 {
 pub fn train(args: &Args) -> miette::Result<TrainReport> {
     let plan = load_plan(&args.plan)?;
     let ckpt = checkpoint_path(&args.out);
+    if !args.resume && !args.force && ckpt.is_file() {
+        return Err(miette!(
+            "{}: the model directory holds the checkpoint of an unfinished run; continue it with \
+             --resume, or start over with --force",
+            ckpt.display()
+        ));
+    }
     if args.resume && !ckpt.is_file() {
         return Err(miette!(
             "{}: no checkpoint to resume from (the run finished, was killed before its first \

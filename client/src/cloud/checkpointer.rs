@@ -94,7 +94,7 @@ impl Observer<CpuBackend> for Checkpointer<'_> {
             return Ok(());
         }
         self.trips += 1;
-        if self.trips % self.every != 0 {
+        if !self.trips.is_multiple_of(self.every) {
             return Ok(());
         }
         let source = self.source.borrow();
