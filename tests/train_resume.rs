@@ -1,8 +1,9 @@
 //! `blindtune train --checkpoint-every 1` killed with SIGKILL mid-run, resumed with `--resume`,
 //! killed again and resumed to the end: the model directory is byte for byte the one an
 //! uninterrupted run writes, and no checkpoint or temporary file is left. Damaged checkpoints
-//! (truncated, corrupted, another plan's or dataset's) are refused with an error naming the
-//! file (and the field), a non-zero exit, no panic, and the model directory untouched.
+//! (truncated, corrupted, another version, layout, plan or dataset, a register or stream
+//! position that does not fit) are refused with an error naming the file (and the field), a
+//! non-zero exit, no panic, and the model directory untouched.
 //!
 //! Small ring and fast: the insecure N = 2^12 set without bootstrapping, and a program whose
 //! every operation keeps its level, so that it needs none: it carries a ciphertext (from a
@@ -19,7 +20,8 @@ use std::time::{Duration, Instant};
 
 use blindtune_client::cloud::{checkpoint_path, EncryptedDirSource, TrainCheckpoint};
 use blindtune_client::params::plan_context;
-use blindtune_runtime::executor::plan_id;
+use blindtune_runtime::ckks::serialization::{envelope, ObjectKind, Serializable};
+use blindtune_runtime::executor::{plan_id, RegValue};
 use blindtune_runtime::plan::Plan;
 
 const PROGRAM: &str = "param B: int = 2;
@@ -213,14 +215,14 @@ fn killed_training_resumes_to_a_bit_identical_model() {
     let want = snapshot(Path::new(&p("ref")));
     assert_eq!(want.len(), 2 + 128, "seed {seed}: {:?}", want.keys());
 
-    // killed after a checkpoint (the 1st to 10th of 128), up to 15 ms into the next trip
+    // killed after a checkpoint (the 1st to 8th of 128), up to 10 ms later
     let run = PathBuf::from(p("run"));
     let ckpt = checkpoint_path(&run);
     let child = train("run", &["--checkpoint-every", "1"])
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let (count, delay) = (1 + draws.below(10) as u32, draws.below(15));
+    let (count, delay) = (1 + draws.below(8) as u32, draws.below(10));
     eprintln!("seed {seed}: killing after checkpoint {count} + {delay} ms");
     kill_after_checkpoints(child, &ckpt, count, Duration::from_millis(delay), seed);
     let good = std::fs::read(&ckpt).unwrap();
@@ -238,7 +240,7 @@ fn killed_training_resumes_to_a_bit_identical_model() {
         c.trips,
         c.every
     );
-    assert!(!c.state.carried.is_empty() && !c.cursors.is_empty());
+    assert!(!c.state.carried.is_empty() && !c.state.regs.is_empty() && !c.cursors.is_empty());
     let named = |e: blindtune_client::ClientError, field: &str| {
         let m = e.to_string();
         assert!(
@@ -279,6 +281,40 @@ fn killed_training_resumes_to_a_bit_identical_model() {
             "seed {seed}: {what}: {e}"
         );
     }
+
+    // another envelope version or payload layout, a register or a stream position that does
+    // not fit the plan
+    let mut b = good.clone();
+    b[8] = 2; // the envelope's format version, u16 LE at offset 8
+    std::fs::write(&bad, &b).unwrap();
+    named(
+        TrainCheckpoint::load(&ctx, &bad, &plan, &id, &data).unwrap_err(),
+        "version 2",
+    );
+    let opened = envelope::open(&good, ObjectKind::Checkpoint).unwrap();
+    let mut payload = opened.payload.to_vec();
+    payload[..4].copy_from_slice(&7u32.to_le_bytes());
+    let resealed = envelope::seal(ObjectKind::Checkpoint, opened.fingerprint, &payload);
+    std::fs::write(&bad, resealed).unwrap();
+    named(
+        TrainCheckpoint::load(&ctx, &bad, &plan, &id, &data).unwrap_err(),
+        "checkpoint layout",
+    );
+    let mut forged = c;
+    let reg = forged.state.regs[0].0;
+    forged.state.regs[0].1 = RegValue::Scalar(1.0);
+    std::fs::write(&bad, forged.to_bytes(&ctx)).unwrap();
+    named(
+        TrainCheckpoint::load(&ctx, &bad, &plan, &id, &data).unwrap_err(),
+        &format!("`register r{reg}`"),
+    );
+    let mut cursors = forged.cursors.clone();
+    cursors.insert("train_x".into(), 10_000);
+    let mut source = source;
+    named(
+        source.seek(&cursors, &ckpt).unwrap_err(),
+        "`cursors.train_x`",
+    );
 
     // the command refuses damaged checkpoints and leaves the model directory as it was
     let before = snapshot(&run);
@@ -326,7 +362,7 @@ fn killed_training_resumes_to_a_bit_identical_model() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let delay = draws.below(15);
+    let delay = draws.below(10);
     eprintln!("seed {seed}: killing the resumed run after its first checkpoint + {delay} ms");
     kill_after_checkpoints(child, &ckpt, 1, Duration::from_millis(delay), seed);
     ok(
