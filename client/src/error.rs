@@ -37,6 +37,14 @@ pub enum ClientError {
     /// An early-stopping decision file that is malformed, or that did not come in time.
     #[error("{path}: {message}")]
     Decision { path: PathBuf, message: String },
+    /// A training checkpoint that is missing, damaged, or does not belong to this run (the
+    /// field at fault: `plan`, `dataset`, `register r7`, …).
+    #[error("{path}: checkpoint field `{field}`: {message}")]
+    Checkpoint {
+        path: PathBuf,
+        field: String,
+        message: String,
+    },
     #[error("plot {path}: {message}")]
     Plot { path: PathBuf, message: String },
 }

@@ -8,10 +8,18 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::error::{io_err, ClientError, Result};
 
-/// Writes `bytes` to `path` atomically (temporary file, fsync, rename).
+/// Writes `bytes` to `path` atomically (temporary file in the same directory, fsync, rename,
+/// fsync of the directory so the rename itself survives a crash).
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     blindtune_runtime::ckks::serialization::write_atomically(path, bytes)?;
+    sync_dir(parent_dir(path));
     Ok(())
+}
+
+/// Whether `name` is the temporary file of an atomic write ([`write_atomic`],
+/// [`write_private_atomic`]) that a killed process left behind.
+pub fn is_temporary(name: &str) -> bool {
+    name.starts_with('.') && name.contains(".tmp-")
 }
 
 /// Writes a secret file atomically. The temporary file is created with mode 0600 (never

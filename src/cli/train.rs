@@ -5,15 +5,24 @@
 //! owner's key directory is read. Work: `blindtune_client::cloud` and the runtime executor.
 //! `--early-stopping`: after each epoch the run waits for the owner's decision file
 //! (`blindtune_client::cloud::AwaitDecisions`) and ends the epoch loop on `stop`.
+//!
+//! Checkpoints: `--checkpoint-every K` writes `OUT/checkpoint.bin` atomically every K trips
+//! of the innermost loop (`blindtune_client::cloud::checkpoint`); after a crash or `kill -9`
+//! at any point, `--resume` continues from it (keeping the outputs already written) and ends
+//! with a model bit-identical to an uninterrupted run's. The checkpoint is removed when the
+//! run completes, so a model directory that still has one is unfinished.
 
+use std::cell::RefCell;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use blindtune_client::cloud::{
-    cpu_backend, load_eval_bundle, AwaitDecisions, EncryptedDirSource, ModelDirSink,
+    checkpoint_path, cpu_backend, load_eval_bundle, AwaitDecisions, Checkpointer,
+    EncryptedDirSource, ModelDirSink, TrainCheckpoint,
 };
+use blindtune_runtime::backend::CpuBackend;
 use blindtune_runtime::circuits::bootstrapping::Bootstrapper;
-use blindtune_runtime::executor::Executor;
+use blindtune_runtime::executor::{plan_id, ExecError, Executor, Observer};
 use blindtune_runtime::plan::params::resolve;
 use blindtune_runtime::plan::Plan;
 use miette::miette;
@@ -38,6 +47,15 @@ pub struct Args {
     /// Replace an existing model directory.
     #[arg(long)]
     pub force: bool,
+    /// Write a checkpoint (`OUT/checkpoint.bin`, atomically) every K trips of the innermost
+    /// loop (mini-batches), so that a killed run can continue with `--resume`.
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    pub checkpoint_every: Option<u64>,
+    /// Continue an interrupted run from `OUT/checkpoint.bin`, keeping the outputs it wrote; the
+    /// model ends bit-identical to an uninterrupted run's. Checkpoints go on at the recorded
+    /// interval unless `--checkpoint-every` gives another.
+    #[arg(long, conflicts_with = "force")]
+    pub resume: bool,
     /// Hide progress bars.
     #[arg(long)]
     pub quiet: bool,
@@ -66,6 +84,9 @@ pub struct TrainReport {
     /// the epochs run when the owner's decision stopped training early
     #[serde(default)]
     pub stopped_after_epochs: Option<u64>,
+    /// checkpoints written by this run
+    #[serde(default)]
+    pub checkpoints: u64,
 }
 
 /// Peak resident memory of this process so far.
@@ -78,13 +99,42 @@ pub fn peak_rss_mib() -> f64 {
 
 pub fn train(args: &Args) -> miette::Result<TrainReport> {
     let plan = load_plan(&args.plan)?;
+    let ckpt = checkpoint_path(&args.out);
+    if !args.resume && !args.force && ckpt.is_file() {
+        return Err(miette!(
+            "{}: the model directory holds the checkpoint of an unfinished run; continue it with \
+             --resume, or start over with --force",
+            ckpt.display()
+        ));
+    }
+    if args.resume && !ckpt.is_file() {
+        return Err(miette!(
+            "{}: no checkpoint to resume from (the run finished, was killed before its first \
+             checkpoint, or ran without --checkpoint-every); start over with --force",
+            ckpt.display()
+        ));
+    }
     let (ctx, bundle) = load_eval_bundle(&plan, &args.eval_keys).map_err(|e| miette!("{e}"))?;
     let backend = cpu_backend(&ctx, &bundle).map_err(|e| miette!("{e}"))?;
     let pp = resolve(&plan.params, plan.insecure).map_err(|e| miette!("{e}"))?;
     let mut source = EncryptedDirSource::open(&plan, &args.data).map_err(|e| miette!("{e}"))?;
     let dims = source.dims().clone();
-    let mut sink =
-        ModelDirSink::create(&plan, &args.out, dims, args.force).map_err(|e| miette!("{e}"))?;
+    // The checkpoint is checked before the bootstrapper is built and before the model
+    // directory is touched.
+    let resumed = if args.resume {
+        let c = TrainCheckpoint::load(
+            &ctx,
+            &ckpt,
+            &plan,
+            &plan_id(&plan),
+            source.manifest_blake3(),
+        )
+        .map_err(|e| miette!("{e}"))?;
+        source.seek(&c.cursors, &ckpt).map_err(|e| miette!("{e}"))?;
+        Some(c)
+    } else {
+        None
+    };
     let boot = match (&pp.bootstrapping, plan.bootstrapping) {
         (Some(cfg), true) => Some(
             Bootstrapper::with_backend(backend, cfg.clone())
@@ -108,16 +158,56 @@ pub fn train(args: &Args) -> miette::Result<TrainReport> {
     };
     let mut ex = Executor::new(&plan, be, bt).map_err(|e| miette!("{e}"))?;
     ex.check_inputs(&source).map_err(|e| miette!("{e}"))?;
+    let sink = match &resumed {
+        Some(c) => ModelDirSink::reopen(&plan, &args.out, dims, &c.outputs, &ckpt),
+        None => ModelDirSink::create(&plan, &args.out, dims, args.force),
+    }
+    .map_err(|e| miette!("{e}"))?;
+    let every = args.checkpoint_every.or(resumed.as_ref().map(|c| c.every));
+    let trips_done = resumed.as_ref().map_or(0, |c| c.trips);
+
+    let source = RefCell::new(source);
+    let sink = RefCell::new(sink);
     let mut progress = Progress::new(&["epoch", "batch"], args.quiet);
     let mut decisions = early_stopping(&plan, args)?;
-    let report = ex
-        .run_with(
-            &mut source,
-            &mut sink,
-            &mut (&mut progress, decisions.as_mut()),
+    let (result, checkpoints) = {
+        let mut checkpointer = None;
+        let first: &mut dyn Observer<CpuBackend> = match every {
+            Some(k) => checkpointer.insert(Checkpointer::new(
+                &plan,
+                be.context(),
+                &source,
+                &sink,
+                &mut progress,
+                k,
+                trips_done,
+            )),
+            None => &mut progress,
+        };
+        // the checkpoint is written at the end of a trip, before the owner's decision is
+        // read, so a run resumed there asks again
+        let mut observer = (first, decisions.as_mut());
+        let (mut src, mut snk) = (&source, &sink);
+        let result = match resumed {
+            Some(c) => ex.resume(&mut src, &mut snk, &mut observer, c.state),
+            None => ex.run_with(&mut src, &mut snk, &mut observer),
+        };
+        (
+            result,
+            checkpointer.map_or(0, |c: Checkpointer| c.written()),
         )
-        .map_err(|e| miette!("{}: {e}", args.plan.display()))?;
+    };
+    let report = result.map_err(|e| match e {
+        ExecError::Resume(_) => miette!("{}: {e}", ckpt.display()),
+        e => miette!("{}: {e}", args.plan.display()),
+    })?;
     progress.finish();
+    // The model is complete: its checkpoint would only resume a finished run.
+    match std::fs::remove_file(&ckpt) {
+        Ok(()) => blindtune_client::files::sync_dir(&args.out),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(miette!("{}: {e}", ckpt.display())),
+    }
     Ok(TrainReport {
         seconds: report.seconds,
         trip_seconds: progress.trip_seconds,
@@ -132,6 +222,7 @@ pub fn train(args: &Args) -> miette::Result<TrainReport> {
         stopped_after_epochs: decisions
             .and_then(|d| d.stopped_after)
             .and_then(|t| t.last().map(|e| e + 1)),
+        checkpoints,
     })
 }
 
@@ -169,10 +260,15 @@ pub fn run(args: Args) -> miette::Result<()> {
         eprintln!("stopped early after {e} epoch(s), as the data holder decided");
     }
     eprintln!(
-        "trained in {:.1} s: {} bootstraps, peak {} live ciphertexts; model in {}",
+        "trained in {:.1} s: {} bootstraps, peak {} live ciphertexts{}; model in {}",
         r.seconds,
         r.bootstraps,
         r.peak_live,
+        if r.checkpoints > 0 {
+            format!(", {} checkpoints", r.checkpoints)
+        } else {
+            String::new()
+        },
         args.out.display()
     );
     Ok(())

@@ -13,8 +13,12 @@
 //! * [`source::EncryptedDirSource`]: the executor's inputs from an encrypted dataset directory;
 //! * [`sink::ModelDirSink`]: the executor's outputs into a model directory;
 //! * [`decisions::AwaitDecisions`]: early stopping, the owner's decision awaited after each
-//!   epoch.
+//!   epoch;
+//! * [`checkpoint::TrainCheckpoint`]: the checkpoint file a run can be resumed from, and
+//!   [`checkpointer::Checkpointer`], the observer that writes it every K innermost trips.
 
+pub mod checkpoint;
+pub mod checkpointer;
 pub mod decisions;
 pub mod sink;
 pub mod source;
@@ -30,6 +34,8 @@ use blindtune_runtime::plan::Plan;
 use crate::error::{ClientError, Result};
 use crate::params::{plan_context, required_keys};
 
+pub use checkpoint::{checkpoint_path, TrainCheckpoint, CHECKPOINT_FILE};
+pub use checkpointer::Checkpointer;
 pub use decisions::{validation_loop, AwaitDecisions, ValidationLoop};
 pub use sink::ModelDirSink;
 pub use source::EncryptedDirSource;

@@ -2,6 +2,11 @@
 //! [`crate::format`]), for the CPU backend. Each output value is written atomically as it
 //! arrives (one grid file per output per trip), then the manifest is rewritten atomically, so
 //! an interrupted run leaves a consistent directory listing the values completed so far.
+//!
+//! A run resumed from a checkpoint [reopens](ModelDirSink::reopen) the directory at the
+//! outputs the checkpoint recorded: those files are checked, the manifest is cut back to them
+//! (values written after the checkpoint are computed and written again, identically), and the
+//! temporary files of writes the killed run left half-done are removed.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -14,7 +19,9 @@ use blindtune_runtime::plan::Plan;
 
 use crate::error::{io_err, ClientError, Result};
 use crate::files;
-use crate::format::{output_file_name, FileRef, ModelManifest, ModelOutput, MODEL_FORMAT};
+use crate::format::{
+    output_file_name, FileRef, ModelManifest, ModelOutput, MANIFEST_FILE, MODEL_FORMAT,
+};
 
 pub struct ModelDirSink {
     dir: PathBuf,
@@ -63,16 +70,71 @@ impl ModelDirSink {
         std::fs::create_dir_all(dir).map_err(io_err(dir))?;
         let manifest = ModelManifest::new(plan, dims);
         manifest.save(dir)?;
-        Ok(ModelDirSink {
+        Ok(ModelDirSink::with_manifest(plan, dir, manifest))
+    }
+
+    fn with_manifest(plan: &Plan, dir: &Path, manifest: ModelManifest) -> ModelDirSink {
+        ModelDirSink {
             dir: dir.to_path_buf(),
+            written: manifest
+                .outputs
+                .iter()
+                .map(|o| (o.name.clone(), o.trips.clone()))
+                .collect(),
             manifest,
             outputs: plan
                 .outputs
                 .iter()
                 .map(|o| (o.name.clone(), o.repeated))
                 .collect(),
-            written: BTreeSet::new(),
-        })
+        }
+    }
+
+    /// Reopens the model directory of an interrupted run of `plan` at the outputs a checkpoint
+    /// recorded (`written`, in the order they were written; `checkpoint` names the file in
+    /// errors). The directory must be this plan's with the same dimensions, and every output
+    /// file `written` lists must be intact; the manifest is cut back to them and leftover
+    /// temporary files are removed.
+    pub fn reopen(
+        plan: &Plan,
+        dir: &Path,
+        dims: BTreeMap<String, usize>,
+        written: &[ModelOutput],
+        checkpoint: &Path,
+    ) -> Result<ModelDirSink> {
+        let mut manifest = ModelManifest::load(dir)?;
+        manifest.check(plan, dir)?;
+        if manifest.dims != dims {
+            return Err(ClientError::manifest(
+                &dir.join(MANIFEST_FILE),
+                format!(
+                    "the model's dimensions {:?} are not the dataset's {dims:?}",
+                    manifest.dims
+                ),
+            ));
+        }
+        let mut seen = BTreeSet::new();
+        for o in written {
+            if !plan.outputs.iter().any(|s| s.name == o.name)
+                || !seen.insert((o.name.as_str(), o.trips.as_slice()))
+                || o.file.path != output_file_name(&o.name, &o.trips)
+            {
+                return Err(ClientError::Checkpoint {
+                    path: checkpoint.to_path_buf(),
+                    field: "outputs".into(),
+                    message: format!(
+                        "output `{}` for trips {:?} (file {}) is not one this plan writes once",
+                        o.name, o.trips, o.file.path
+                    ),
+                });
+            }
+            // Checks the size and BLAKE3 the checkpoint recorded; the error names the file.
+            o.file.read(dir)?;
+        }
+        remove_temporaries(dir)?;
+        manifest.outputs = written.to_vec();
+        manifest.save(dir)?;
+        Ok(ModelDirSink::with_manifest(plan, dir, manifest))
     }
 
     pub fn dir(&self) -> &Path {
@@ -82,6 +144,26 @@ impl ModelDirSink {
     pub fn manifest(&self) -> &ModelManifest {
         &self.manifest
     }
+}
+
+/// Removes the temporary files of atomic writes a killed run left in `dir` and in its output
+/// subdirectories.
+fn remove_temporaries(dir: &Path) -> Result<()> {
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).map_err(io_err(&d))? {
+            let entry = entry.map_err(io_err(&d))?;
+            let path = entry.path();
+            let name = entry.file_name().to_string_lossy().to_string();
+            let kind = entry.file_type().map_err(io_err(&path))?;
+            if kind.is_dir() && d == dir {
+                dirs.push(path);
+            } else if kind.is_file() && files::is_temporary(&name) {
+                std::fs::remove_file(&path).map_err(io_err(&path))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 impl OutputSink<CpuBackend> for ModelDirSink {

@@ -3,6 +3,12 @@
 //! executor asks for it (a stream's batches one at a time, from disk), checked against the
 //! manifest (size, BLAKE3, block grid, level, scale) and by its own envelope (kind, checksum,
 //! parameter fingerprint).
+//!
+//! Its position in the streams ([`EncryptedDirSource::cursors`]: batches consumed per
+//! streamed input) is all it needs to resume: the batch order is fixed in the manifest by the
+//! data owner (shuffled with the plan's seed), so [`EncryptedDirSource::seek`] to the cursors
+//! a checkpoint recorded hands out exactly the batches the interrupted run would have read
+//! next, without reading the ones before.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -15,11 +21,14 @@ use blindtune_runtime::plan::Plan;
 
 use crate::dataset::read_inputs;
 use crate::error::{ClientError, Result};
+use crate::files;
 use crate::format::{DatasetInput, DatasetManifest, FileRef, MANIFEST_FILE};
 
 pub struct EncryptedDirSource {
     dir: PathBuf,
     manifest: DatasetManifest,
+    /// BLAKE3 of `manifest.json` as read
+    manifest_blake3: String,
     /// next batch of each streamed input
     cursors: BTreeMap<String, usize>,
 }
@@ -37,6 +46,7 @@ impl EncryptedDirSource {
     /// reads must be there.
     pub fn open(plan: &Plan, dir: &Path) -> Result<EncryptedDirSource> {
         let manifest = DatasetManifest::load(dir)?;
+        let manifest_blake3 = files::blake3_hex(&files::read(&dir.join(MANIFEST_FILE))?);
         manifest.check(plan, dir)?;
         for name in read_inputs(plan) {
             if manifest.input(&name).is_none() {
@@ -49,8 +59,47 @@ impl EncryptedDirSource {
         Ok(EncryptedDirSource {
             dir: dir.to_path_buf(),
             manifest,
+            manifest_blake3,
             cursors: BTreeMap::new(),
         })
+    }
+
+    /// BLAKE3 of the dataset's `manifest.json`, which pins every file of the dataset (a
+    /// checkpoint records it so a resumed run reads the same data).
+    pub fn manifest_blake3(&self) -> &str {
+        &self.manifest_blake3
+    }
+
+    /// Batches handed out so far, per streamed input (inputs not read yet are absent).
+    pub fn cursors(&self) -> &BTreeMap<String, usize> {
+        &self.cursors
+    }
+
+    /// Continues every stream after the batches `cursors` counts (as [`Self::cursors`] gave
+    /// them); the other streams start over. `what` names the file the cursors come from in
+    /// errors: a name that is not a streamed input, or a count past its batches.
+    pub fn seek(&mut self, cursors: &BTreeMap<String, usize>, what: &Path) -> Result<()> {
+        for (name, &k) in cursors {
+            let field = format!("cursors.{name}");
+            let bad = |message: String| ClientError::Checkpoint {
+                path: what.to_path_buf(),
+                field: field.clone(),
+                message,
+            };
+            let stream = self
+                .manifest
+                .input(name)
+                .and_then(|i| i.stream.as_ref())
+                .ok_or_else(|| bad("not a streamed input of the dataset".into()))?;
+            if k > stream.batches.len() {
+                return Err(bad(format!(
+                    "{k} batches consumed but the dataset has {}",
+                    stream.batches.len()
+                )));
+            }
+        }
+        self.cursors = cursors.clone();
+        Ok(())
     }
 
     /// The named dimensions the data fixed.

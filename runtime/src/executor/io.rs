@@ -37,3 +37,35 @@ pub trait OutputSink<B: Backend> {
         grid: &Grid<B::Ct>,
     ) -> Result<(), IoError>;
 }
+
+/// A source shared through a [`RefCell`](std::cell::RefCell) is a source: the executor borrows
+/// it for each call, so an observer holding the same cell can read where the stream stands
+/// between two calls (the cloud's checkpointer records the batches consumed at each trip
+/// boundary).
+impl<B: Backend, S: InputSource<B>> InputSource<B> for &std::cell::RefCell<S> {
+    fn secret(&mut self, backend: &B, name: &str) -> Result<Grid<B::Ct>, IoError> {
+        self.borrow_mut().secret(backend, name)
+    }
+    fn public(&mut self, name: &str) -> Result<(Vec<f64>, [usize; 2]), IoError> {
+        self.borrow_mut().public(name)
+    }
+    fn next_batch(&mut self, backend: &B, name: &str) -> Result<(Grid<B::Ct>, usize), IoError> {
+        self.borrow_mut().next_batch(backend, name)
+    }
+    fn dim(&self, name: &str) -> Option<usize> {
+        self.borrow().dim(name)
+    }
+}
+
+/// A sink shared through a [`RefCell`](std::cell::RefCell) is a sink (see the source's).
+impl<B: Backend, S: OutputSink<B>> OutputSink<B> for &std::cell::RefCell<S> {
+    fn output(
+        &mut self,
+        backend: &B,
+        name: &str,
+        trips: &[u64],
+        grid: &Grid<B::Ct>,
+    ) -> Result<(), IoError> {
+        self.borrow_mut().output(backend, name, trips, grid)
+    }
+}

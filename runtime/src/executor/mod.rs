@@ -63,6 +63,12 @@ pub fn fingerprint_hex(params: &Params) -> String {
         .collect()
 }
 
+/// BLAKE3 of the plan's binary form (hex): what a [`Checkpoint`] is tied to
+/// ([`Executor::plan_id`]).
+pub fn plan_id(plan: &Plan) -> String {
+    blake3::hash(&plan.to_binary()).to_hex().to_string()
+}
+
 /// Refuses to run `plan` under `params` unless they are the parameters it was compiled for
 /// (its `params_fingerprint`).
 pub fn check_params(plan: &Plan, params: &Params) -> Result<(), ExecError> {
@@ -188,7 +194,7 @@ impl<'a, B: Backend> Executor<'a, B> {
             bootstrapper,
             scales,
             live: BlockLive::of(&plan.body, &[], &[]),
-            plan_id: blake3::hash(&plan.to_binary()).to_hex().to_string(),
+            plan_id: plan_id(plan),
         })
     }
 

@@ -26,7 +26,9 @@
 //! What the executor does not hold is the input stream's position: on resume, the
 //! [`super::InputSource`] must hand out the batches that follow those the checkpointed run
 //! consumed (the CLI's encrypted batch files are indexed, so it skips them), and the outputs
-//! recorded before the checkpoint are not written again.
+//! recorded before the checkpoint are not written again. The cloud's `train` keeps both in its
+//! checkpoint file with this state (`blindtune_client::cloud::checkpoint`), reading them from
+//! a source and a sink it shares with the executor through `RefCell`s ([`super::io`]).
 
 use std::collections::BTreeMap;
 use std::time::Duration;

@@ -34,6 +34,9 @@ pub enum ObjectKind {
     EvaluationBundle = 8,
     /// A grid of ciphertexts (one block of a tensor each), e.g. one batch of an input.
     CiphertextGrid = 9,
+    /// The state of a training run between two trips (the cloud's `train --checkpoint-every`):
+    /// its registers' ciphertexts and public values, and where its inputs and outputs stand.
+    Checkpoint = 10,
 }
 
 impl ObjectKind {
@@ -48,6 +51,7 @@ impl ObjectKind {
             7 => ObjectKind::BootstrappingKeys,
             8 => ObjectKind::EvaluationBundle,
             9 => ObjectKind::CiphertextGrid,
+            10 => ObjectKind::Checkpoint,
             _ => return None,
         })
     }
@@ -63,6 +67,7 @@ impl ObjectKind {
             ObjectKind::BootstrappingKeys => "bootstrapping keys",
             ObjectKind::EvaluationBundle => "evaluation bundle",
             ObjectKind::CiphertextGrid => "ciphertext grid",
+            ObjectKind::Checkpoint => "training checkpoint",
         }
     }
 
