@@ -14,7 +14,7 @@ use blindtune_compiler::interp::DataSet;
 use blindtune_compiler::pipeline::{compile, CompileOptions, Mode};
 use miette::{miette, IntoDiagnostic};
 
-use super::demo::{batch_loop_estimate, rows_of, run_child};
+use super::demo::{batch_loop_estimate, keygen_child, rows_of, run_child};
 use super::train::TrainReport;
 
 #[derive(clap::Args)]
@@ -132,16 +132,7 @@ pub fn run(args: Args) -> miette::Result<()> {
 
         let keys = dir.join("keys");
         let t = Instant::now();
-        run_child(
-            "keygen",
-            &[
-                "keygen".as_ref(),
-                "--plan".as_ref(),
-                plan_path.as_os_str(),
-                "--out".as_ref(),
-                keys.as_os_str(),
-            ],
-        )?;
+        keygen_child(&plan_path, &keys)?;
         let keygen_s = t.elapsed().as_secs_f64();
         let enc = dir.join("enc");
         encrypt(

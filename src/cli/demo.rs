@@ -99,6 +99,20 @@ pub fn run_child(what: &str, args: &[&std::ffi::OsStr]) -> miette::Result<()> {
     Ok(())
 }
 
+/// The owner's `blindtune keygen --plan PLAN --out KEYS`, in its own process.
+pub fn keygen_child(plan: &Path, keys: &Path) -> miette::Result<()> {
+    run_child(
+        "keygen",
+        &[
+            "keygen".as_ref(),
+            "--plan".as_ref(),
+            plan.as_os_str(),
+            "--out".as_ref(),
+            keys.as_os_str(),
+        ],
+    )
+}
+
 pub fn rows_of(t: &Tensor, n: usize) -> Tensor {
     let n = n.min(t.data.shape()[0]);
     Tensor {
@@ -215,16 +229,7 @@ pub fn run(args: Args) -> miette::Result<()> {
     let keys = args.out.join("keys");
     let _ = std::fs::remove_dir_all(&keys);
     let t = Instant::now();
-    run_child(
-        "keygen",
-        &[
-            "keygen".as_ref(),
-            "--plan".as_ref(),
-            plan_path.as_os_str(),
-            "--out".as_ref(),
-            keys.as_os_str(),
-        ],
-    )?;
+    keygen_child(&plan_path, &keys)?;
     println!(
         "keygen {:.1} s (secret key stays in {}; the cloud gets {} only)",
         t.elapsed().as_secs_f64(),

@@ -331,33 +331,33 @@ impl Packer<'_> {
 
     /// A packed register: every item was brought into `|z| ≤ 1` by its factor.
     fn packed_reg(&mut self) -> Reg {
+        self.reg(
+            RegKind::Cipher,
+            Some("packed"),
+            RegFacts {
+                tensor: None,
+                bound: Some(1.0),
+                packed: true,
+            },
+        )
+    }
+
+    /// A new single-block register.
+    fn reg(&mut self, kind: RegKind, name: Option<&str>, facts: RegFacts) -> Reg {
         self.regs.push(RegInfo {
-            kind: RegKind::Cipher,
+            kind,
             rows: GridDim::Fixed(1),
             cols: 1,
             level: None,
-            name: Some("packed".into()),
+            name: name.map(str::to_string),
             tensor: None,
         });
-        self.facts.push(RegFacts {
-            tensor: None,
-            bound: Some(1.0),
-            packed: true,
-        });
+        self.facts.push(facts);
         (self.regs.len() - 1) as Reg
     }
 
     fn temp(&mut self) -> Reg {
-        self.regs.push(RegInfo {
-            kind: RegKind::Cipher,
-            rows: GridDim::Fixed(1),
-            cols: 1,
-            level: None,
-            name: None,
-            tensor: None,
-        });
-        self.facts.push(RegFacts::default());
-        (self.regs.len() - 1) as Reg
+        self.reg(RegKind::Cipher, None, RegFacts::default())
     }
 
     fn constant(&mut self, op: Op) -> Reg {
@@ -369,16 +369,7 @@ impl Packer<'_> {
             Op::Const(_) => RegKind::Scalar,
             _ => RegKind::Plain,
         };
-        self.regs.push(RegInfo {
-            kind,
-            rows: GridDim::Fixed(1),
-            cols: 1,
-            level: None,
-            name: None,
-            tensor: None,
-        });
-        self.facts.push(RegFacts::default());
-        let r = (self.regs.len() - 1) as Reg;
+        let r = self.reg(kind, None, RegFacts::default());
         self.consts.push(Inst {
             results: vec![r],
             op,
@@ -516,16 +507,7 @@ impl Packer<'_> {
 
     /// A plaintext computed where it is needed (its operands may be the loop's).
     fn plain(&mut self, out: &mut Vec<Inst>, op: Op) -> Reg {
-        self.regs.push(RegInfo {
-            kind: RegKind::Plain,
-            rows: GridDim::Fixed(1),
-            cols: 1,
-            level: None,
-            name: None,
-            tensor: None,
-        });
-        self.facts.push(RegFacts::default());
-        let r = (self.regs.len() - 1) as Reg;
+        let r = self.reg(RegKind::Plain, None, RegFacts::default());
         out.push(Inst {
             results: vec![r],
             op,
