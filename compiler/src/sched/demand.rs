@@ -13,7 +13,6 @@
 
 use super::levels::Flat;
 use crate::ir::ckks::CkksProgram;
-use blindtune_runtime::plan::validate::poly_depth;
 use blindtune_runtime::plan::{Inst, Op, Reg, RegKind};
 use std::collections::BTreeSet;
 
@@ -80,11 +79,7 @@ fn block(
             }
             op => {
                 let Some(res) = res else { continue };
-                let consumed = match op {
-                    Op::Mul { .. } | Op::MulPlain { .. } => 1,
-                    Op::Poly { poly, .. } => poly_depth(poly),
-                    _ => 0,
-                };
+                let consumed = op.levels_consumed().unwrap_or(0);
                 for a in op.operands() {
                     if is_ct(a) {
                         demand(want, a, res + consumed);

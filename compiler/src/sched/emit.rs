@@ -158,22 +158,7 @@ impl Emitter<'_> {
             // the level the operands are demanded at: the result's, plus what the op consumes
             let demanded = self.want.as_ref().and_then(|w| {
                 let res = inst.results.iter().filter_map(|&r| w[r as usize]).max()?;
-                let consumed = match &op {
-                    Op::Mul { .. } | Op::MulPlain { .. } => 1,
-                    Op::Poly { poly, .. } => blindtune_runtime::plan::validate::poly_depth(poly),
-                    Op::Add { .. }
-                    | Op::Sub { .. }
-                    | Op::AddPlain { .. }
-                    | Op::SubPlain { .. }
-                    | Op::Neg { .. }
-                    | Op::MulInteger { .. }
-                    | Op::MulI { .. }
-                    | Op::Conjugate { .. }
-                    | Op::Rotate { .. }
-                    | Op::RotateHoisted { .. }
-                    | Op::SumBlocks { .. } => 0,
-                    _ => return None,
-                };
+                let consumed = op.levels_consumed()?;
                 Some(res + consumed)
             });
             match &mut op {

@@ -336,6 +336,21 @@ impl Op {
         }
     }
 
+    /// The levels one ciphertext arithmetic step takes from its operands' level to its
+    /// result's: a product rescales (1), a polynomial takes its evaluator's depth, the
+    /// level-preserving operations and sums none. `None` for what is not such a step (inputs,
+    /// public arithmetic, level changes, loops, outputs). The one table the scheduler's level
+    /// demand and its emitter share.
+    pub fn levels_consumed(&self) -> Option<usize> {
+        use Op::*;
+        match self {
+            Mul { .. } | MulPlain { .. } => Some(1),
+            Poly { poly, .. } => Some(super::validate::poly_depth(poly)),
+            Add { .. } | Sub { .. } => Some(0),
+            other => other.level_preserving_operand().map(|_| 0),
+        }
+    }
+
     /// A short name for counts and messages.
     pub fn mnemonic(&self) -> &'static str {
         use Op::*;
