@@ -101,6 +101,18 @@ fn hetal_head_fast_plan_computes_the_program() {
     );
 }
 
+/// HETAL's batch of 1024 rows: the block is 1024 × 32, so the weights and their momentum are
+/// six blocks each and are packed block by block (`split_blocks`, `join_blocks`).
+#[test]
+fn hetal_head_fast_large_batch_plan_computes_the_program() {
+    check_plan(
+        "hetal_head_fast",
+        &[("EPOCHS", 2.0), ("B", 1024.0)],
+        &[("N", 1500), ("T", 40)],
+        23,
+    );
+}
+
 #[test]
 fn hetal_head_plan_computes_the_program() {
     check_plan(

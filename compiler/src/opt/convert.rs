@@ -197,6 +197,8 @@ fn operands_mut(op: &mut Op) -> Vec<&mut Reg> {
         AddPlain { a, p } | SubPlain { a, p, .. } | MulPlain { a, p } => vec![a, p],
         MulI { a } | Conjugate { a } | Rotate { a, .. } | RotateHoisted { a, .. } => vec![a],
         LevelDown { a } | Poly { a, .. } | Bootstrap { a } | SumBlocks { a, .. } => vec![a],
+        SplitBlocks { a } => vec![a],
+        JoinBlocks { parts } => parts.iter_mut().collect(),
         Loop { inits, .. } => inits.iter_mut().collect(),
         Output { value, .. } => vec![value],
     }

@@ -47,6 +47,9 @@ struct Item {
     region: [usize; 2],
     offset: [usize; 2],
     factor: f64,
+    /// one block of a value of several (all masked alike before they are split apart, so
+    /// never in place)
+    multi: bool,
 }
 
 impl Item {
@@ -55,6 +58,9 @@ impl Item {
     /// blocked one): then packing and unpacking need no rotation, as the copies the
     /// replication makes from there are the layout's own.
     fn in_place(&self) -> bool {
+        if self.multi {
+            return false;
+        }
         // columns are copied rightwards unless every row is alike ([`Packer::unpack`]): from a
         // column offset they would run into the next row
         if self.offset[1] != 0 && self.layout.rows != AxisLayout::Replicated {
@@ -68,13 +74,25 @@ impl Item {
     }
 }
 
+/// Where a loop's packed values go: `blocks[v]` items per value `v` (its grid's blocks in
+/// row-major order), one after the other in `items`.
 #[derive(Clone, Debug, PartialEq)]
 struct Scheme {
     items: Vec<Item>,
+    blocks: Vec<usize>,
 }
 
-/// Packs the carried values of every loop that carries at least two single-block ciphertext
-/// tensors whose footprints fit one block together. `None`: nothing to pack.
+impl Scheme {
+    /// The items of value `v`.
+    fn of(&self, v: usize) -> std::ops::Range<usize> {
+        let start: usize = self.blocks[..v].iter().sum();
+        start..start + self.blocks[v]
+    }
+}
+
+/// Packs the carried values of every loop that carries ciphertext tensors of at least two
+/// blocks in all (a tensor of several blocks, blocked along its split axes, packs block by
+/// block) whose footprints fit one block together. `None`: nothing to pack.
 pub fn pack_carried(prog: &CkksProgram, default_bound: f64) -> Option<(CkksProgram, PackReport)> {
     let mut p = Packer {
         prog,
@@ -242,22 +260,28 @@ impl Packer<'_> {
         if block.slots() != self.prog.slots {
             return None; // rotations must be cyclic over the block
         }
-        let single = |r: Reg| {
+        // the fixed grid of a ciphertext register
+        let grid = |r: Reg| -> Option<[usize; 2]> {
             let i = &self.regs[r as usize];
-            i.kind == RegKind::Cipher && i.rows == GridDim::Fixed(1) && i.cols == 1
+            match (i.kind, &i.rows) {
+                (RegKind::Cipher, GridDim::Fixed(n)) => Some([*n, i.cols]),
+                _ => None,
+            }
         };
-        let mut cands: Vec<(usize, Layout, [usize; 2], f64)> = Vec::new();
+        // (carried index, layout, footprint, factor, blocks)
+        let mut cands: Vec<(usize, Layout, [usize; 2], f64, usize)> = Vec::new();
         for (k, &a) in carried.iter().enumerate() {
-            if ![a, inits[k], yields[k], results[k]]
+            let Some(g) = grid(a) else { continue };
+            if ![inits[k], yields[k], results[k]]
                 .iter()
-                .all(|&r| single(r))
+                .all(|&r| grid(r) == Some(g))
             {
                 continue;
             }
             let Some(t) = &self.facts[a as usize].tensor else {
                 continue;
             };
-            let Some(region) = footprint(t.layout, &t.shape, [block.s0, block.s1]) else {
+            let Some(region) = footprint(t.layout, &t.shape, [block.s0, block.s1], g) else {
                 continue;
             };
             let bound = [a, inits[k], yields[k], results[k]]
@@ -269,63 +293,99 @@ impl Packer<'_> {
             } else {
                 2f64.powi(-(bound.log2().ceil() as i32))
             };
-            cands.push((k, t.layout, region, factor));
+            cands.push((k, t.layout, region, factor, g[0] * g[1]));
         }
-        if cands.len() < 2 {
+        // every value's blocks must all find a place; values that do not are left unpacked
+        let s = [block.s0, block.s1];
+        let place = |regions: &[[usize; 2]], live: &[bool]| -> Option<Vec<Vec<[usize; 2]>>> {
+            let mut flat = Vec::new();
+            for (i, c) in cands.iter().enumerate() {
+                if live[i] {
+                    flat.extend(std::iter::repeat_n(regions[i], c.4));
+                }
+            }
+            let placed = shelves(&flat, s);
+            let mut it = placed.into_iter();
+            let mut out = Vec::new();
+            for (i, c) in cands.iter().enumerate() {
+                if live[i] {
+                    out.push(
+                        (0..c.4)
+                            .map(|_| it.next().flatten())
+                            .collect::<Option<Vec<_>>>()?,
+                    );
+                } else {
+                    out.push(Vec::new());
+                }
+            }
+            Some(out)
+        };
+        let mut regions: Vec<[usize; 2]> = cands.iter().map(|c| c.2).collect();
+        let mut live = vec![true; cands.len()];
+        // drop the values whose blocks do not all fit, largest first, until the rest do
+        while place(&regions, &live).is_none() {
+            let worst = (0..cands.len())
+                .filter(|&i| live[i])
+                .max_by_key(|&i| (regions[i][0] * regions[i][1] * cands[i].4, i))?;
+            live[worst] = false;
+        }
+        let blocks_live: usize = (0..cands.len())
+            .filter(|&i| live[i])
+            .map(|i| cands[i].4)
+            .sum();
+        if blocks_live < 2 {
             return None;
         }
-        let mut regions: Vec<[usize; 2]> = cands.iter().map(|c| c.2).collect();
-        let mut placed = shelves(&regions, [block.s0, block.s1]);
         // spare room buys fewer unpacking rotations: double a footprint along a tiled or
-        // replicated axis (one rotation saved) while everything still fits, cheapest in rows
-        // first (a column doubling costs no rows)
-        if placed.iter().all(|p| p.is_some()) {
-            loop {
-                let mut best: Option<(usize, usize, usize)> = None; // (rows added, item, axis)
-                for (i, c) in cands.iter().enumerate() {
-                    for axis in [1, 0] {
-                        let s_axis = [block.s0, block.s1][axis];
-                        let e = regions[i][axis];
-                        if c.1.axis(axis) == AxisLayout::Blocked
-                            || 2 * e > s_axis
-                            || !s_axis.is_multiple_of(2 * e)
-                        {
-                            continue;
-                        }
-                        let added = if axis == 0 { e } else { 0 };
-                        if best.is_none_or(|b| added < b.0) {
-                            let mut r = regions.clone();
-                            r[i][axis] *= 2;
-                            if shelves(&r, [block.s0, block.s1])
-                                .iter()
-                                .all(|p| p.is_some())
-                            {
-                                best = Some((added, i, axis));
-                            }
+        // replicated axis (one rotation saved per block) while everything still fits,
+        // cheapest in rows first (a column doubling costs no rows)
+        loop {
+            let mut best: Option<(usize, usize, usize)> = None; // (rows added, value, axis)
+            for (i, c) in cands.iter().enumerate() {
+                if !live[i] {
+                    continue;
+                }
+                for axis in [1, 0] {
+                    let e = regions[i][axis];
+                    if c.1.axis(axis) == AxisLayout::Blocked
+                        || 2 * e > s[axis]
+                        || !s[axis].is_multiple_of(2 * e)
+                    {
+                        continue;
+                    }
+                    let added = if axis == 0 { e * c.4 } else { 0 };
+                    if best.is_none_or(|b| added < b.0) {
+                        let mut r = regions.clone();
+                        r[i][axis] *= 2;
+                        if place(&r, &live).is_some() {
+                            best = Some((added, i, axis));
                         }
                     }
                 }
-                let Some((_, i, axis)) = best else { break };
-                regions[i][axis] *= 2;
             }
-            placed = shelves(&regions, [block.s0, block.s1]);
+            let Some((_, i, axis)) = best else { break };
+            regions[i][axis] *= 2;
         }
-        let chosen: Vec<usize> = (0..cands.len()).filter(|&i| placed[i].is_some()).collect();
-        if chosen.len() < 2 {
-            return None;
+        let placed = place(&regions, &live)?;
+        let chosen: Vec<usize> = (0..cands.len()).filter(|&i| live[i]).collect();
+        let mut items = Vec::new();
+        for &i in &chosen {
+            for &offset in &placed[i] {
+                items.push(Item {
+                    layout: cands[i].1,
+                    region: regions[i],
+                    offset,
+                    factor: cands[i].3,
+                    multi: cands[i].4 > 1,
+                });
+            }
         }
-        let items = chosen
-            .iter()
-            .map(|&i| Item {
-                layout: cands[i].1,
-                region: regions[i],
-                offset: placed[i].unwrap(),
-                factor: cands[i].3,
-            })
-            .collect();
         Some((
             chosen.iter().map(|&i| cands[i].0).collect(),
-            Scheme { items },
+            Scheme {
+                items,
+                blocks: chosen.iter().map(|&i| cands[i].4).collect(),
+            },
         ))
     }
 
@@ -358,6 +418,28 @@ impl Packer<'_> {
 
     fn temp(&mut self) -> Reg {
         self.reg(RegKind::Cipher, None, RegFacts::default())
+    }
+
+    /// A new register of `kind` with the grid of `like`.
+    fn reg_like(&mut self, kind: RegKind, like: Reg) -> Reg {
+        let r = self.reg(kind, None, RegFacts::default());
+        let (rows, cols) = {
+            let l = &self.regs[like as usize];
+            (l.rows.clone(), l.cols)
+        };
+        self.regs[r as usize].rows = rows;
+        self.regs[r as usize].cols = cols;
+        r
+    }
+
+    /// [`Packer::emit`] with a result of the grid of `like`.
+    fn emit_like(&mut self, out: &mut Vec<Inst>, op: Op, like: Reg) -> Reg {
+        let r = self.reg_like(RegKind::Cipher, like);
+        out.push(Inst {
+            results: vec![r],
+            op,
+        });
+        r
     }
 
     fn constant(&mut self, op: Op) -> Reg {
@@ -447,19 +529,37 @@ impl Packer<'_> {
             return p;
         }
         let block = self.prog.block;
-        let items = self.schemes[sid].items.clone();
+        let scheme = self.schemes[sid].clone();
         let mut parts = Vec::new();
-        for (it, &v) in items.iter().zip(values) {
-            // a value whose layout repeats with its offset is masked where it will sit
-            let home = if it.in_place() { it.offset } else { [0, 0] };
-            let m = self.window(home, it.region, it.factor);
-            let mut x = self.masked(out, v, m, MASK_PUSH_DEPTH);
-            let off = (it.offset[0] * block.s1 + it.offset[1]) as i64;
-            if off != 0 && !it.in_place() {
-                let steps = self.steps(-off);
-                x = self.emit(out, Op::Rotate { a: x, steps });
+        for (vi, &v) in values.iter().enumerate() {
+            let its = &scheme.items[scheme.of(vi)];
+            // a value whose layout repeats with its offset is masked where it will sit; the
+            // blocks of a value of several are masked together, at the origin
+            let home = if its[0].in_place() {
+                its[0].offset
+            } else {
+                [0, 0]
+            };
+            let m = self.window(home, its[0].region, its[0].factor);
+            let x = self.masked(out, v, m, MASK_PUSH_DEPTH);
+            let blocks = if its.len() == 1 {
+                vec![x]
+            } else {
+                let split: Vec<Reg> = its.iter().map(|_| self.temp()).collect();
+                out.push(Inst {
+                    results: split.clone(),
+                    op: Op::SplitBlocks { a: x },
+                });
+                split
+            };
+            for (it, mut x) in its.iter().zip(blocks) {
+                let off = (it.offset[0] * block.s1 + it.offset[1]) as i64;
+                if off != 0 && !it.in_place() {
+                    let steps = self.steps(-off);
+                    x = self.emit(out, Op::Rotate { a: x, steps });
+                }
+                parts.push(x);
             }
-            parts.push(x);
         }
         let mut acc = parts[0];
         for &x in &parts[1..] {
@@ -481,12 +581,12 @@ impl Packer<'_> {
                 Some(Op::Add { a, b }) if is_ct(a, &self.regs) && is_ct(b, &self.regs) => {
                     let x = self.masked(out, a, m, depth - 1);
                     let y = self.masked(out, b, m, depth - 1);
-                    return self.emit(out, Op::Add { a: x, b: y });
+                    return self.emit_like(out, Op::Add { a: x, b: y }, v);
                 }
                 Some(Op::Sub { a, b }) if is_ct(a, &self.regs) && is_ct(b, &self.regs) => {
                     let x = self.masked(out, a, m, depth - 1);
                     let y = self.masked(out, b, m, depth - 1);
-                    return self.emit(out, Op::Sub { a: x, b: y });
+                    return self.emit_like(out, Op::Sub { a: x, b: y }, v);
                 }
                 Some(Op::MulPlain { a, p }) => {
                     let pm = self.plain(
@@ -496,18 +596,24 @@ impl Packer<'_> {
                             a: p,
                             b: m,
                         },
+                        p,
                     );
-                    return self.emit(out, Op::MulPlain { a, p: pm });
+                    return self.emit_like(out, Op::MulPlain { a, p: pm }, v);
                 }
                 _ => {}
             }
         }
-        self.emit(out, Op::MulPlain { a: v, p: m })
+        self.emit_like(out, Op::MulPlain { a: v, p: m }, v)
     }
 
-    /// A plaintext computed where it is needed (its operands may be the loop's).
-    fn plain(&mut self, out: &mut Vec<Inst>, op: Op) -> Reg {
-        let r = self.reg(RegKind::Plain, None, RegFacts::default());
+    /// A plaintext computed where it is needed (its operands may be the loop's), with the
+    /// grid of `like` when that is a plaintext grid (a scalar times a mask is one block).
+    fn plain(&mut self, out: &mut Vec<Inst>, op: Op, like: Reg) -> Reg {
+        let r = if self.regs[like as usize].kind == RegKind::Plain {
+            self.reg_like(RegKind::Plain, like)
+        } else {
+            self.reg(RegKind::Plain, None, RegFacts::default())
+        };
         out.push(Inst {
             results: vec![r],
             op,
@@ -515,31 +621,44 @@ impl Packer<'_> {
         r
     }
 
-    /// Unpacks `p` into `targets` (one per item), recording where they came from.
+    /// Unpacks `p` into `targets` (one per value), recording where they came from.
     fn unpack(&mut self, out: &mut Vec<Inst>, p: Reg, sid: usize, targets: &[Reg]) {
         let block = self.prog.block;
-        let items = self.schemes[sid].items.clone();
-        for (i, (it, &target)) in items.iter().zip(targets).enumerate() {
-            let m = self.window(it.offset, it.region, 1.0 / it.factor);
-            let mut x = self.emit(out, Op::MulPlain { a: p, p: m });
-            let off = (it.offset[0] * block.s1 + it.offset[1]) as i64;
-            if off != 0 && !it.in_place() {
-                let steps = self.steps(off);
-                x = self.emit(out, Op::Rotate { a: x, steps });
+        let scheme = self.schemes[sid].clone();
+        for (vi, &target) in targets.iter().enumerate() {
+            let its = &scheme.items[scheme.of(vi)];
+            let mut parts = Vec::with_capacity(its.len());
+            for it in its {
+                let m = self.window(it.offset, it.region, 1.0 / it.factor);
+                let mut x = self.emit(out, Op::MulPlain { a: p, p: m });
+                let off = (it.offset[0] * block.s1 + it.offset[1]) as i64;
+                if off != 0 && !it.in_place() {
+                    let steps = self.steps(off);
+                    x = self.emit(out, Op::Rotate { a: x, steps });
+                }
+                // rows first; then columns, leftwards only when every row is alike (a
+                // position shifted past a row's start lands in the row before, which holds
+                // the same values)
+                let rows = copies(it.layout.rows, it.region[0], block.s0);
+                x = self.replicate(out, x, it.region[0], rows, block.s1 as i64);
+                let cols = copies(it.layout.cols, it.region[1], block.s1);
+                let dir = if it.layout.rows == AxisLayout::Replicated {
+                    1
+                } else {
+                    -1
+                };
+                x = self.replicate(out, x, it.region[1], cols, dir);
+                parts.push(x);
             }
-            // rows first; then columns, leftwards only when every row is alike (a position
-            // shifted past a row's start lands in the row before, which holds the same values)
-            let rows = copies(it.layout.rows, it.region[0], block.s0);
-            x = self.replicate(out, x, it.region[0], rows, block.s1 as i64);
-            let cols = copies(it.layout.cols, it.region[1], block.s1);
-            let dir = if it.layout.rows == AxisLayout::Replicated {
-                1
+            if parts.len() == 1 {
+                rename_last(out, parts[0], target);
             } else {
-                -1
-            };
-            x = self.replicate(out, x, it.region[1], cols, dir);
-            rename_last(out, x, target);
-            self.unpacked.insert(target, (p, sid, i));
+                out.push(Inst {
+                    results: vec![target],
+                    op: Op::JoinBlocks { parts },
+                });
+            }
+            self.unpacked.insert(target, (p, sid, vi));
         }
     }
 
@@ -607,17 +726,24 @@ fn shelves(regions: &[[usize; 2]], s: [usize; 2]) -> Vec<Option<[usize; 2]>> {
     placed
 }
 
-/// One copy of a layout's data along an axis of `s` positions: a tiled axis's period, one
-/// position of a replicated axis, a blocked axis's extent. `None`: not a single block's worth.
-fn footprint(layout: Layout, shape: &[DimSpec; 2], s: [usize; 2]) -> Option<[usize; 2]> {
+/// One copy of a layout's data in one block of a grid of `grid` blocks, along an axis of `s`
+/// positions: a tiled axis's period, one position of a replicated axis, a blocked axis's
+/// extent in a block (the whole block where the axis spans several). `None`: a tiled or
+/// replicated axis over several blocks, or an extent the grid does not match.
+fn footprint(
+    layout: Layout,
+    shape: &[DimSpec; 2],
+    s: [usize; 2],
+    grid: [usize; 2],
+) -> Option<[usize; 2]> {
     let axis = |a: usize| -> Option<usize> {
         match layout.axis(a) {
-            AxisLayout::Replicated => Some(1),
+            AxisLayout::Replicated => (grid[a] == 1).then_some(1),
             AxisLayout::Tiled { period } => {
-                (period > 0 && s[a].is_multiple_of(period)).then_some(period)
+                (grid[a] == 1 && period > 0 && s[a].is_multiple_of(period)).then_some(period)
             }
             AxisLayout::Blocked => match &shape[a] {
-                DimSpec::Fixed(n) if *n >= 1 && *n <= s[a] => Some(*n),
+                DimSpec::Fixed(n) if *n >= 1 && n.div_ceil(s[a]) == grid[a] => Some((*n).min(s[a])),
                 _ => None,
             },
         }

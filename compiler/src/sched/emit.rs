@@ -172,6 +172,15 @@ impl Emitter<'_> {
                         *b = self.down(&mut out, *b, m);
                     }
                 }
+                Op::JoinBlocks { parts } => {
+                    let mut m = parts.iter().map(|&p| self.level(p)).min().unwrap_or(0);
+                    if let Some(d) = demanded {
+                        m = m.min(d);
+                    }
+                    for p in parts.iter_mut() {
+                        *p = self.down(&mut out, *p, m);
+                    }
+                }
                 Op::AddPlain { a, .. }
                 | Op::SubPlain { a, .. }
                 | Op::MulPlain { a, .. }
@@ -182,7 +191,8 @@ impl Emitter<'_> {
                 | Op::Conjugate { a }
                 | Op::Rotate { a, .. }
                 | Op::RotateHoisted { a, .. }
-                | Op::SumBlocks { a, .. } => {
+                | Op::SumBlocks { a, .. }
+                | Op::SplitBlocks { a } => {
                     if let Some(d) = demanded {
                         if is_ct(self, *a) {
                             *a = self.down(&mut out, *a, d);
@@ -229,6 +239,7 @@ impl Emitter<'_> {
             // result levels follow the (possibly dropped) operands
             let lvl = match &op {
                 Op::Add { a, .. } | Op::Sub { a, .. } => Some(self.level(*a)),
+                Op::JoinBlocks { parts } => parts.first().map(|&p| self.level(p)),
                 Op::Mul { a, b } => Some(self.level(*a).min(self.level(*b)) - 1),
                 Op::MulPlain { a, .. } => Some(self.level(*a) - 1),
                 Op::Poly { a, poly } => {
@@ -389,7 +400,9 @@ fn rename_operands(op: &mut Op, map: &HashMap<Reg, Reg>) {
         | Op::LevelDown { a }
         | Op::Poly { a, .. }
         | Op::Bootstrap { a }
-        | Op::SumBlocks { a, .. } => f(a),
+        | Op::SumBlocks { a, .. }
+        | Op::SplitBlocks { a } => f(a),
+        Op::JoinBlocks { parts } => parts.iter_mut().for_each(f),
         Op::Loop { inits, .. } => inits.iter_mut().for_each(f),
         Op::Output { value, .. } => f(value),
         _ => {}

@@ -202,6 +202,7 @@ fn sim_block(
         let level: Option<i64> = match &inst.op {
             Op::Input { .. } | Op::BatchInput { .. } | Op::Trivial { .. } => Some(top),
             Op::Add { a, b } | Op::Sub { a, b } => Some(e(lv, *a).min(e(lv, *b))),
+            Op::JoinBlocks { parts } => parts.iter().map(|&p| e(lv, p)).min(),
             Op::Mul { a, b } => {
                 need(lv, *a, 1, "a product");
                 if b != a {

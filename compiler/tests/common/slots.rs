@@ -310,6 +310,26 @@ impl<'p> SlotEval<'p> {
                 };
                 self.set(r0.unwrap(), Val::Grid(out))
             }
+            Op::SplitBlocks { a } => {
+                let blocks: Vec<Vec<C>> = self.grid(*a).iter().flatten().cloned().collect();
+                assert_eq!(blocks.len(), inst.results.len(), "split_blocks results");
+                for (&r, b) in inst.results.iter().zip(blocks) {
+                    self.set(r, Val::Grid(vec![vec![b]]));
+                }
+            }
+            Op::JoinBlocks { parts } => {
+                let cols = self.plan.regs[r0.unwrap() as usize].cols;
+                let blocks: Vec<Vec<C>> = parts
+                    .iter()
+                    .map(|&p| {
+                        let g = self.grid(p);
+                        assert_eq!((g.len(), g[0].len()), (1, 1), "join_blocks part");
+                        g[0][0].clone()
+                    })
+                    .collect();
+                let g = blocks.chunks(cols).map(|c| c.to_vec()).collect();
+                self.set(r0.unwrap(), Val::Grid(g))
+            }
             Op::Loop {
                 trips,
                 args,

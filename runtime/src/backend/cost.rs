@@ -164,7 +164,11 @@ impl CostModel {
 
     /// Estimated seconds for a whole trace (on the table's thread count).
     pub fn estimate(&self, trace: &Trace) -> f64 {
-        trace.ops.iter().map(|o| self.op_seconds(o)).sum::<f64>() + 0.0
+        // summed in sorted order: a trace's operations may come in an order that varies from
+        // run to run (the bootstrapper's maps), and the estimate must not vary with it
+        let mut secs: Vec<f64> = trace.ops.iter().map(|o| self.op_seconds(o)).collect();
+        secs.sort_by(f64::total_cmp);
+        secs.into_iter().sum::<f64>() + 0.0
     }
 }
 

@@ -831,6 +831,55 @@ impl<'r, 'p, B: Backend> Machine<'r, 'p, B> {
                 .at(at)?;
                 self.define_cipher(r, g, at).map(|_| (n * m) as u64)
             }
+            Op::SplitBlocks { a } => {
+                let x = self.cipher(*a, at)?;
+                let parts: Vec<B::Ct> = x.iter().flatten().cloned().collect();
+                if parts.len() != inst.results.len() {
+                    return Err(run_err(
+                        at,
+                        format!(
+                            "split_blocks of a {}×{} grid into {} registers",
+                            rows(x),
+                            cols(x),
+                            inst.results.len()
+                        ),
+                    ));
+                }
+                for (&r, ct) in inst.results.iter().zip(parts) {
+                    self.define_cipher(r, vec![vec![ct]], at)?;
+                }
+                Ok(0)
+            }
+            Op::JoinBlocks { parts } => {
+                let r = res();
+                let (n, m) = self.declared(r, at)?;
+                if parts.len() != n * m {
+                    return Err(run_err(
+                        at,
+                        format!(
+                            "join_blocks of {} parts into the {n}×{m} grid of {}",
+                            parts.len(),
+                            self.name(r)
+                        ),
+                    ));
+                }
+                let mut g: Grid<B::Ct> = Vec::with_capacity(n);
+                for i in 0..n {
+                    let mut row = Vec::with_capacity(m);
+                    for &p in &parts[i * m..(i + 1) * m] {
+                        let x = self.cipher(p, at)?;
+                        if (rows(x), cols(x)) != (1, 1) {
+                            return Err(run_err(
+                                at,
+                                format!("join_blocks part {} is not one block", self.name(p)),
+                            ));
+                        }
+                        row.push(x[0][0].clone());
+                    }
+                    g.push(row);
+                }
+                self.define_cipher(r, g, at).map(|_| 0)
+            }
             Op::Output { name, value } => {
                 let trips: Vec<u64> = self.position.iter().map(|p| p.trip).collect();
                 self.get(*value, at)?;

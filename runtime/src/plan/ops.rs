@@ -276,6 +276,16 @@ pub enum Op {
         a: Reg,
         axis: u8,
     },
+    /// the blocks of a grid with a fixed row count as 1 × 1 grids, one result per block in
+    /// row-major order (the packing of carried values takes a tensor apart this way)
+    SplitBlocks {
+        a: Reg,
+    },
+    /// the grid whose blocks are `parts` (1 × 1 grids at one level) in row-major order; the
+    /// result register declares the grid's shape
+    JoinBlocks {
+        parts: Vec<Reg>,
+    },
 
     // ---- control -------------------------------------------------------------------------
     /// `args` = `[index scalar, carried...]`, `inits` the carried values on entry, `yields`
@@ -313,6 +323,8 @@ impl Op {
             AddPlain { a, p } | SubPlain { a, p, .. } | MulPlain { a, p } => vec![*a, *p],
             MulI { a } | Conjugate { a } | Rotate { a, .. } | RotateHoisted { a, .. } => vec![*a],
             LevelDown { a } | Poly { a, .. } | Bootstrap { a } | SumBlocks { a, .. } => vec![*a],
+            SplitBlocks { a } => vec![*a],
+            JoinBlocks { parts } => parts.clone(),
             Loop { inits, .. } => inits.clone(),
             Output { value, .. } => vec![*value],
         }
@@ -331,7 +343,8 @@ impl Op {
             | Conjugate { a }
             | Rotate { a, .. }
             | RotateHoisted { a, .. }
-            | SumBlocks { a, .. } => Some(*a),
+            | SumBlocks { a, .. }
+            | SplitBlocks { a } => Some(*a),
             _ => None,
         }
     }
@@ -346,7 +359,7 @@ impl Op {
         match self {
             Mul { .. } | MulPlain { .. } => Some(1),
             Poly { poly, .. } => Some(super::validate::poly_depth(poly)),
-            Add { .. } | Sub { .. } => Some(0),
+            Add { .. } | Sub { .. } | JoinBlocks { .. } => Some(0),
             other => other.level_preserving_operand().map(|_| 0),
         }
     }
@@ -382,6 +395,8 @@ impl Op {
             Poly { .. } => "poly",
             Bootstrap { .. } => "bootstrap",
             SumBlocks { .. } => "sum_blocks",
+            SplitBlocks { .. } => "split_blocks",
+            JoinBlocks { .. } => "join_blocks",
             Loop { .. } => "loop",
             Output { .. } => "output",
         }

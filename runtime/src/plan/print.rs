@@ -83,6 +83,11 @@ fn operands(regs: &[RegInfo], op: &Op) -> String {
         },
         Op::Bootstrap { a } => format!("bootstrap {}", r(a)),
         Op::SumBlocks { a, axis } => format!("sum_blocks {}, axis {axis}", r(a)),
+        Op::SplitBlocks { a } => format!("split_blocks {}", r(a)),
+        Op::JoinBlocks { parts } => format!(
+            "join_blocks {}",
+            parts.iter().map(r).collect::<Vec<_>>().join(", ")
+        ),
         Op::Loop { trips, .. } => match trips {
             Trips::Fixed(n) => format!("loop {n} trips"),
             Trips::Batches { rows, size } => format!("loop batches of {size} over {rows} rows"),

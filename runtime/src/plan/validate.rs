@@ -141,6 +141,20 @@ impl Checker<'_> {
         Ok(())
     }
 
+    fn single_block(&self, r: Reg, at: &str) -> Result<(), ValidationError> {
+        let i = self.info(r, at)?;
+        if i.rows != GridDim::Fixed(1) || i.cols != 1 {
+            return Err(self.err(
+                at,
+                format!(
+                    "r{r} is a {:?}×{} grid where one block is expected",
+                    i.rows, i.cols
+                ),
+            ));
+        }
+        Ok(())
+    }
+
     fn level(&self, r: Reg) -> usize {
         self.plan.regs[r as usize].level.unwrap_or(0)
     }
@@ -332,6 +346,62 @@ impl Checker<'_> {
                 let r = self.one_result(inst, at)?;
                 self.define(r, Cipher, at)?;
                 self.expect_level(r, self.level(*a), at)?;
+            }
+            Op::SplitBlocks { a } => {
+                self.read(*a, &ct, at)?;
+                let x = self.info(*a, at)?;
+                let GridDim::Fixed(rows) = x.rows else {
+                    return Err(self.err(
+                        at,
+                        format!(
+                            "split_blocks of r{a}, whose row blocks are known only at run time"
+                        ),
+                    ));
+                };
+                if inst.results.len() != rows * x.cols {
+                    return Err(self.err(
+                        at,
+                        format!(
+                            "split_blocks of a {rows}×{} grid has {} results",
+                            x.cols,
+                            inst.results.len()
+                        ),
+                    ));
+                }
+                let level = self.level(*a);
+                for &r in &inst.results {
+                    self.single_block(r, at)?;
+                    self.define(r, Cipher, at)?;
+                    self.expect_level(r, level, at)?;
+                }
+            }
+            Op::JoinBlocks { parts } => {
+                let r = self.one_result(inst, at)?;
+                let o = self.info(r, at)?;
+                let GridDim::Fixed(rows) = o.rows else {
+                    return Err(self.err(
+                        at,
+                        format!("join_blocks into r{r}, whose row blocks are not fixed"),
+                    ));
+                };
+                if parts.len() != rows * o.cols {
+                    return Err(self.err(
+                        at,
+                        format!(
+                            "join_blocks of {} parts into a {rows}×{} grid",
+                            parts.len(),
+                            o.cols
+                        ),
+                    ));
+                }
+                for &p in parts {
+                    self.read(p, &ct, at)?;
+                    self.single_block(p, at)?;
+                }
+                self.define(r, Cipher, at)?;
+                for &p in parts {
+                    self.expect_level(p, self.level(r), at)?;
+                }
             }
             Op::LevelDown { a } => {
                 self.read(*a, &ct, at)?;
