@@ -14,7 +14,7 @@ use blindtune_compiler::interp::DataSet;
 use blindtune_compiler::pipeline::{compile, CompileOptions, Mode};
 use miette::{miette, IntoDiagnostic};
 
-use super::demo::{batch_loop_estimate, keygen_child, rows_of, run_child};
+use super::demo::{batch_loop_estimate, keygen_child, rows_of, run_child, threads_label};
 use super::train::TrainReport;
 
 #[derive(clap::Args)]
@@ -51,6 +51,8 @@ pub struct Row {
     pub mode: String,
     pub bootstraps_per_iteration: u64,
     pub estimate_s: f64,
+    /// the thread count of the cost table the estimate used (the run's, where one ships)
+    pub estimate_threads: usize,
     pub measured_s: f64,
     /// measured seconds by operation over the iteration
     pub phases: BTreeMap<String, f64>,
@@ -124,10 +126,11 @@ pub fn run(args: Args) -> miette::Result<()> {
             .plan;
         let plan_path = dir.join("plan.bin");
         plan.save(&plan_path).map_err(|e| miette!("{e}"))?;
-        let (est_ms, boots) = batch_loop_estimate(&plan);
+        let (est_ms, boots, est_threads) = batch_loop_estimate(&plan);
         println!(
-            "[{name}] {boots} bootstraps per iteration, estimate {:.1} s",
-            est_ms / 1e3
+            "[{name}] {boots} bootstraps per iteration, estimate {:.1} s ({})",
+            est_ms / 1e3,
+            threads_label(est_threads)
         );
 
         let keys = dir.join("keys");
@@ -177,6 +180,7 @@ pub fn run(args: Args) -> miette::Result<()> {
             mode: name.clone(),
             bootstraps_per_iteration: boots,
             estimate_s: est_ms / 1e3,
+            estimate_threads: est_threads,
             measured_s: measured,
             phases: tr.phases.clone(),
             keygen_s,
@@ -202,6 +206,13 @@ fn print_table(rows: &[Row]) {
             .sum()
     };
     println!();
+    if let Some(r) = rows.first() {
+        println!(
+            "measured on {}; estimates from the cost table for {}",
+            threads_label(rayon::current_num_threads()),
+            threads_label(r.estimate_threads)
+        );
+    }
     println!(
         "| mode | bootstraps / iter | estimate s / iter | measured s / iter | measured / estimate | bootstrap s | rotations s | products s | polynomials s | other s | peak RSS of train |"
     );

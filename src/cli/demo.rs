@@ -64,24 +64,48 @@ pub struct Args {
 }
 
 /// The plan's estimate per trip of its batch loop (a loop two deep, as in the HETAL heads) in
-/// milliseconds, and its bootstraps per trip.
-pub fn batch_loop_estimate(plan: &blindtune_runtime::plan::Plan) -> (f64, u64) {
-    let e = &plan.estimate;
+/// milliseconds, its bootstraps per trip, and the thread count the estimate is for: the
+/// threads this process (and the `train` child it starts) runs on where a cost table ships
+/// for that count, else the plan's own one-thread estimate.
+pub fn batch_loop_estimate(plan: &blindtune_runtime::plan::Plan) -> (f64, u64, usize) {
+    let threads = rayon::current_num_threads();
+    let (e, threads) = match blindtune_compiler::plan::estimate_for_threads(plan, threads) {
+        Some(e) if threads != 1 => (e, threads),
+        _ => (plan.estimate.clone(), 1),
+    };
+    let two_deep = |k: &String| k.matches("loop").count() == 2;
     let ms = e
         .per_trip_ms
         .iter()
-        .filter(|(k, _)| k.matches("loop").count() == 2)
+        .find(|(k, _)| two_deep(k))
         .map(|(_, v)| *v)
-        .next()
         .unwrap_or(0.0);
     let boots = e
         .bootstraps
         .iter()
-        .filter(|(k, _)| k.matches("loop").count() == 2)
+        .find(|(k, _)| two_deep(k))
         .map(|(_, v)| *v)
-        .next()
         .unwrap_or(0);
-    (ms, boots)
+    (ms, boots, threads)
+}
+
+/// The plan's own (one-thread) estimate per batch-loop trip, in milliseconds.
+fn batch_loop_estimate_one_thread(plan: &blindtune_runtime::plan::Plan) -> f64 {
+    plan.estimate
+        .per_trip_ms
+        .iter()
+        .find(|(k, _)| k.matches("loop").count() == 2)
+        .map(|(_, v)| *v)
+        .unwrap_or(0.0)
+}
+
+/// "1 thread", "2 threads".
+pub fn threads_label(n: usize) -> String {
+    if n == 1 {
+        "1 thread".into()
+    } else {
+        format!("{n} threads")
+    }
 }
 
 /// Runs `blindtune ARGS` as a child process (the owner's key generation and the cloud's
@@ -211,14 +235,15 @@ pub fn run(args: Args) -> miette::Result<()> {
     let plan = compiled.plan;
     let plan_path = args.out.join("plan.bin");
     plan.save(&plan_path).map_err(|e| miette!("{e}"))?;
-    let (batch_loop, boots_per_iter) = batch_loop_estimate(&plan);
+    let (batch_loop, boots_per_iter, est_threads) = batch_loop_estimate(&plan);
     println!(
-        "compiled in {:.2} s: {} bootstraps per iteration, {} rotation keys, estimate {:.0} s per iteration (1 thread), {:.0} s in all",
+        "compiled in {:.2} s: {} bootstraps per iteration, {} rotation keys, estimate {:.0} s per iteration ({}; {:.0} s on 1 thread)",
         t.elapsed().as_secs_f64(),
         boots_per_iter,
         plan.keys.galois_elements.len(),
         batch_loop / 1e3,
-        plan.estimate.total_ms / 1e3
+        threads_label(est_threads),
+        batch_loop_estimate_one_thread(&plan) / 1e3,
     );
 
     // 2. plaintext reference on the same rows, batches and iterations
@@ -388,10 +413,12 @@ pub fn run(args: Args) -> miette::Result<()> {
         );
     }
     println!(
-        "time per iteration: measured {:.1} s (this machine, {} threads) vs plan estimate {:.1} s (1 thread); {} bootstraps per iteration",
+        "time per iteration: measured {:.1} s (this machine, {}) vs plan estimate {:.1} s ({}): measured / estimate {:.2}; {} bootstraps per iteration",
         measured,
-        rayon::current_num_threads(),
+        threads_label(rayon::current_num_threads()),
         batch_loop / 1e3,
+        threads_label(est_threads),
+        measured * 1e3 / batch_loop,
         boots_per_iter
     );
     println!(

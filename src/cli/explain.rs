@@ -1,10 +1,10 @@
-//! `blindtune explain PLAN [--dot] [--json] [-o FILE]`: what a compiled plan (JSON or binary)
+//! `blindtune explain PLAN [--dot] [--json] [--threads N] [-o FILE]`: what a compiled plan (JSON or binary)
 //! needs and costs: parameters and security, block shape, inputs and outputs, operation counts
 //! per loop trip by kind and level, bootstraps, keys and their bytes, estimated time and peak
 //! memory (`blindtune_compiler::plan::explain`). `--json` prints the same figures as JSON,
 //! `--dot` the instruction dataflow as Graphviz (loops as clusters).
 
-use blindtune_compiler::plan::explain::{dot, explain};
+use blindtune_compiler::plan::explain::{dot, explain_at};
 use clap::Args as ClapArgs;
 use miette::{miette, Result};
 use std::path::PathBuf;
@@ -19,6 +19,10 @@ pub struct Args {
     /// Print the figures as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Price the estimate for this many threads (a cost table must ship for the count; the
+    /// plan's own estimate is for one thread).
+    #[arg(long, default_value_t = 1)]
+    pub threads: usize,
     /// Write to this file instead of standard output.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
@@ -29,7 +33,8 @@ pub fn run(args: Args) -> Result<()> {
     let text = if args.dot {
         dot(&plan)
     } else {
-        let e = explain(&plan).map_err(|e| miette!("{}: {e}", args.plan.display()))?;
+        let e =
+            explain_at(&plan, args.threads).map_err(|e| miette!("{}: {e}", args.plan.display()))?;
         if args.json {
             let mut s = serde_json::to_string_pretty(&e).map_err(|e| miette!("{e}"))?;
             s.push('\n');

@@ -247,6 +247,8 @@ pub struct BootstrappingKeys {
 #[derive(Clone, Debug, Serialize)]
 pub struct EstimateSummary {
     pub total_ms: f64,
+    /// the thread count of the cost table (the plan's own estimate is for one thread)
+    pub threads: usize,
     /// a shipped cost table priced the plan (without one every time is zero)
     pub priced: bool,
     pub per_trip_ms: BTreeMap<String, f64>,
@@ -546,6 +548,30 @@ fn plan_log_n(plan: &Plan) -> u32 {
     (2 * plan.block.slots()).trailing_zeros()
 }
 
+/// [`explain`] with the estimate re-priced for `threads` by the cost table shipped for that
+/// count ([`super::estimate_for_threads`]); an error names the counts that have one.
+pub fn explain_at(plan: &Plan, threads: usize) -> Result<Explanation, String> {
+    if threads == 1 {
+        return explain(plan);
+    }
+    let est = super::estimate_for_threads(plan, threads).ok_or_else(|| {
+        let have: Vec<String> = (1..=256)
+            .filter(|&t| blindtune_runtime::backend::cost::shipped_table(&plan.params, t).is_some())
+            .map(|t| t.to_string())
+            .collect();
+        format!(
+            "no cost table ships for `{}` on {threads} threads (tables for: {})",
+            plan.params,
+            have.join(", ")
+        )
+    })?;
+    let mut p = plan.clone();
+    p.estimate = est;
+    let mut e = explain(&p)?;
+    e.estimate.threads = threads;
+    Ok(e)
+}
+
 /// Explains `plan`. Fails only when its parameter set is unknown to this build.
 pub fn explain(plan: &Plan) -> Result<Explanation, String> {
     let pp = resolve(&plan.params, true)?;
@@ -726,6 +752,7 @@ pub fn explain(plan: &Plan) -> Result<Explanation, String> {
         keys,
         estimate: EstimateSummary {
             total_ms: plan.estimate.total_ms,
+            threads: 1,
             priced: plan.estimate.total_ms > 0.0,
             per_trip_ms: plan.estimate.per_trip_ms.clone(),
         },
@@ -1103,8 +1130,10 @@ impl Explanation {
         if e.priced {
             let _ = writeln!(
                 o,
-                "estimated time: {} in all at the assumed dimensions (1 thread)",
-                secs(e.total_ms)
+                "estimated time: {} in all at the assumed dimensions ({} thread{})",
+                secs(e.total_ms),
+                e.threads,
+                if e.threads == 1 { "" } else { "s" }
             );
             for b in self.blocks.iter().filter(|b| b.ms_per_trip.is_some()) {
                 let ms = b.ms_per_trip.unwrap_or(0.0);

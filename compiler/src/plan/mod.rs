@@ -65,6 +65,37 @@ pub fn build_with(
     }
 }
 
+/// The plan's estimate re-priced with the shipped cost table for `threads` (the plan's own is
+/// for one thread, the same on every machine); `None` where no table ships for that count.
+/// `demo` and `bench train` put this beside what they measure on that many threads.
+pub fn estimate_for_threads(plan: &Plan, threads: usize) -> Option<Estimate> {
+    let model = CostModel::shipped(&plan.params, threads)?;
+    let pp = blindtune_runtime::plan::params::resolve(&plan.params, plan.insecure).ok()?;
+    let sched = ScheduledProgram {
+        slots: plan.block.slots(),
+        block: plan.block,
+        regs: plan.regs.clone(),
+        facts: vec![Default::default(); plan.regs.len()],
+        body: plan.body.clone(),
+        inputs: plan.inputs.clone(),
+        outputs: plan.outputs.clone(),
+        max_level: plan.max_level,
+        bootstrapping: plan.bootstrapping,
+        strategy: crate::sched::Strategy::Lookahead,
+        assumed_dims: plan.estimate.assumed_dims.clone(),
+        bootstraps: 0,
+    };
+    let mut pricer = Pricer::new(&pp.params, pp.bootstrapping.as_ref(), Some(model));
+    let mut est = Estimate {
+        assumed_dims: sched.assumed_dims.clone(),
+        ..Default::default()
+    };
+    let mut keys = KeyManifest::default();
+    est.total_ms = walk(&sched, &sched.body, "top", &mut pricer, &mut est, &mut keys) * 1e3;
+    est.peak_live_ciphertexts = plan.estimate.peak_live_ciphertexts;
+    Some(est)
+}
+
 fn blocks(sched: &ScheduledProgram, info: &RegInfo) -> f64 {
     let rows = match &info.rows {
         GridDim::Fixed(n) => *n as f64,

@@ -64,6 +64,7 @@ pub enum CostError {
 pub fn shipped_table(params: &str, threads: usize) -> Option<&'static str> {
     match (params, threads) {
         ("n16-boot", 1) => Some(include_str!("../../data/costs/n16-boot-1thread.json")),
+        ("n16-boot", 2) => Some(include_str!("../../data/costs/n16-boot-2thread.json")),
         _ => None,
     }
 }

@@ -276,16 +276,6 @@ pub enum Op {
         a: Reg,
         axis: u8,
     },
-    /// the blocks of a grid with a fixed row count as 1 × 1 grids, one result per block in
-    /// row-major order (the packing of carried values takes a tensor apart this way)
-    SplitBlocks {
-        a: Reg,
-    },
-    /// the grid whose blocks are `parts` (1 × 1 grids at one level) in row-major order; the
-    /// result register declares the grid's shape
-    JoinBlocks {
-        parts: Vec<Reg>,
-    },
 
     // ---- control -------------------------------------------------------------------------
     /// `args` = `[index scalar, carried...]`, `inits` the carried values on entry, `yields`
@@ -302,6 +292,19 @@ pub enum Op {
     Output {
         name: String,
         value: Reg,
+    },
+
+    // ---- block moves (no arithmetic; last, so earlier plans' binary encodings keep their
+    // ---- variant numbers) ------------------------------------------------------------------
+    /// the blocks of a grid with a fixed row count as 1 × 1 grids, one result per block in
+    /// row-major order (the packing of carried values takes a tensor apart this way)
+    SplitBlocks {
+        a: Reg,
+    },
+    /// the grid whose blocks are `parts` (1 × 1 grids at one level) in row-major order; the
+    /// result register declares the grid's shape
+    JoinBlocks {
+        parts: Vec<Reg>,
     },
 }
 
