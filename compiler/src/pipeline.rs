@@ -48,6 +48,8 @@ pub struct CompileOptions {
     pub threads: usize,
     /// magnitude assumed for values without a known range (bootstrapping needs a bound)
     pub default_bound: f64,
+    /// one key per rotation, or rare rotations composed from keys that exist anyway
+    pub rotation_keys: RotationKeys,
     /// sizes assumed for named dimensions in the estimate (e.g. `N=60000`)
     pub assume_dims: BTreeMap<String, usize>,
 }
@@ -65,8 +67,20 @@ impl Default for CompileOptions {
             threads: 1,
             default_bound: 16.0,
             assume_dims: BTreeMap::new(),
+            rotation_keys: RotationKeys::Exact,
         }
     }
+}
+
+/// How rotation keys are chosen ([`crate::sched::compose`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum RotationKeys {
+    /// a key for every distinct rotation the plan performs
+    #[default]
+    Exact,
+    /// rotations whose key bootstrapping does not provide, other than by a power of two, are
+    /// composed of rotations that have keys (fewer keys, more key switches)
+    Compose,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -189,10 +203,19 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
             blindtune_runtime::backend::CostModel::shipped(name, opts.threads),
         );
         let mut best: Option<(ScheduledProgram, Plan, CkksProgram)> = None;
+        let mut boot_steps: Option<std::collections::BTreeSet<i64>> = None;
         for stage in &stages {
             for &s in strategies {
                 match crate::sched::schedule(stage, &target, s) {
-                    Ok(sched) => {
+                    Ok(mut sched) => {
+                        if opts.rotation_keys == RotationKeys::Compose {
+                            let keyed = boot_steps
+                                .get_or_insert_with(|| crate::sched::compose::bootstrap_steps(&pp));
+                            let (c, report) =
+                                crate::sched::compose::compose_rotations(&sched, keyed);
+                            tracing::debug!(?report, "rotations composed");
+                            sched = c;
+                        }
                         let plan = crate::plan::build_with(
                             &sched,
                             &pp,

@@ -7,7 +7,7 @@ mod common;
 use common::data::random_inputs;
 
 use blindtune_compiler::ir::tensor::{self, interp as tinterp};
-use blindtune_compiler::pipeline::{compile, CompileOptions};
+use blindtune_compiler::pipeline::{compile, CompileOptions, RotationKeys};
 use blindtune_compiler::CheckedProgram;
 use common::slots::SlotEval;
 use ndarray::ArrayD;
@@ -36,10 +36,21 @@ fn two_axes(a: &ArrayD<f64>) -> [usize; 2] {
 
 /// Compiles `name` and compares its plan on exact slots with the tensor-IR evaluator.
 pub fn check_plan(name: &str, overrides: &[(&str, f64)], dims: &[(&str, usize)], seed: u64) {
+    check_plan_with(name, overrides, dims, seed, RotationKeys::Exact)
+}
+
+fn check_plan_with(
+    name: &str,
+    overrides: &[(&str, f64)],
+    dims: &[(&str, usize)],
+    seed: u64,
+    rotation_keys: RotationKeys,
+) {
     let cp = checked(name, overrides);
     let opts = CompileOptions {
         params: Some("n16-boot".into()),
         seed,
+        rotation_keys,
         ..Default::default()
     };
     let compiled = compile(&cp, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -110,6 +121,19 @@ fn hetal_head_fast_large_batch_plan_computes_the_program() {
         &[("EPOCHS", 2.0), ("B", 1024.0)],
         &[("N", 1500), ("T", 40)],
         23,
+    );
+}
+
+/// Rotations composed from bootstrapping's and power-of-two keys (`--rotation-keys compose`)
+/// compute what the single rotations did.
+#[test]
+fn hetal_head_fast_composed_rotations_plan_computes_the_program() {
+    check_plan_with(
+        "hetal_head_fast",
+        &[("EPOCHS", 1.0)],
+        &[("N", 150), ("T", 50)],
+        31,
+        RotationKeys::Compose,
     );
 }
 

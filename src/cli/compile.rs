@@ -2,7 +2,7 @@
 //! [--naive|--halo] [--params SET] [--param NAME=VALUE] [--assume N=60000]`: check the program
 //! and lower it through the middle end to a plan (or print a stage).
 
-use blindtune_compiler::pipeline::{compile, CompileOptions, Mode};
+use blindtune_compiler::pipeline::{compile, CompileOptions, Mode, RotationKeys};
 use clap::{Args as ClapArgs, ValueEnum};
 use miette::{miette, IntoDiagnostic, Result};
 use std::collections::BTreeMap;
@@ -58,6 +58,17 @@ pub struct Args {
     /// Magnitude assumed for values whose range is unknown (bootstrapping needs a bound).
     #[arg(long, default_value_t = 16.0)]
     pub default_bound: f64,
+    /// `exact`: a key for every rotation; `compose`: rotations whose key bootstrapping does
+    /// not provide (other than by a power of two) are composed of rotations that have keys,
+    /// and the trade against `exact` (keys, bytes, key switches, time) is printed.
+    #[arg(long, value_enum, default_value = "exact")]
+    pub rotation_keys: KeyChoice,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KeyChoice {
+    Exact,
+    Compose,
 }
 
 pub fn options(args: &Args) -> Result<CompileOptions> {
@@ -102,6 +113,10 @@ pub fn options(args: &Args) -> Result<CompileOptions> {
         threads: 1,
         default_bound: args.default_bound,
         assume_dims,
+        rotation_keys: match args.rotation_keys {
+            KeyChoice::Exact => RotationKeys::Exact,
+            KeyChoice::Compose => RotationKeys::Compose,
+        },
     })
 }
 
@@ -155,6 +170,9 @@ pub fn run(args: Args) -> Result<()> {
                 c.plan.estimate.assumed_dims,
                 out.display()
             );
+            if opts.rotation_keys == RotationKeys::Compose {
+                key_trade(&p, &opts, &c.plan)?;
+            }
             return Ok(());
         }
     };
@@ -165,6 +183,58 @@ pub fn run(args: Args) -> Result<()> {
             Ok(())
         }
     }
+}
+
+/// The trade of composed rotations against one key per rotation: keys and their bytes,
+/// key switches per trip of the batch loop (or the busiest loop), estimated time.
+fn key_trade(
+    p: &blindtune_compiler::CheckedProgram,
+    opts: &CompileOptions,
+    composed: &blindtune_runtime::plan::Plan,
+) -> Result<()> {
+    use blindtune_compiler::plan::explain::{explain, human_bytes};
+    let exact_opts = CompileOptions {
+        rotation_keys: RotationKeys::Exact,
+        ..opts.clone()
+    };
+    let exact = compile(p, &exact_opts).map_err(|e| miette!("{e}"))?.plan;
+    let (a, b) = (
+        explain(&exact).map_err(|e| miette!("{e}"))?,
+        explain(composed).map_err(|e| miette!("{e}"))?,
+    );
+    let switches = |e: &blindtune_compiler::plan::explain::Explanation| -> (String, u64) {
+        e.blocks
+            .iter()
+            .filter(|b| b.batch_loop)
+            .chain(e.blocks.iter())
+            .map(|b| (b.name.clone(), b.key_switches + b.bootstrap_key_switches))
+            .next()
+            .unwrap_or_default()
+    };
+    let (loop_name, ks_a) = switches(&a);
+    let (_, ks_b) = switches(&b);
+    eprintln!("rotation keys, exact → composed:");
+    eprintln!(
+        "  Galois keys      {} → {} (program's own: {} → {})",
+        a.keys.total.galois_keys,
+        b.keys.total.galois_keys,
+        a.keys.program.galois_keys,
+        b.keys.program.galois_keys
+    );
+    eprintln!(
+        "  key bytes        {} → {} in memory, {} → {} in the evaluation-key file",
+        human_bytes(a.keys.total.bytes_memory),
+        human_bytes(b.keys.total.bytes_memory),
+        human_bytes(a.keys.total.bytes_file),
+        human_bytes(b.keys.total.bytes_file)
+    );
+    eprintln!("  key switches     {ks_a} → {ks_b} per trip of {loop_name} (bootstraps included)");
+    eprintln!(
+        "  estimated time   {:.1} s → {:.1} s in all",
+        a.estimate.total_ms / 1e3,
+        b.estimate.total_ms / 1e3
+    );
+    Ok(())
 }
 
 fn count(insts: &[blindtune_runtime::plan::Inst]) -> usize {

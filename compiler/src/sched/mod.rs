@@ -19,6 +19,7 @@
 //! (bootstraps weighted by the trips of their loops, the level factors they need), and keeps
 //! the cheapest.
 
+pub mod compose;
 pub mod demand;
 pub mod emit;
 pub mod levels;
