@@ -330,6 +330,39 @@ impl<'p> Eval<'p> {
                     },
                 )
             }
+            Op::SplitBlocks { a } => {
+                let V::Grid { blocks, .. } = self.get(*a).clone() else {
+                    panic!("split_blocks of a scalar")
+                };
+                for (&r, b) in inst.results.iter().zip(blocks) {
+                    self.vals.insert(
+                        r,
+                        V::Grid {
+                            rows: 1,
+                            cols: 1,
+                            blocks: vec![b],
+                        },
+                    );
+                }
+            }
+            Op::JoinBlocks { parts } => {
+                let blocks = parts
+                    .iter()
+                    .map(|p| match self.get(*p) {
+                        V::Grid { blocks, .. } => blocks[0].clone(),
+                        V::Scalar(_) => panic!("join_blocks of a scalar"),
+                    })
+                    .collect::<Vec<_>>();
+                let cols = info(self).cols;
+                set(
+                    self,
+                    V::Grid {
+                        rows: blocks.len() / cols,
+                        cols,
+                        blocks,
+                    },
+                )
+            }
             Op::Loop {
                 args,
                 inits,

@@ -649,3 +649,47 @@ proptest! {
         }
     }
 }
+
+/// HETAL's 1024-row batch: its carried weights are six blocks, packed through `split_blocks`
+/// and `join_blocks`.
+fn large_batch() -> Plan {
+    compile_example("hetal_head_fast", &[("EPOCHS", 1.0), ("B", 1024.0)])
+}
+
+#[test]
+fn a_split_into_the_wrong_number_of_blocks_is_refused() {
+    let mut plan = large_batch();
+    let (path, idx) = find(&plan.body, "body", &|i| {
+        matches!(i.op, Op::SplitBlocks { .. })
+    })
+    .expect("the large-batch plan splits its weights");
+    at_mut(&mut plan.body, &idx).results.pop();
+    refused(&plan, &path, "results");
+}
+
+#[test]
+fn a_join_of_parts_at_another_level_is_refused() {
+    let mut plan = large_batch();
+    let (path, idx) = find(&plan.body, "body", &|i| {
+        matches!(i.op, Op::JoinBlocks { .. })
+    })
+    .expect("the large-batch plan joins its weights");
+    let Op::JoinBlocks { parts } = &at_mut(&mut plan.body, &idx).op else {
+        unreachable!()
+    };
+    let p = parts[1] as usize;
+    let l = plan.regs[p].level.unwrap();
+    plan.regs[p].level = Some(if l > 0 { l - 1 } else { l + 1 });
+    // the part's own definition now disagrees first, or the join does: either names it
+    let e = plan.validate().unwrap_err();
+    assert!(
+        e.to_string().contains("should be at level"),
+        "{e}"
+    );
+    // a join whose parts are all right but whose result grid is not theirs
+    let mut plan = large_batch();
+    let inst = at_mut(&mut plan.body, &idx);
+    let r = inst.results[0] as usize;
+    plan.regs[r].cols += 1;
+    refused(&plan, &path, "join_blocks of");
+}

@@ -16,17 +16,29 @@ use crate::ir::ckks::CkksProgram;
 use blindtune_runtime::plan::{Inst, Op, Reg, RegKind};
 use std::collections::BTreeSet;
 
-/// `want[r]`: the level ciphertext register `r` is demanded at (`None`: never read).
+/// Demanded levels of every ciphertext register (`None`: never read).
+pub struct Demand {
+    /// the level register `r` is demanded at
+    pub want: Vec<Option<usize>>,
+    /// for a bootstrapped register, the level its bootstrapped copy is demanded at: the
+    /// bootstrap's target (HALO lowers a target when every consumer drops levels anyway; a
+    /// lower target runs SlotsToCoeffs on fewer limbs)
+    pub after_boot: Vec<Option<usize>>,
+}
+
 pub fn demanded(
     prog: &CkksProgram,
     top: usize,
     flat: &Flat,
     boots: &BTreeSet<Reg>,
     raw: &[usize],
-) -> Vec<Option<usize>> {
-    let mut want = vec![None; prog.regs.len()];
-    block(prog, top, flat, boots, raw, &prog.body, &mut want);
-    want
+) -> Demand {
+    let mut d = Demand {
+        want: vec![None; prog.regs.len()],
+        after_boot: vec![None; prog.regs.len()],
+    };
+    block(prog, top, flat, boots, raw, &prog.body, &mut d);
+    d
 }
 
 fn demand(want: &mut [Option<usize>], r: Reg, level: usize) {
@@ -41,7 +53,7 @@ fn block(
     boots: &BTreeSet<Reg>,
     raw: &[usize],
     insts: &[Inst],
-    want: &mut Vec<Option<usize>>,
+    d: &mut Demand,
 ) {
     let is_ct = |r: Reg| prog.regs[r as usize].kind == RegKind::Cipher;
     for inst in insts.iter().rev() {
@@ -49,10 +61,11 @@ fn block(
         // the bootstrapped copy, so it is demanded only for its factor
         for &r in &inst.results {
             if boots.contains(&r) {
-                want[r as usize] = Some(flat.pre_need(r));
+                d.after_boot[r as usize] = d.want[r as usize];
+                d.want[r as usize] = Some(flat.pre_need(r));
             }
         }
-        let res = inst.results.iter().filter_map(|&r| want[r as usize]).max();
+        let res = inst.results.iter().filter_map(|&r| d.want[r as usize]).max();
         match &inst.op {
             Op::Loop {
                 inits,
@@ -62,19 +75,19 @@ fn block(
             } => {
                 for &y in yields {
                     if is_ct(y) {
-                        demand(want, y, top);
+                        demand(&mut d.want, y, top);
                     }
                 }
-                block(prog, top, flat, boots, raw, body, want);
+                block(prog, top, flat, boots, raw, body, d);
                 for &i in inits {
                     if is_ct(i) {
-                        demand(want, i, top);
+                        demand(&mut d.want, i, top);
                     }
                 }
             }
             Op::Output { value, .. } => {
                 if is_ct(*value) {
-                    demand(want, *value, raw[*value as usize]);
+                    demand(&mut d.want, *value, raw[*value as usize]);
                 }
             }
             op => {
@@ -82,7 +95,7 @@ fn block(
                 let consumed = op.levels_consumed().unwrap_or(0);
                 for a in op.operands() {
                     if is_ct(a) {
-                        demand(want, a, res + consumed);
+                        demand(&mut d.want, a, res + consumed);
                     }
                 }
             }

@@ -22,6 +22,8 @@ struct Emitter<'a> {
     raw: Vec<usize>,
     /// demanded levels ([`super::demand`]); `None` for the naive strategy (eager levels)
     want: Option<Vec<Option<usize>>>,
+    /// bootstrap targets below the top where every use of the refreshed value is lower
+    after_boot: Option<Vec<Option<usize>>>,
 }
 
 pub fn emit(
@@ -38,6 +40,10 @@ pub fn emit(
     let raw: Vec<usize> = lv.raw.iter().map(|&l| l.max(0) as usize).collect();
     let want = (strategy != Strategy::Naive)
         .then(|| super::demand::demanded(prog, target.max_level, &flat, boots, &raw));
+    let (want, after_boot) = match want {
+        Some(d) => (Some(d.want), Some(d.after_boot)),
+        None => (None, None),
+    };
     let mut e = Emitter {
         target,
         flat: &flat,
@@ -51,6 +57,7 @@ pub fn emit(
         hoisted_consts: Vec::new(),
         raw,
         want,
+        after_boot,
     };
     for (r, info) in e.regs.iter_mut().enumerate() {
         if info.kind == RegKind::Cipher {
@@ -306,7 +313,12 @@ impl Emitter<'_> {
                     });
                     x = z;
                 }
-                let top = self.target.max_level;
+                // the target: the top, or lower where every use of the refreshed value is
+                let top = self
+                    .after_boot
+                    .as_ref()
+                    .and_then(|a| a[r as usize])
+                    .map_or(self.target.max_level, |d| d.clamp(1, self.target.max_level));
                 let b = self.new_reg(r, RegKind::Cipher, Some(top), RegFacts::default());
                 out.push(Inst {
                     results: vec![b],
