@@ -25,8 +25,8 @@ pub struct Args {
     /// Compiler modes to measure, in order: `optimized`, `halo`, `naive`.
     #[arg(long, value_delimiter = ',', default_value = "optimized,naive")]
     pub modes: Vec<String>,
-    /// Rows of the one batch (the block's rows at most).
-    #[arg(long, default_value_t = 128)]
+    /// Rows of the one batch (the block's rows at most; HETAL's 1024, as `demo`).
+    #[arg(long, default_value_t = 1024)]
     pub batch: usize,
     /// Test rows scored after the epoch.
     #[arg(long, default_value_t = 128)]

@@ -70,10 +70,20 @@ pub struct Args {
 /// for that count, else the plan's own one-thread estimate.
 pub fn batch_loop_estimate(plan: &blindtune_runtime::plan::Plan) -> (f64, u64, usize) {
     let threads = rayon::current_num_threads();
-    let (e, threads) = match blindtune_compiler::plan::estimate_for_threads(plan, threads) {
-        Some(e) if threads != 1 => (e, threads),
-        _ => (plan.estimate.clone(), 1),
-    };
+    match blindtune_compiler::plan::estimate_for_threads(plan, threads) {
+        Some(e) if threads != 1 => {
+            let (ms, boots) = batch_loop_of(&e);
+            (ms, boots, threads)
+        }
+        _ => {
+            let (ms, boots) = batch_loop_of(&plan.estimate);
+            (ms, boots, 1)
+        }
+    }
+}
+
+/// Milliseconds and bootstraps per trip of the loop two deep in `e`.
+fn batch_loop_of(e: &blindtune_runtime::plan::Estimate) -> (f64, u64) {
     let two_deep = |k: &String| k.matches("loop").count() == 2;
     let ms = e
         .per_trip_ms
@@ -87,17 +97,7 @@ pub fn batch_loop_estimate(plan: &blindtune_runtime::plan::Plan) -> (f64, u64, u
         .find(|(k, _)| two_deep(k))
         .map(|(_, v)| *v)
         .unwrap_or(0);
-    (ms, boots, threads)
-}
-
-/// The plan's own (one-thread) estimate per batch-loop trip, in milliseconds.
-fn batch_loop_estimate_one_thread(plan: &blindtune_runtime::plan::Plan) -> f64 {
-    plan.estimate
-        .per_trip_ms
-        .iter()
-        .find(|(k, _)| k.matches("loop").count() == 2)
-        .map(|(_, v)| *v)
-        .unwrap_or(0.0)
+    (ms, boots)
 }
 
 /// "1 thread", "2 threads".
@@ -185,7 +185,11 @@ pub fn run(args: Args) -> miette::Result<()> {
     let rows = args.rows.unwrap_or(rows).min(total);
     let test_rows = args.test_rows.unwrap_or(test_rows);
     let epochs = args.epochs.unwrap_or(epochs);
-    let batch = args.batch.unwrap_or(batch);
+    // a small test ring's block cannot hold 1024 rows of logits: HETAL's batch needs 2^15 slots
+    let slots = blindtune_runtime::plan::params::resolve(&args.params, args.allow_insecure)
+        .map(|pp| pp.params.n() / 2)
+        .map_err(|e| miette!("--params {}: {e}", args.params))?;
+    let batch = args.batch.unwrap_or(if slots >= 32768 { batch } else { 128 });
     let sorted = args.dataset == "mnist5k";
     let mut data = DataSet::new();
     for (k, t) in &all {
@@ -246,7 +250,7 @@ pub fn run(args: Args) -> miette::Result<()> {
         plan.keys.galois_elements.len(),
         batch_loop / 1e3,
         threads_label(est_threads),
-        batch_loop_estimate_one_thread(&plan) / 1e3,
+        batch_loop_of(&plan.estimate).0 / 1e3,
     );
 
     // 2. plaintext reference on the same rows, batches and iterations
