@@ -682,10 +682,7 @@ fn a_join_of_parts_at_another_level_is_refused() {
     plan.regs[p].level = Some(if l > 0 { l - 1 } else { l + 1 });
     // the part's own definition now disagrees first, or the join does: either names it
     let e = plan.validate().unwrap_err();
-    assert!(
-        e.to_string().contains("should be at level"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("should be at level"), "{e}");
     // a join whose parts are all right but whose result grid is not theirs
     let mut plan = large_batch();
     let inst = at_mut(&mut plan.body, &idx);

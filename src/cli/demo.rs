@@ -189,7 +189,9 @@ pub fn run(args: Args) -> miette::Result<()> {
     let slots = blindtune_runtime::plan::params::resolve(&args.params, args.allow_insecure)
         .map(|pp| pp.params.n() / 2)
         .map_err(|e| miette!("--params {}: {e}", args.params))?;
-    let batch = args.batch.unwrap_or(if slots >= 32768 { batch } else { 128 });
+    let batch = args
+        .batch
+        .unwrap_or(if slots >= 32768 { batch } else { 128 });
     let sorted = args.dataset == "mnist5k";
     let mut data = DataSet::new();
     for (k, t) in &all {

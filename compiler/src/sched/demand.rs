@@ -65,7 +65,11 @@ fn block(
                 d.want[r as usize] = Some(flat.pre_need(r));
             }
         }
-        let res = inst.results.iter().filter_map(|&r| d.want[r as usize]).max();
+        let res = inst
+            .results
+            .iter()
+            .filter_map(|&r| d.want[r as usize])
+            .max();
         match &inst.op {
             Op::Loop {
                 inits,
