@@ -50,6 +50,8 @@ pub struct CompileOptions {
     pub default_bound: f64,
     /// one key per rotation, or rare rotations composed from keys that exist anyway
     pub rotation_keys: RotationKeys,
+    /// bootstraps target the level their uses demand ([`Target::lower_targets`])
+    pub lower_bootstrap_targets: bool,
     /// sizes assumed for named dimensions in the estimate (e.g. `N=60000`)
     pub assume_dims: BTreeMap<String, usize>,
 }
@@ -68,6 +70,7 @@ impl Default for CompileOptions {
             default_bound: 16.0,
             assume_dims: BTreeMap::new(),
             rotation_keys: RotationKeys::Exact,
+            lower_bootstrap_targets: false,
         }
     }
 }
@@ -108,7 +111,7 @@ pub struct Compiled {
     pub params: String,
 }
 
-fn target_for(pp: &PlanParams, default_bound: f64) -> Target {
+fn target_for(pp: &PlanParams, default_bound: f64, lower_targets: bool) -> Target {
     let max_level = match &pp.bootstrapping {
         Some(cfg) => {
             let depth = cfg.cts_levels
@@ -123,6 +126,7 @@ fn target_for(pp: &PlanParams, default_bound: f64) -> Target {
         max_level,
         bootstrapping: pp.bootstrapping.is_some(),
         default_bound,
+        lower_targets,
     }
 }
 
@@ -183,7 +187,7 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
                 }
             }
         }
-        let target = target_for(&pp, opts.default_bound);
+        let target = target_for(&pp, opts.default_bound, opts.lower_bootstrap_targets);
         let strategies: &[Strategy] = match opts.mode {
             Mode::Naive => &[Strategy::Naive],
             Mode::Halo => &[Strategy::Lookahead],

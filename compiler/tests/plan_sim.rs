@@ -145,11 +145,23 @@ fn run_on_sim(
     seed: u64,
     noise: bool,
 ) -> f64 {
+    run_on_sim_with(name, overrides, dims, seed, noise, false)
+}
+
+fn run_on_sim_with(
+    name: &str,
+    overrides: &[(&str, f64)],
+    dims: &[(&str, usize)],
+    seed: u64,
+    noise: bool,
+    lower_bootstrap_targets: bool,
+) -> f64 {
     let cp = checked(name, overrides);
     let opts = CompileOptions {
         params: Some("test-boot9-insecure".into()),
         allow_insecure: true,
         seed,
+        lower_bootstrap_targets,
         ..Default::default()
     };
     let compiled = compile(&cp, &opts).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -248,6 +260,22 @@ fn logreg_plan_runs_on_the_noisy_simulator() {
         &[("EPOCHS", 2.0), ("B", 64.0)],
         &[("N", 100), ("T", 30)],
         seed,
+        true,
+    );
+    assert!(bits >= 10.0, "seed {seed}: {bits:.1} bits");
+}
+
+/// Bootstraps to lowered targets (`compile --lower-bootstrap-targets`): the simulator checks
+/// every level and scale the plan declares, and the result keeps its precision.
+#[test]
+fn logreg_plan_with_lowered_bootstrap_targets_runs_on_the_noisy_simulator() {
+    let seed = blindtune_runtime::ckks::testing::next_seed();
+    let bits = run_on_sim_with(
+        "logreg",
+        &[("EPOCHS", 2.0), ("B", 64.0)],
+        &[("N", 100), ("T", 30)],
+        seed,
+        true,
         true,
     );
     assert!(bits >= 10.0, "seed {seed}: {bits:.1} bits");

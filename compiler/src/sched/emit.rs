@@ -317,6 +317,7 @@ impl Emitter<'_> {
                 let top = self
                     .after_boot
                     .as_ref()
+                    .filter(|_| self.target.lower_targets)
                     .and_then(|a| a[r as usize])
                     .map_or(self.target.max_level, |d| d.clamp(1, self.target.max_level));
                 let b = self.new_reg(r, RegKind::Cipher, Some(top), RegFacts::default());

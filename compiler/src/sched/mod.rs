@@ -52,6 +52,10 @@ pub struct Target {
     pub bootstrapping: bool,
     /// magnitude assumed for values whose range the checker does not know
     pub default_bound: f64,
+    /// bootstrap to the level the refreshed value's uses demand instead of the top (HALO's
+    /// per-site target; off by default: each distinct target makes the runtime encode another
+    /// SlotsToCoeffs, about 1.4 GiB at N = 2^16, for about 1 % of the time)
+    pub lower_targets: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq)]
