@@ -201,3 +201,29 @@ fn explain_reads_the_golden_plan() {
     assert_eq!(batch.runs, 8.0, "one epoch of ⌈1024/128⌉ batches");
     assert!(e.text().contains("batch 128, order 0, shuffled, 1 entries"));
 }
+
+/// Re-pricing a plan for a thread count: one thread gives back the plan's own estimate exactly
+/// (the same trace, summed in the same sorted order); two threads price every loop lower (the
+/// shipped two-thread table is 1.4–1.8× faster per heavy operation); a count without a shipped
+/// table is refused by name.
+#[test]
+fn estimates_reprice_for_the_thread_count() {
+    use blindtune_compiler::plan::estimate_for_threads;
+    use blindtune_compiler::plan::explain::explain_at;
+    let plan = plan_of("logreg");
+    let one = estimate_for_threads(&plan, 1).expect("a one-thread table ships");
+    assert_eq!(one.total_ms, plan.estimate.total_ms);
+    assert_eq!(one.per_trip_ms, plan.estimate.per_trip_ms);
+    let two = estimate_for_threads(&plan, 2).expect("a two-thread table ships");
+    for (k, v) in &plan.estimate.per_trip_ms {
+        let t = two.per_trip_ms[k];
+        assert!(
+            *v == 0.0 || (t < *v && t > *v / 2.5),
+            "{k}: {t} ms on two threads vs {v} on one"
+        );
+    }
+    assert!(estimate_for_threads(&plan, 3).is_none());
+    let e = explain_at(&plan, 3).unwrap_err();
+    assert!(e.contains("3 threads") && e.contains("1, 2"), "{e}");
+    assert_eq!(explain_at(&plan, 2).unwrap().estimate.threads, 2);
+}
