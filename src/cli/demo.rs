@@ -182,16 +182,23 @@ pub fn run(args: Args) -> miette::Result<()> {
     } else {
         (2048, 1024, 2, 1024)
     };
-    let rows = args.rows.unwrap_or(rows).min(total);
-    let test_rows = args.test_rows.unwrap_or(test_rows);
-    let epochs = args.epochs.unwrap_or(epochs);
-    // a small test ring's block cannot hold 1024 rows of logits: HETAL's batch needs 2^15 slots
+    // a small test ring's block cannot hold 1024 rows of logits (HETAL's batch needs 2^15
+    // slots): there, batches of 128 and, unless --full, a few of them (the flow in a minute)
     let slots = blindtune_runtime::plan::params::resolve(&args.params, args.allow_insecure)
         .map(|pp| pp.params.n() / 2)
         .map_err(|e| miette!("--params {}: {e}", args.params))?;
-    let batch = args
-        .batch
-        .unwrap_or(if slots >= 32768 { batch } else { 128 });
+    let small = slots < 32768;
+    let (rows, test_rows, batch) = if small && !args.full {
+        (rows.min(256), test_rows.min(256), 128)
+    } else if small {
+        (rows, test_rows, 128)
+    } else {
+        (rows, test_rows, batch)
+    };
+    let rows = args.rows.unwrap_or(rows).min(total);
+    let test_rows = args.test_rows.unwrap_or(test_rows);
+    let epochs = args.epochs.unwrap_or(epochs);
+    let batch = args.batch.unwrap_or(batch);
     let sorted = args.dataset == "mnist5k";
     let mut data = DataSet::new();
     for (k, t) in &all {
@@ -422,12 +429,19 @@ pub fn run(args: Args) -> miette::Result<()> {
         );
     }
     println!(
-        "time per iteration: measured {:.1} s (this machine, {}) vs plan estimate {:.1} s ({}): measured / estimate {:.2}; {} bootstraps per iteration",
+        "time per iteration: measured {:.1} s (this machine, {}) vs plan estimate {}; {} bootstraps per iteration",
         measured,
         threads_label(rayon::current_num_threads()),
-        batch_loop / 1e3,
-        threads_label(est_threads),
-        measured * 1e3 / batch_loop,
+        if batch_loop > 0.0 {
+            format!(
+                "{:.1} s ({}): measured / estimate {:.2}",
+                batch_loop / 1e3,
+                threads_label(est_threads),
+                measured * 1e3 / batch_loop
+            )
+        } else {
+            "none (no cost table ships for this parameter set)".into()
+        },
         boots_per_iter
     );
     println!(
