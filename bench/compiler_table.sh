@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The comparison table of docs/compiler.md: every example compiled in each mode (optimized,
-# --naive, --halo) as `blindtune compile FILE -o plan.bin` does by default, read back with
+# --naive, --halo, --egraph) as `blindtune compile FILE -o plan.bin` does by default, read back with
 # `blindtune explain --json`, one markdown row per plan. Figures are per trip of the innermost
 # batch loop (the top level for a program without one) at the dimensions the estimate assumes.
 #
@@ -19,7 +19,7 @@ echo "| example | mode | mul | ct×ct incl. polys | mul_plain | rotations | key 
 echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for f in "${files[@]}"; do
   name=$(basename "$f" .bt)
-  for mode in optimized naive halo; do
+  for mode in optimized naive halo egraph; do
     flag=""
     [ "$mode" != optimized ] && flag="--$mode"
     # shellcheck disable=SC2086

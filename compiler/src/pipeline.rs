@@ -20,6 +20,10 @@ pub enum Mode {
     Halo,
     /// eager rescale, bootstrap when levels run out, no hoisting, no packing, no optimizer
     Naive,
+    /// the e-graph scheduling levels alone: carried values packed, then every block's terms,
+    /// level drops and bootstrap sites chosen by level-aware extraction; the lookahead only
+    /// completes the sites where levels still run out across blocks
+    Egraph,
 }
 
 impl Mode {
@@ -28,6 +32,7 @@ impl Mode {
             Mode::Optimized => "optimized",
             Mode::Halo => "halo",
             Mode::Naive => "naive",
+            Mode::Egraph => "egraph",
         }
     }
 }
@@ -145,6 +150,66 @@ pub fn front(
     Ok((tensor, layout, ckks))
 }
 
+type Seeds = std::collections::BTreeSet<u32>;
+
+/// Every (stage, strategy) pair of the stages in `range`.
+fn jobs(range: std::ops::Range<usize>, strategies: &[Strategy]) -> Vec<(usize, Strategy)> {
+    range
+        .flat_map(|k| strategies.iter().map(move |&s| (k, s)))
+        .collect()
+}
+
+/// The placements of `jobs`, in parallel; a stage with seeds grows its lookahead placement
+/// from them.
+fn schedule_jobs(
+    stages: &[(CkksProgram, Option<Seeds>)],
+    jobs: &[(usize, Strategy)],
+    target: &Target,
+) -> Vec<Result<ScheduledProgram, crate::sched::SchedError>> {
+    use rayon::prelude::*;
+    jobs.par_iter()
+        .map(|&(k, s)| match &stages[k] {
+            (stage, Some(seeds)) if s == Strategy::Lookahead => {
+                crate::sched::schedule_seeded(stage, target, seeds)
+            }
+            (stage, _) => crate::sched::schedule(stage, target, s),
+        })
+        .collect()
+}
+
+/// The level-aware e-graph candidate: the skeleton's levels (the lookahead placement), then
+/// every block extracted against them; with the bootstraps it chose (seeds for the placement).
+fn level_aware(
+    stage: &CkksProgram,
+    target: &Target,
+    default_bound: f64,
+) -> Option<(CkksProgram, std::collections::BTreeSet<u32>)> {
+    if !target.bootstrapping {
+        return None;
+    }
+    let (level, need) = crate::sched::skeleton_levels(stage, target).ok()?;
+    let mut o = crate::opt::OptOptions::default();
+    o.levels = Some(crate::opt::LevelInputs {
+        top: target.max_level,
+        level,
+        need,
+        boot_s: o.cost.level_price_s * target.max_level as f64,
+        default_bound,
+    });
+    match crate::opt::optimize(stage, &o) {
+        Ok((p, report)) => {
+            tracing::debug!(?report, "level-aware e-graph extraction");
+            Some((p, report.boot_hints))
+        }
+        Err(e) => {
+            tracing::warn!(
+                "the level-aware e-graph extraction gave up ({e}); compiling without it"
+            );
+            None
+        }
+    }
+}
+
 /// Runs the middle end.
 pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compiled, PipelineError> {
     let tensor =
@@ -168,31 +233,15 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
         // candidates: the CKKS stage as lowered, with its loop-carried values packed (not in
         // naive mode) and (optimized mode) that as the e-graph rewrote it, each with the
         // placement strategies of the mode; the cheapest estimate ships
-        let mut stages = vec![ckks.clone()];
+        let target = target_for(&pp, opts.default_bound, opts.lower_bootstrap_targets);
+        // (stage, bootstraps a level-aware extraction chose for it: seeds for the placement)
+        let mut stages: Vec<(CkksProgram, Option<Seeds>)> = vec![(ckks.clone(), None)];
         if opts.mode != Mode::Naive {
             if let Some((p, report)) = crate::opt::pack::pack_carried(&ckks, opts.default_bound) {
                 tracing::debug!(?report, "carried values packed");
-                stages.push(p);
+                stages.push((p, None));
             }
         }
-        if opts.mode == Mode::Optimized {
-            let last = stages.last().expect("the lowered stage").clone();
-            match crate::opt::optimize(&last, &crate::opt::OptOptions::default()) {
-                Ok((p, report)) => {
-                    tracing::debug!(?report, "e-graph optimizer");
-                    stages.push(p);
-                }
-                Err(e) => {
-                    tracing::warn!("the e-graph optimizer gave up ({e}); compiling without it")
-                }
-            }
-        }
-        let target = target_for(&pp, opts.default_bound, opts.lower_bootstrap_targets);
-        let strategies: &[Strategy] = match opts.mode {
-            Mode::Naive => &[Strategy::Naive],
-            Mode::Halo => &[Strategy::Lookahead],
-            Mode::Optimized => &[Strategy::Lookahead, Strategy::Naive],
-        };
         let source = SourceInfo {
             name: opts.source_name.clone(),
             blake3: blake3::hash(opts.source_text.as_bytes())
@@ -201,16 +250,86 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
             params: opts.param_values.clone(),
             mode: opts.mode.name().into(),
         };
-        let mut pricer = crate::plan::price::Pricer::new(
-            &pp.params,
-            pp.bootstrapping.as_ref(),
-            blindtune_runtime::backend::CostModel::shipped(name, opts.threads),
+        let strategies: &[Strategy] = match opts.mode {
+            Mode::Naive => &[Strategy::Naive],
+            Mode::Halo | Mode::Egraph => &[Strategy::Lookahead],
+            Mode::Optimized => &[Strategy::Lookahead, Strategy::Naive],
+        };
+        // the placements of the lowered and packed stages run while the e-graph works (the
+        // lowered stage's lookahead is the longest single job); plans are priced in order after
+        let early: Vec<(usize, Strategy)> = if opts.mode == Mode::Egraph {
+            Vec::new()
+        } else {
+            jobs(0..stages.len(), strategies)
+        };
+        // (the pricer, which builds bootstrapping's circuits on the counting backend, too)
+        let ((mut results, mut pricer), optimized) = rayon::join(
+            || {
+                rayon::join(
+                    || schedule_jobs(&stages, &early, &target),
+                    || {
+                        crate::plan::price::Pricer::new(
+                            &pp.params,
+                            pp.bootstrapping.as_ref(),
+                            blindtune_runtime::backend::CostModel::shipped(name, opts.threads),
+                        )
+                    },
+                )
+            },
+            || {
+                let last = &stages.last().expect("the lowered stage").0;
+                match opts.mode {
+                    // two e-graph candidates side by side: extraction by seconds and priced
+                    // depth, and the e-graph scheduling levels (against the skeleton's
+                    // levels, each block's terms and bootstrap sites chosen together)
+                    Mode::Optimized => Some(rayon::join(
+                        || {
+                            Some(crate::opt::optimize(
+                                last,
+                                &crate::opt::OptOptions::default(),
+                            ))
+                        },
+                        || level_aware(last, &target, opts.default_bound),
+                    )),
+                    Mode::Egraph => Some((None, level_aware(last, &target, opts.default_bound))),
+                    Mode::Naive | Mode::Halo => None,
+                }
+            },
         );
+        let mut all_jobs = early;
+        if let Some((plain, leveled)) = optimized {
+            let mut first_new = stages.len();
+            match plain {
+                Some(Ok((p, report))) => {
+                    tracing::debug!(?report, "e-graph optimizer");
+                    stages.push((p, None));
+                }
+                Some(Err(e)) => {
+                    tracing::warn!("the e-graph optimizer gave up ({e}); compiling without it")
+                }
+                None => {}
+            }
+            match leveled {
+                Some((p, hints)) => stages.push((p, Some(hints))),
+                // the e-graph alone found nothing: the packed stage by lookahead
+                None if opts.mode == Mode::Egraph => {
+                    tracing::warn!(
+                        "the level-aware extraction gave up; the lookahead placement stands in"
+                    );
+                    first_new -= 1;
+                }
+                None => {}
+            }
+            let late = jobs(first_new..stages.len(), strategies);
+            results.extend(schedule_jobs(&stages, &late, &target));
+            all_jobs.extend(late);
+        }
         let mut best: Option<(ScheduledProgram, Plan, CkksProgram)> = None;
         let mut boot_steps: Option<std::collections::BTreeSet<i64>> = None;
-        for stage in &stages {
-            for &s in strategies {
-                match crate::sched::schedule(stage, &target, s) {
+        for (&(k, s), scheduled) in all_jobs.iter().zip(results) {
+            let (stage, seeds) = &stages[k];
+            {
+                match scheduled {
                     Ok(mut sched) => {
                         if opts.rotation_keys == RotationKeys::Compose {
                             let keyed = boot_steps
@@ -234,7 +353,10 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
                                     && sched.bootstraps < bs.bootstraps)
                         });
                         tracing::debug!(
+                            stage = k,
+                            seeded = seeds.is_some(),
                             strategy = s.name(),
+                            bootstraps = sched.bootstraps,
                             est_ms = plan.estimate.total_ms,
                             "candidate schedule"
                         );

@@ -79,7 +79,7 @@ fn every_accepted_program_compiles_or_gets_a_diagnostic() {
                 .unwrap_or(&path)
                 .display()
                 .to_string();
-            for mode in [Mode::Optimized, Mode::Naive, Mode::Halo] {
+            for mode in [Mode::Optimized, Mode::Naive, Mode::Halo, Mode::Egraph] {
                 let opts = CompileOptions {
                     mode,
                     source_name: rel.clone(),

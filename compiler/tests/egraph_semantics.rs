@@ -864,4 +864,111 @@ fn optimizing_is_deterministic() {
     let a = opt::optimize(&p, &opts()).unwrap().0.to_string();
     let b = opt::optimize(&p, &opts()).unwrap().0.to_string();
     assert_eq!(a, b);
+    // and level-aware, with the same bootstrap sites
+    let o = level_opts(&p);
+    let (a, ra) = opt::optimize(&p, &o).unwrap();
+    let (b, rb) = opt::optimize(&p, &o).unwrap();
+    assert_eq!(a.to_string(), b.to_string());
+    assert_eq!(ra.boot_hints, rb.boot_hints);
+}
+
+// ---- the e-graph scheduling levels ------------------------------------------------------------
+
+/// n16-boot's shape: 9 levels after a bootstrap.
+fn boot_target() -> blindtune_compiler::sched::Target {
+    blindtune_compiler::sched::Target {
+        max_level: 9,
+        bootstrapping: true,
+        default_bound: 1.0,
+        lower_targets: false,
+    }
+}
+
+/// Level-aware options against the skeleton's levels (or, where the skeleton cannot be
+/// scheduled, every leaf at the top and every root needed at level 0).
+fn level_opts(p: &CkksProgram) -> OptOptions {
+    let target = boot_target();
+    let (level, need) = blindtune_compiler::sched::skeleton_levels(p, &target)
+        .unwrap_or_else(|_| (vec![None; p.regs.len()], vec![None; p.regs.len()]));
+    let mut o = opts();
+    o.levels = Some(opt::LevelInputs {
+        top: target.max_level,
+        level,
+        need,
+        boot_s: 26.5,
+        default_bound: target.default_bound,
+    });
+    o
+}
+
+#[test]
+fn level_aware_extraction_keeps_the_meaning_of_random_blocks() {
+    let mut leveled = 0;
+    for seed in 0..40u64 {
+        let p = random_program(seed);
+        let (q, report) =
+            opt::optimize(&p, &level_opts(&p)).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        leveled += report
+            .blocks
+            .iter()
+            .filter(|b| b.chosen == "level-dp")
+            .count();
+        assert_same_meaning(
+            &p,
+            &q,
+            &[seed, seed + 1000],
+            &format!("random program {seed}, level-aware"),
+        );
+    }
+    assert!(
+        leveled > 20,
+        "the level-aware extraction wrote only {leveled} blocks of 40 programs"
+    );
+}
+
+/// On the HETAL head the e-graph chooses bootstrap sites itself: the program keeps its meaning,
+/// every chosen site is a register the placement may bootstrap (a whole tensor or the packed
+/// state), and the placement grown from them schedules the program with no more bootstraps
+/// than the lookahead placement of the same stage.
+#[test]
+fn level_aware_extraction_places_bootstraps_on_the_hetal_head() {
+    let p = ckks_of("hetal_head_fast", 1 << 11);
+    let p = opt::pack::pack_carried(&p, 1.0).map(|x| x.0).unwrap_or(p);
+    let (q, report) = opt::optimize(&p, &level_opts(&p)).unwrap();
+    assert_same_meaning(&p, &q, &[11, 12], "hetal_head_fast, level-aware");
+    assert!(
+        report.blocks.iter().any(|b| b.chosen == "level-dp"),
+        "{report}"
+    );
+    assert!(!report.boot_hints.is_empty(), "no bootstrap chosen");
+    for &r in &report.boot_hints {
+        let f = &q.facts[r as usize];
+        assert!(
+            f.tensor.is_some() || f.packed,
+            "%{r} is not a cut point: {f:?}"
+        );
+        assert_eq!(q.regs[r as usize].kind, RegKind::Cipher);
+    }
+    let target = boot_target();
+    // the e-graph's sites stand: the lookahead neither adds nor removes one
+    let placed =
+        blindtune_compiler::sched::place::place_seeded(&q, &target, &report.boot_hints).unwrap();
+    assert_eq!(
+        placed, report.boot_hints,
+        "sites after completion vs the e-graph's"
+    );
+    let seeded = blindtune_compiler::sched::schedule_seeded(&q, &target, &report.boot_hints)
+        .expect("the seeded placement schedules");
+    let plain = blindtune_compiler::sched::schedule(
+        &p,
+        &target,
+        blindtune_compiler::sched::Strategy::Lookahead,
+    )
+    .unwrap();
+    assert!(
+        seeded.bootstraps <= plain.bootstraps,
+        "{} bootstrap sites grown from the e-graph's vs {} by lookahead",
+        seeded.bootstraps,
+        plain.bootstraps
+    );
 }

@@ -93,8 +93,12 @@ fn the_default_mode_wins_or_ties_on_every_example() {
         let o = plan(name, Mode::Optimized).estimate.total_ms;
         let h = plan(name, Mode::Halo).estimate.total_ms;
         let n = plan(name, Mode::Naive).estimate.total_ms;
-        eprintln!("{name}: optimized {o:.0} ms, halo {h:.0} ms, naive {n:.0} ms");
+        let e = plan(name, Mode::Egraph).estimate.total_ms;
+        eprintln!("{name}: optimized {o:.0} ms, halo {h:.0} ms, egraph {e:.0} ms, naive {n:.0} ms");
         assert!(o <= h + 1e-6, "{name}: optimized {o} > halo {h}");
+        assert!(o <= e + 1e-6, "{name}: optimized {o} > egraph {e}");
+        // the e-graph scheduling levels on its own wins or ties against the DaCapo/HALO pass
+        assert!(e <= h + 1e-6, "{name}: egraph {e} > halo {h}");
         assert!(o <= n + 1e-6, "{name}: optimized {o} > naive {n}");
     }
 }

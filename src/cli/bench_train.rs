@@ -65,8 +65,9 @@ fn mode_of(name: &str) -> miette::Result<Mode> {
         "optimized" => Ok(Mode::Optimized),
         "halo" => Ok(Mode::Halo),
         "naive" => Ok(Mode::Naive),
+        "egraph" => Ok(Mode::Egraph),
         other => Err(miette!(
-            "--modes: `{other}` is not `optimized`, `halo` or `naive`"
+            "--modes: `{other}` is not `optimized`, `halo`, `egraph` or `naive`"
         )),
     }
 }

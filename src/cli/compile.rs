@@ -44,11 +44,15 @@ pub struct Args {
     #[arg(long)]
     pub allow_insecure: bool,
     /// The baseline: eager rescale, bootstrap when levels run out, no hoisting, no optimizer.
-    #[arg(long, conflicts_with = "halo")]
+    #[arg(long, conflicts_with_all = ["halo", "egraph"])]
     pub naive: bool,
     /// The DaCapo/HALO-style placement alone (no e-graph).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "egraph")]
     pub halo: bool,
+    /// The e-graph scheduling levels alone: terms, level drops and bootstrap sites chosen by
+    /// level-aware extraction (the lookahead completes sites only where levels still run out).
+    #[arg(long)]
+    pub egraph: bool,
     /// Sizes of named dimensions the estimate assumes, e.g. `--assume N=60000 --assume T=10000`.
     #[arg(long = "assume", value_name = "DIM=SIZE")]
     pub assume: Vec<String>,
@@ -104,6 +108,8 @@ pub fn options(args: &Args) -> Result<CompileOptions> {
             Mode::Naive
         } else if args.halo {
             Mode::Halo
+        } else if args.egraph {
+            Mode::Egraph
         } else {
             Mode::Optimized
         },

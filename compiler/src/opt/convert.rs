@@ -581,15 +581,23 @@ impl Emitter<'_> {
     }
 }
 
-/// Writes the block back from a selection. Returns the new instructions and the renaming of
-/// roots emitted under another register.
+/// A block written back.
+pub struct Emitted {
+    pub insts: Vec<Inst>,
+    /// roots emitted under another register
+    pub subst: HashMap<Reg, Reg>,
+    /// the register each emitted class was written to
+    pub reg_of_class: HashMap<Id, Reg>,
+}
+
+/// Writes the block back from a selection.
 pub fn emit(
     ctx: &mut Ctx,
     insts: Vec<Inst>,
     loaded: &Loaded,
     ex: &Extractor,
     choice: &Choice,
-) -> Result<(Vec<Inst>, HashMap<Reg, Reg>), EmitError> {
+) -> Result<Emitted, EmitError> {
     let eg = ex.egraph;
     // original registers to reuse: roots first, then the rest in definition order
     let mut preferred: HashMap<Id, Reg> = HashMap::new();
@@ -661,7 +669,11 @@ pub fn emit(
     for &r in &loaded.roots {
         need(&mut em, ctx, &mut subst, r)?;
     }
-    Ok((em.out, subst))
+    Ok(Emitted {
+        insts: em.out,
+        subst,
+        reg_of_class: em.reg_of_class,
+    })
 }
 
 /// Counts of a block's instructions (not multiplied by trips).

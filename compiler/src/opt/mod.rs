@@ -24,6 +24,7 @@ pub mod cost;
 pub mod extract;
 pub mod konst;
 pub mod lang;
+pub mod level_extract;
 pub mod pack;
 pub mod rules;
 
@@ -44,6 +45,35 @@ pub struct OptOptions {
     pub iter_limit: usize,
     /// prices for extraction
     pub cost: cost::CostParams,
+    /// level-aware extraction against an enclosing schedule ([`level_extract`]): each block's
+    /// terms, level drops and bootstrap sites are chosen together, and the bootstraps chosen
+    /// come back as [`OptReport::boot_hints`]; `None`: extraction by seconds and priced depth
+    pub levels: Option<LevelInputs>,
+}
+
+/// The enclosing schedule a level-aware extraction works against (HALO's order: the skeleton
+/// first, so every block knows the levels its leaves arrive at and its roots are needed at).
+#[derive(Clone, Debug)]
+pub struct LevelInputs {
+    /// the level of fresh values and bootstrap outputs
+    pub top: usize,
+    /// per register of the program: the level it is available at (after its bootstrap)
+    pub level: Vec<Option<usize>>,
+    /// per register: the level its uses need it at
+    pub need: Vec<Option<usize>>,
+    /// seconds of one bootstrap of one block
+    pub boot_s: f64,
+    /// magnitude assumed for values whose range is unknown (the scale factor before a bootstrap)
+    pub default_bound: f64,
+}
+
+/// What the level-aware extraction carries from block to block.
+struct LevelState {
+    inputs: LevelInputs,
+    level: HashMap<Reg, usize>,
+    need: HashMap<Reg, usize>,
+    prices: Vec<cost::Prices>,
+    hints: std::collections::BTreeSet<Reg>,
 }
 
 impl Default for OptOptions {
@@ -53,6 +83,7 @@ impl Default for OptOptions {
             node_limit: 20_000,
             iter_limit: 8,
             cost: cost::CostParams::default(),
+            levels: None,
         }
     }
 }
@@ -83,6 +114,8 @@ pub struct OptReport {
     pub after: Counts,
     pub blocks: Vec<BlockReport>,
     pub elapsed: Duration,
+    /// registers the level-aware extraction bootstraps (seeds for the placement pass)
+    pub boot_hints: std::collections::BTreeSet<Reg>,
 }
 
 impl std::fmt::Display for OptReport {
@@ -180,6 +213,38 @@ pub fn optimize(
     let prices = cost::Prices::new(&opts.cost, assumed_rows(prog));
     let mut report = OptReport::default();
     let mut yields = Vec::new();
+    let levels = opts.levels.as_ref().map(|li| {
+        let mut level = HashMap::new();
+        let mut need = HashMap::new();
+        for (r, l) in li.level.iter().enumerate() {
+            if let Some(l) = l {
+                level.insert(r as Reg, *l);
+            }
+        }
+        for (r, l) in li.need.iter().enumerate() {
+            if let Some(l) = l {
+                need.insert(r as Reg, *l);
+            }
+        }
+        let rows = assumed_rows(prog);
+        std::cell::RefCell::new(LevelState {
+            inputs: li.clone(),
+            level,
+            need,
+            prices: (0..=li.top)
+                .map(|l| {
+                    cost::Prices::new(
+                        &cost::CostParams {
+                            nominal_level: l,
+                            ..opts.cost.clone()
+                        },
+                        rows.clone(),
+                    )
+                })
+                .collect(),
+            hints: Default::default(),
+        })
+    });
     let body = block(
         &mut ctx,
         prog.body.clone(),
@@ -190,9 +255,13 @@ pub fn optimize(
             rules: &rules,
             prices: &prices,
             deadline,
+            levels: levels.as_ref(),
         },
         &mut report,
     );
+    if let Some(l) = levels {
+        report.boot_hints = l.into_inner().hints;
+    }
     let mut out_body: Vec<Inst> = body[..lead].to_vec();
     out_body.append(&mut ctx.hoisted);
     out_body.extend(body[lead..].iter().cloned());
@@ -219,6 +288,7 @@ struct Env<'a> {
     rules: &'a [rules::Rw],
     prices: &'a cost::Prices,
     deadline: Instant,
+    levels: Option<&'a std::cell::RefCell<LevelState>>,
 }
 
 fn assumed_rows(prog: &CkksProgram) -> std::collections::BTreeMap<String, usize> {
@@ -311,50 +381,100 @@ fn one_block(
         first.entry(egraph.find(*id)).or_insert_with(|| n.clone());
     }
     let original = ex.canonical(&first);
-    let mut candidates: Vec<(&str, extract::Choice)> = vec![("original", original)];
-    if let Some(c) = ex.greedy_dag(0.0) {
-        candidates.push(("greedy-dag", c));
-    }
-    if let Some(c) = ex.greedy_dag(env.prices.level) {
-        candidates.push(("greedy-dag-depth", c));
-    }
-    let mut priced: Vec<(&str, extract::Choice, extract::Priced)> = candidates
-        .into_iter()
-        .filter_map(|(n, c)| ex.evaluate(&c).map(|p| (n, c, p)))
-        .collect();
-    let Some(orig) = priced
-        .iter()
-        .find(|p| p.0 == "original")
-        .map(|p| p.2.clone())
-    else {
-        keep(rep, report, "the block as written does not price (kept)");
-        return (insts, HashMap::new());
-    };
-    priced.sort_by(|a, b| a.2.objective.total_cmp(&b.2.objective));
-    let (mut name, mut choice, mut best) = priced.remove(0);
-    if !priced.is_empty() {
-        let alts: Vec<&extract::Choice> = priced.iter().map(|p| &p.1).collect();
-        let (refined, p) = ex.refine(&choice, &alts);
-        if p.objective < best.objective {
-            choice = refined;
-            best = p;
-            name = match name {
-                "greedy-dag-depth" => "greedy-dag-depth+refined",
-                "greedy-dag" => "greedy-dag+refined",
-                _ => "original+refined",
-            };
+    let leveled = env
+        .levels
+        .and_then(|ls| level_candidate(ctx, &egraph, &loaded, &ls.borrow(), extract_deadline));
+    let orig_priced = ex.evaluate(&original);
+    let (name, choice, best, boots, orig) = match (leveled, orig_priced) {
+        (Some((sol, cut_src)), Some(orig)) if ex.evaluate(&sol.choice).is_some() => {
+            let p = ex.evaluate(&sol.choice).expect("checked");
+            tracing::debug!(
+                block = path,
+                boots = sol.boots.len(),
+                boot_s = sol.boot_s,
+                path_s = sol.path_s,
+                passes = sol.passes,
+                "level-aware extraction"
+            );
+            ("level-dp", sol.choice, p, Some((sol.boots, cut_src)), orig)
         }
-    }
+        _ => {
+            let mut candidates: Vec<(&str, extract::Choice)> = vec![("original", original)];
+            if let Some(c) = ex.greedy_dag(0.0) {
+                candidates.push(("greedy-dag", c));
+            }
+            if let Some(c) = ex.greedy_dag(env.prices.level) {
+                candidates.push(("greedy-dag-depth", c));
+            }
+            let mut priced: Vec<(&str, extract::Choice, extract::Priced)> = candidates
+                .into_iter()
+                .filter_map(|(n, c)| ex.evaluate(&c).map(|p| (n, c, p)))
+                .collect();
+            let Some(orig) = priced
+                .iter()
+                .find(|p| p.0 == "original")
+                .map(|p| p.2.clone())
+            else {
+                keep(rep, report, "the block as written does not price (kept)");
+                return (insts, HashMap::new());
+            };
+            priced.sort_by(|a, b| a.2.objective.total_cmp(&b.2.objective));
+            let (mut name, mut choice, mut best) = priced.remove(0);
+            if !priced.is_empty() {
+                let alts: Vec<&extract::Choice> = priced.iter().map(|p| &p.1).collect();
+                let (refined, p) = ex.refine(&choice, &alts);
+                if p.objective < best.objective {
+                    choice = refined;
+                    best = p;
+                    name = match name {
+                        "greedy-dag-depth" => "greedy-dag-depth+refined",
+                        "greedy-dag" => "greedy-dag+refined",
+                        _ => "original+refined",
+                    };
+                }
+            }
+            (name, choice, best, None, orig)
+        }
+    };
     rep.objective = (orig.objective, best.objective);
     let regs_before = ctx.regs.len();
     let facts_before = ctx.facts.len();
     let hoisted_before = ctx.hoisted.len();
     let consts_before = ctx.const_regs.clone();
     match convert::emit(ctx, insts.clone(), &loaded, &ex, &choice) {
-        Ok((out, subst)) => {
+        Ok(convert::Emitted {
+            insts: out,
+            subst,
+            reg_of_class,
+        }) => {
             rep.after = Counts::of_block(&out);
             rep.chosen = name.to_string();
             report.blocks.push(rep);
+            if let Some(ls) = env.levels {
+                let mut ls = ls.borrow_mut();
+                for (&r, &got) in &subst {
+                    if let Some(&l) = ls.level.get(&r) {
+                        ls.level.insert(got, l);
+                    }
+                    if let Some(&l) = ls.need.get(&r) {
+                        ls.need.insert(got, l);
+                    }
+                }
+                for (b, src) in boots
+                    .iter()
+                    .flat_map(|(bs, cut_src)| bs.iter().map(move |b| (b, cut_src[b])))
+                {
+                    let Some(&r) = reg_of_class.get(&egraph.find(*b)) else {
+                        continue;
+                    };
+                    // the class's value is the tensor's: its facts hold for the register
+                    let f = &ctx.facts[r as usize];
+                    if f.tensor.is_none() && !f.packed {
+                        ctx.facts[r as usize] = ctx.facts[src as usize].clone();
+                    }
+                    ls.hints.insert(r);
+                }
+            }
             (out, subst)
         }
         Err(e) => {
@@ -367,6 +487,69 @@ fn one_block(
             (insts, HashMap::new())
         }
     }
+}
+
+/// The level-aware extraction of one block against the enclosing schedule: the selection, its
+/// bootstraps, and for each cut class the tensor register whose facts it carries.
+fn level_candidate(
+    ctx: &Ctx,
+    egraph: &extract::Graph,
+    loaded: &convert::Loaded,
+    ls: &LevelState,
+    deadline: Instant,
+) -> Option<(level_extract::LevelSolution, HashMap<egg::Id, Reg>)> {
+    let top = ls.inputs.top;
+    let mut leaf_level = HashMap::new();
+    for (sym, info) in &egraph.analysis.leaves {
+        if info.kind != analysis::Kind::Cipher {
+            continue;
+        }
+        let Some(r) = lang::reg_of(*sym) else {
+            continue;
+        };
+        if let Some(id) = egraph.lookup(lang::Ckks::Sym(*sym)) {
+            let l = ls.level.get(&r).copied().unwrap_or(top).min(top);
+            leaf_level.insert(egraph.find(id), l);
+        }
+    }
+    let roots: Vec<(egg::Id, usize)> = loaded
+        .roots
+        .iter()
+        .map(|r| {
+            let need = ls.need.get(r).copied().unwrap_or(0).min(top);
+            (egraph.find(loaded.class_of[r]), need)
+        })
+        .collect();
+    let mut cut = HashMap::new();
+    let mut cut_src = HashMap::new();
+    for &r in &loaded.defined {
+        let f = &ctx.facts[r as usize];
+        if ctx.regs[r as usize].kind != blindtune_runtime::plan::RegKind::Cipher
+            || (f.tensor.is_none() && !f.packed)
+        {
+            continue;
+        }
+        let c = egraph.find(loaded.class_of[&r]);
+        let bound = f.bound.unwrap_or(ls.inputs.default_bound);
+        let folds = egraph[c]
+            .nodes
+            .iter()
+            .any(|n| matches!(n, lang::Ckks::Poly(_) | lang::Ckks::MulPlain(_)));
+        let pre = usize::from(bound > 1.0 && !folds);
+        cut.entry(c).or_insert(pre);
+        cut_src.entry(c).or_insert(r);
+    }
+    let problem = level_extract::LevelProblem {
+        egraph,
+        top,
+        prices: &ls.prices,
+        boot_s: ls.inputs.boot_s,
+        leaf_level,
+        roots,
+        cut,
+        deadline,
+    };
+    problem.solve().map(|s| (s, cut_src))
 }
 
 fn count_loops(insts: &[Inst]) -> usize {

@@ -93,6 +93,49 @@ pub fn schedule(
     emit::emit(prog, target, &chosen, strategy)
 }
 
+/// A level per register (`None`: not a ciphertext, or never read).
+pub type RegLevels = Vec<Option<usize>>;
+
+/// The levels of a program under the lookahead placement (the skeleton a level-aware
+/// extraction works against): per register, the level it is available at (after its
+/// bootstrap, if placed) and the level its uses need it at (for a bootstrapped register, what
+/// its refreshed copy is needed at). `None` for registers that are not ciphertexts or never read.
+pub fn skeleton_levels(
+    prog: &CkksProgram,
+    target: &Target,
+) -> Result<(RegLevels, RegLevels), SchedError> {
+    let boots = place::place(prog, target, Strategy::Lookahead)?;
+    let flat = levels::Flat::new(prog, target);
+    let lv = levels::simulate_all(prog, target, &flat, &boots);
+    let raw: Vec<usize> = lv.raw.iter().map(|&l| l.max(0) as usize).collect();
+    let d = demand::demanded(prog, target.max_level, &flat, &boots, &raw);
+    let n = prog.regs.len();
+    let cipher = |r: usize| prog.regs[r].kind == blindtune_runtime::plan::RegKind::Cipher;
+    let level = (0..n)
+        .map(|r| cipher(r).then(|| lv.eff[r].max(0) as usize))
+        .collect();
+    let need = (0..n)
+        .map(|r| {
+            if boots.contains(&(r as blindtune_runtime::plan::Reg)) {
+                d.after_boot[r]
+            } else {
+                d.want[r]
+            }
+        })
+        .collect();
+    Ok((level, need))
+}
+
+/// Schedules `prog` with a placement grown from `seeds` ([`place::place_seeded`]).
+pub fn schedule_seeded(
+    prog: &CkksProgram,
+    target: &Target,
+    seeds: &std::collections::BTreeSet<blindtune_runtime::plan::Reg>,
+) -> Result<ScheduledProgram, SchedError> {
+    let chosen = place::place_seeded(prog, target, seeds)?;
+    emit::emit(prog, target, &chosen, Strategy::Lookahead)
+}
+
 impl std::fmt::Display for ScheduledProgram {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let mut s = format!(

@@ -140,6 +140,30 @@ pub fn place(
     }
 }
 
+/// A placement grown from `seeds` (the bootstraps a level-aware extraction chose): seeds that
+/// are not cut points are dropped, the rest completed by lookahead where levels still run out
+/// and pruned by the local search, like any other placement.
+pub fn place_seeded(
+    prog: &CkksProgram,
+    target: &Target,
+    seeds: &BTreeSet<Reg>,
+) -> Result<BTreeSet<Reg>, SchedError> {
+    let flat = Flat::new(prog, target);
+    let seeds: BTreeSet<Reg> = seeds
+        .iter()
+        .copied()
+        .filter(|&r| (r as usize) < prog.regs.len() && flat.cut_point(r))
+        .collect();
+    if !target.bootstrapping {
+        return place(prog, target, Strategy::Lookahead);
+    }
+    match lookahead(prog, target, &flat, seeds) {
+        Ok(first) => Ok(improve(prog, target, &flat, first)),
+        // seeds that lead nowhere: the placement without them
+        Err(_) => place(prog, target, Strategy::Lookahead),
+    }
+}
+
 /// Completes `boots` by lookahead: at each shortfall, every feasible cut point (up to
 /// [`LOOKAHEAD_CANDIDATES`]) is tried, the schedule completed greedily from it and priced, and
 /// the cheapest is kept.
@@ -190,26 +214,26 @@ fn improve(
     mut boots: BTreeSet<Reg>,
 ) -> BTreeSet<Reg> {
     let mut cost = price(flat, &boots);
-    'search: for _ in 0..IMPROVE_ROUNDS {
+    for _ in 0..IMPROVE_ROUNDS {
+        // one bootstrap at a time (pairs cost half a second on hetal_head's 17 and found nothing
+        // on any example); the drops are tried side by side and the first that improves, in
+        // the placement's order, is kept: the result is the sequential search's
+        use rayon::prelude::*;
         let list: Vec<Reg> = boots.iter().copied().collect();
-        // one bootstrap at a time: pairs cost half a second on hetal_head's 17 and found
-        // nothing on any example
-        let drops = list.iter().map(|&b| vec![b]);
-        for d in drops {
+        let found = list.par_iter().find_map_first(|&b| {
             let mut t = boots.clone();
-            for b in &d {
-                t.remove(b);
+            t.remove(&b);
+            let done = lookahead(prog, target, flat, t).ok()?;
+            let c = price(flat, &done);
+            (c < cost - 1e-9).then_some((done, c))
+        });
+        match found {
+            Some((done, c)) => {
+                boots = done;
+                cost = c;
             }
-            if let Ok(done) = lookahead(prog, target, flat, t) {
-                let c = price(flat, &done);
-                if c < cost - 1e-9 {
-                    boots = done;
-                    cost = c;
-                    continue 'search;
-                }
-            }
+            None => break,
         }
-        break;
     }
     boots
 }
