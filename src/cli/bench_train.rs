@@ -22,7 +22,7 @@ pub struct Args {
     /// The training program (inputs as `demo`'s).
     #[arg(long, default_value = "examples/hetal_head_fast.bt")]
     pub program: PathBuf,
-    /// Compiler modes to measure, in order: `optimized`, `halo`, `naive`.
+    /// Compiler modes to measure, in order: `optimized`, `halo`, `egraph`, `naive`.
     #[arg(long, value_delimiter = ',', default_value = "optimized,naive")]
     pub modes: Vec<String>,
     /// Rows of the one batch (the block's rows at most; HETAL's 1024, as `demo`).
