@@ -328,44 +328,41 @@ pub fn compile(checked: &CheckedProgram, opts: &CompileOptions) -> Result<Compil
         let mut boot_steps: Option<std::collections::BTreeSet<i64>> = None;
         for (&(k, s), scheduled) in all_jobs.iter().zip(results) {
             let (stage, seeds) = &stages[k];
-            {
-                match scheduled {
-                    Ok(mut sched) => {
-                        if opts.rotation_keys == RotationKeys::Compose {
-                            let keyed = boot_steps
-                                .get_or_insert_with(|| crate::sched::compose::bootstrap_steps(&pp));
-                            let (c, report) =
-                                crate::sched::compose::compose_rotations(&sched, keyed);
-                            tracing::debug!(?report, "rotations composed");
-                            sched = c;
-                        }
-                        let plan = crate::plan::build_with(
-                            &sched,
-                            &pp,
-                            name,
-                            source.clone(),
-                            opts.seed,
-                            &mut pricer,
-                        );
-                        let better = best.as_ref().is_none_or(|(bs, bp, _)| {
-                            plan.estimate.total_ms < bp.estimate.total_ms
-                                || (plan.estimate.total_ms == bp.estimate.total_ms
-                                    && sched.bootstraps < bs.bootstraps)
-                        });
-                        tracing::debug!(
-                            stage = k,
-                            seeded = seeds.is_some(),
-                            strategy = s.name(),
-                            bootstraps = sched.bootstraps,
-                            est_ms = plan.estimate.total_ms,
-                            "candidate schedule"
-                        );
-                        if better {
-                            best = Some((sched, plan, stage.clone()));
-                        }
+            match scheduled {
+                Ok(mut sched) => {
+                    if opts.rotation_keys == RotationKeys::Compose {
+                        let keyed = boot_steps
+                            .get_or_insert_with(|| crate::sched::compose::bootstrap_steps(&pp));
+                        let (c, report) = crate::sched::compose::compose_rotations(&sched, keyed);
+                        tracing::debug!(?report, "rotations composed");
+                        sched = c;
                     }
-                    Err(e) => last_err = Some(PipelineError::Schedule(e.to_string())),
+                    let plan = crate::plan::build_with(
+                        &sched,
+                        &pp,
+                        name,
+                        source.clone(),
+                        opts.seed,
+                        &mut pricer,
+                    );
+                    let better = best.as_ref().is_none_or(|(bs, bp, _)| {
+                        plan.estimate.total_ms < bp.estimate.total_ms
+                            || (plan.estimate.total_ms == bp.estimate.total_ms
+                                && sched.bootstraps < bs.bootstraps)
+                    });
+                    tracing::debug!(
+                        stage = k,
+                        seeded = seeds.is_some(),
+                        strategy = s.name(),
+                        bootstraps = sched.bootstraps,
+                        est_ms = plan.estimate.total_ms,
+                        "candidate schedule"
+                    );
+                    if better {
+                        best = Some((sched, plan, stage.clone()));
+                    }
                 }
+                Err(e) => last_err = Some(PipelineError::Schedule(e.to_string())),
             }
         }
         let best = best.map(|(s, p, o)| {

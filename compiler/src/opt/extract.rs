@@ -59,8 +59,7 @@ impl<'a> Extractor<'a> {
 
     /// A class materialized without a term: a compile-time constant or a datum.
     pub fn terminal(&self, id: Id) -> bool {
-        let d = &self.egraph[id].data;
-        d.kind == Kind::Datum || (d.kind != Kind::Cipher && d.konst.is_some())
+        terminal(self.egraph, id)
     }
 
     fn canon(&self, n: &Ckks) -> Ckks {
@@ -68,17 +67,7 @@ impl<'a> Extractor<'a> {
     }
 
     fn own_depth(&self, n: &Ckks) -> u32 {
-        match n {
-            Ckks::Poly([f, _]) => self.egraph[self.egraph.find(*f)]
-                .nodes
-                .iter()
-                .find_map(|m| match m {
-                    Ckks::F(r) => Some(self.egraph.analysis.polys[r.0 as usize].1),
-                    _ => None,
-                })
-                .unwrap_or(0),
-            n => n.own_depth(),
-        }
+        own_depth(self.egraph, n)
     }
 
     fn node_seconds(&self, class: Id, n: &Ckks) -> Option<f64> {
@@ -313,6 +302,27 @@ impl<'a> Extractor<'a> {
             }
         }
         out
+    }
+}
+
+/// A class materialized without a term: a compile-time constant or a datum.
+pub fn terminal(egraph: &Graph, id: Id) -> bool {
+    let d = &egraph[id].data;
+    d.kind == Kind::Datum || (d.kind != Kind::Cipher && d.konst.is_some())
+}
+
+/// Levels a node consumes from its ciphertext operands (a polynomial: its evaluator depth).
+pub fn own_depth(egraph: &Graph, n: &Ckks) -> u32 {
+    match n {
+        Ckks::Poly([f, _]) => egraph[egraph.find(*f)]
+            .nodes
+            .iter()
+            .find_map(|m| match m {
+                Ckks::F(r) => Some(egraph.analysis.polys[r.0 as usize].1),
+                _ => None,
+            })
+            .unwrap_or(0),
+        n => n.own_depth(),
     }
 }
 

@@ -27,7 +27,7 @@
 
 use super::analysis::Kind;
 use super::cost::Prices;
-use super::extract::{Choice, Graph};
+use super::extract::{own_depth, terminal, Choice, Graph};
 use super::lang::Ckks;
 use egg::{Id, Language};
 use std::collections::{BTreeSet, HashMap};
@@ -82,23 +82,7 @@ enum How {
 
 /// Levels an operation consumes from its ciphertext operands.
 fn consumed(eg: &Graph, n: &Ckks) -> usize {
-    match n {
-        Ckks::Mul(_) | Ckks::MulPlain(_) => 1,
-        Ckks::Poly([f, _]) => eg[eg.find(*f)]
-            .nodes
-            .iter()
-            .find_map(|m| match m {
-                Ckks::F(r) => Some(eg.analysis.polys[r.0 as usize].1 as usize),
-                _ => None,
-            })
-            .unwrap_or(0),
-        _ => 0,
-    }
-}
-
-fn terminal(eg: &Graph, id: Id) -> bool {
-    let d = &eg[id].data;
-    d.kind == Kind::Datum || (d.kind != Kind::Cipher && d.konst.is_some())
+    own_depth(eg, n) as usize
 }
 
 /// The value of a state: the bootstraps its cone needs (a set: a bootstrap shared by several

@@ -383,11 +383,11 @@ fn one_block(
     let original = ex.canonical(&first);
     let leveled = env
         .levels
-        .and_then(|ls| level_candidate(ctx, &egraph, &loaded, &ls.borrow(), extract_deadline));
+        .and_then(|ls| level_candidate(ctx, &egraph, &loaded, &ls.borrow(), extract_deadline))
+        .and_then(|(sol, cut_src)| ex.evaluate(&sol.choice).map(|p| (sol, cut_src, p)));
     let orig_priced = ex.evaluate(&original);
     let (name, choice, best, boots, orig) = match (leveled, orig_priced) {
-        (Some((sol, cut_src)), Some(orig)) if ex.evaluate(&sol.choice).is_some() => {
-            let p = ex.evaluate(&sol.choice).expect("checked");
+        (Some((sol, cut_src, p)), Some(orig)) => {
             tracing::debug!(
                 block = path,
                 boots = sol.boots.len(),
@@ -468,8 +468,7 @@ fn one_block(
                         continue;
                     };
                     // the class's value is the tensor's: its facts hold for the register
-                    let f = &ctx.facts[r as usize];
-                    if f.tensor.is_none() && !f.packed {
+                    if !ctx.facts[r as usize].bootstrappable() {
                         ctx.facts[r as usize] = ctx.facts[src as usize].clone();
                     }
                     ls.hints.insert(r);
@@ -525,17 +524,19 @@ fn level_candidate(
     for &r in &loaded.defined {
         let f = &ctx.facts[r as usize];
         if ctx.regs[r as usize].kind != blindtune_runtime::plan::RegKind::Cipher
-            || (f.tensor.is_none() && !f.packed)
+            || !f.bootstrappable()
         {
             continue;
         }
         let c = egraph.find(loaded.class_of[&r]);
-        let bound = f.bound.unwrap_or(ls.inputs.default_bound);
+        // the scale factor costs a level unless it folds into a polynomial or plaintext product
+        // (as `sched::levels::Flat::pre_need`)
+        let factor = f.bootstrap_factor(ls.inputs.default_bound);
         let folds = egraph[c]
             .nodes
             .iter()
             .any(|n| matches!(n, lang::Ckks::Poly(_) | lang::Ckks::MulPlain(_)));
-        let pre = usize::from(bound > 1.0 && !folds);
+        let pre = usize::from(factor > 1.0 && !folds);
         cut.entry(c).or_insert(pre);
         cut_src.entry(c).or_insert(r);
     }

@@ -40,21 +40,12 @@ impl Flat {
                 .iter()
                 .map(|r| r.kind == RegKind::Cipher)
                 .collect(),
-            is_tensor: prog
-                .facts
-                .iter()
-                .map(|x| x.tensor.is_some() || x.packed)
-                .collect(),
+            is_tensor: prog.facts.iter().map(|x| x.bootstrappable()).collect(),
         };
         let mut counter = 0;
         walk(prog, &prog.body, 1.0, &mut counter, &mut f);
         for r in 0..n {
-            let bound = prog.facts[r].bound.unwrap_or(target.default_bound);
-            f.factor[r] = if bound <= 1.0 {
-                1.0
-            } else {
-                2f64.powi(bound.log2().ceil() as i32)
-            };
+            f.factor[r] = prog.facts[r].bootstrap_factor(target.default_bound);
         }
         f
     }

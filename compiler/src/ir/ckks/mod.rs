@@ -31,6 +31,25 @@ pub struct RegFacts {
     pub packed: bool,
 }
 
+impl RegFacts {
+    /// Whether the register may be bootstrapped: a whole tensor or a packing of carried
+    /// tensors, every slot defined and bounded (a kernel's temporaries are not).
+    pub fn bootstrappable(&self) -> bool {
+        self.tensor.is_some() || self.packed
+    }
+
+    /// The power of two (≥ 1) that brings the value into bootstrapping's `|z| ≤ 1`, from its
+    /// bound or `default_bound`.
+    pub fn bootstrap_factor(&self, default_bound: f64) -> f64 {
+        let bound = self.bound.unwrap_or(default_bound);
+        if bound <= 1.0 {
+            1.0
+        } else {
+            2f64.powi(bound.log2().ceil() as i32)
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct TensorFacts {
     pub layout: Layout,
